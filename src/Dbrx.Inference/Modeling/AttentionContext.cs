@@ -1,0 +1,62 @@
+using static TorchSharp.torch;
+
+namespace Dbrx.Inference.Modeling;
+
+/// <summary>
+/// What every block's attention needs for one forward pass, computed once by <see cref="DbrxModel"/>: rotary cos/sin,
+/// the mask, and where the new tokens go in the KV cache.
+/// </summary>
+internal sealed class AttentionContext : IDisposable
+{
+    public required Tensor Cos { get; init; }
+    public required Tensor Sin { get; init; }
+
+    /// <summary>
+    /// Additive mask <c>[B, 1, T, keyLength]</c> in the activation dtype: 0 where a query may attend, the dtype's
+    /// minimum elsewhere (as the reference, so a fully masked padding row stays finite). Null when causal order
+    /// alone decides (<see cref="IsCausal"/>) or when every key is visible (a decode step without padding).
+    /// </summary>
+    public Tensor? Mask { get; init; }
+
+    /// <summary>True when no mask is given and the T new tokens attend causally among themselves, with no past keys.</summary>
+    public bool IsCausal { get; init; }
+
+    /// <summary>Keys each query row spans: past length plus new tokens (the longest row's, for a batch).</summary>
+    public long KeyLength { get; init; }
+
+    /// <summary>The cache written by this pass, or null.</summary>
+    public DbrxKvCache? Cache { get; init; }
+
+    /// <summary>Cache slot of each new token, <c>[B, T]</c> (row length + t).</summary>
+    public required Tensor CachePositions { get; init; }
+
+    public AttentionImplementation Implementation { get; init; }
+
+    public bool OutputAttentions { get; init; }
+
+    private Tensor? groupedMask;
+
+    /// <summary>The mask repeated for query heads folded into their key/value group: <c>[B, 1, groups·T, keyLength]</c>.</summary>
+    public Tensor? GroupedMask(long groups)
+    {
+        if (Mask is null || groups == 1)
+            return Mask;
+        if (groupedMask is null)
+        {
+            long b = Mask.shape[0], t = Mask.shape[2], l = Mask.shape[3];
+            using var expanded = Mask.unsqueeze(2).expand(b, 1, groups, t, l);
+            // Created inside one block's dispose scope but shared by all blocks: this context owns it.
+            groupedMask = expanded.reshape(b, 1, groups * t, l).DetachFromDisposeScope();
+        }
+        return groupedMask;
+    }
+
+    public void Dispose()
+    {
+        Cos.Dispose();
+        Sin.Dispose();
+        Mask?.Dispose();
+        groupedMask?.Dispose();
+        CachePositions.Dispose();
+    }
+}

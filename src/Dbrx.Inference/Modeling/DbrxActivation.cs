@@ -1,0 +1,37 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Dbrx.Inference.Modeling;
+
+/// <summary>
+/// The expert activations a DBRX config may name (<c>ffn_config.ffn_act_fn.name</c>), with the semantics of the
+/// reference's <c>ACT2FN</c> table. dbrx-instruct uses <c>silu</c>.
+/// </summary>
+public static class DbrxActivation
+{
+    private static readonly Dictionary<string, Func<Tensor, Tensor>> Functions = new()
+    {
+        ["silu"] = x => nn.functional.silu(x),
+        ["swish"] = x => nn.functional.silu(x),
+        ["gelu"] = x => nn.functional.gelu(x),
+        ["gelu_python"] = x => nn.functional.gelu(x),
+        ["gelu_new"] = x => nn.functional.gelu(x, TorchSharp.Modules.GELU.Approximate.tanh),
+        ["gelu_pytorch_tanh"] = x => nn.functional.gelu(x, TorchSharp.Modules.GELU.Approximate.tanh),
+        ["gelu_fast"] = x => nn.functional.gelu(x, TorchSharp.Modules.GELU.Approximate.tanh),
+        ["quick_gelu"] = x => x * torch.sigmoid(x * 1.702),
+        ["relu"] = x => nn.functional.relu(x),
+        ["sigmoid"] = torch.sigmoid,
+        ["tanh"] = torch.tanh,
+    };
+
+    /// <summary>The activation names that are supported.</summary>
+    public static IReadOnlyCollection<string> Names => Functions.Keys;
+
+    /// <summary>Whether <paramref name="name"/> is a supported activation.</summary>
+    public static bool IsKnown(string name) => Functions.ContainsKey(name);
+
+    /// <summary>Returns the activation function for a supported name.</summary>
+    /// <exception cref="ArgumentException">The name is not supported.</exception>
+    public static Func<Tensor, Tensor> Get(string name) =>
+        Functions.TryGetValue(name, out var f) ? f : throw new ArgumentException($"Unknown activation '{name}'.", nameof(name));
+}

@@ -1,0 +1,93 @@
+using Dbrx.Inference.Configuration;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Dbrx.Inference.Modeling;
+
+/// <summary>
+/// DBRX attention (<c>norm_attn_norm.attn</c>): fused QKV projection, optional clamp, rotary embedding on queries and
+/// keys, grouped-query attention over the KV cache, output projection.
+/// </summary>
+public sealed class DbrxAttention : nn.Module
+{
+    private readonly DbrxLinear wqkv;
+    private readonly DbrxLinear outProj;
+    private readonly int heads, kvHeads, headDim, layer;
+    private readonly double? clip;
+
+    internal DbrxAttention(DbrxConfig config, int layer, ScalarType dtype, Device device) : base(nameof(DbrxAttention))
+    {
+        heads = config.NHeads;
+        kvHeads = config.Attention.KvNHeads;
+        headDim = config.HeadDim;
+        clip = config.Attention.ClipQkv;
+        this.layer = layer;
+        wqkv = new DbrxLinear(config.DModel, config.DModel + 2L * kvHeads * headDim, dtype, device);
+        outProj = new DbrxLinear(config.DModel, config.DModel, dtype, device);
+        register_module("Wqkv", wqkv);
+        register_module("out_proj", outProj);
+    }
+
+    /// <summary>Attends over <c>x</c> (<c>[B, T, d_model]</c>); returns the output and, when asked for, the attention weights.</summary>
+    internal (Tensor Output, Tensor? Weights) Forward(Tensor x, AttentionContext context)
+    {
+        long batch = x.shape[0], tokens = x.shape[1], width = x.shape[2];
+        long kvWidth = (long)kvHeads * headDim;
+
+        var qkv = wqkv.forward(x);
+        if (clip is { } bound)
+            qkv = qkv.clamp(-bound, bound);
+        var parts = qkv.split([width, kvWidth, kvWidth], -1);
+        var q = parts[0].view(batch, tokens, heads, headDim).transpose(1, 2);
+        var k = parts[1].view(batch, tokens, kvHeads, headDim).transpose(1, 2);
+        var v = parts[2].view(batch, tokens, kvHeads, headDim).transpose(1, 2);
+
+        q = RotaryEmbedding.Apply(q, context.Cos, context.Sin);
+        k = RotaryEmbedding.Apply(k, context.Cos, context.Sin);
+        if (context.Cache is { } cache)
+            (k, v) = cache.Write(layer, k, v, context.CachePositions, context.KeyLength);
+
+        bool eager = context.Implementation == AttentionImplementation.Eager || context.OutputAttentions;
+        var (attended, weights) = eager ? Eager(q, k, v, context) : Fused(q, k, v, context);
+        var merged = attended.transpose(1, 2).reshape(batch, tokens, width);
+        return (outProj.forward(merged), weights);
+    }
+
+    /// <summary>
+    /// The reference's eager attention, without repeating keys and values: each key/value head's query heads are
+    /// folded into one matrix, <c>[B, kv_heads, groups·T, head_dim]</c>, which gives the same dot products.
+    /// </summary>
+    private (Tensor, Tensor?) Eager(Tensor q, Tensor k, Tensor v, AttentionContext context)
+    {
+        long batch = q.shape[0], tokens = q.shape[2], keys = k.shape[2];
+        long groups = heads / kvHeads;
+        var folded = q.reshape(batch, kvHeads, groups * tokens, headDim);
+        var scores = folded.matmul(k.transpose(2, 3)).div(Math.Sqrt(headDim)).view(batch, heads, tokens, keys);
+        // The model always builds a mask for eager attention over more than one token.
+        if (context.Mask is { } mask)
+            scores = scores + mask;
+        var probabilities = scores.softmax(-1, ScalarType.Float32).to_type(q.dtype);
+        var output = probabilities.view(batch, kvHeads, groups * tokens, keys).matmul(v).view(batch, heads, tokens, headDim);
+        return (output, context.OutputAttentions ? probabilities : null);
+    }
+
+    /// <summary>
+    /// libtorch's fused attention. A single new token (decode) folds its query heads into their key/value group, so keys
+    /// and values are read once; longer inputs repeat keys and values per query head, which lets a causal pass without
+    /// padding take the flash kernel on CUDA.
+    /// </summary>
+    private (Tensor, Tensor?) Fused(Tensor q, Tensor k, Tensor v, AttentionContext context)
+    {
+        long batch = q.shape[0], tokens = q.shape[2];
+        long groups = heads / kvHeads;
+        if (tokens == 1)
+        {
+            var folded = q.reshape(batch, kvHeads, groups, headDim);
+            var output = nn.functional.scaled_dot_product_attention(folded, k, v, context.GroupedMask(groups));
+            return (output.view(batch, heads, 1, headDim), null);
+        }
+        var keys = groups == 1 ? k : k.repeat_interleave(groups, 1);
+        var values = groups == 1 ? v : v.repeat_interleave(groups, 1);
+        return (nn.functional.scaled_dot_product_attention(q, keys, values, context.Mask, is_casual: context.IsCausal), null);
+    }
+}

@@ -1,0 +1,196 @@
+using Dbrx.Inference.Configuration;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Dbrx.Inference.Modeling;
+
+/// <summary>
+/// DBRX with its language-model head, parameter for parameter the reference's <c>DbrxForCausalLM</c>
+/// (<c>transformer.*</c> and <c>lm_head.weight</c>), so Hugging Face checkpoints load by name.
+/// </summary>
+/// <remarks>
+/// Build one with <see cref="DbrxModelLoader"/> (from a checkpoint) or with the constructor (uninitialised weights,
+/// for example on the meta device to inspect names and shapes without memory). Forward passes run in inference mode.
+/// A model is not thread-safe: run it from one thread, as <c>DbrxGenerator</c> does.
+/// </remarks>
+public sealed class DbrxForCausalLM : nn.Module
+{
+    private readonly DbrxModel transformer;
+    private readonly DbrxLinear lmHead;
+
+    /// <summary>Builds the model with uninitialised weights.</summary>
+    /// <param name="config">A validated configuration.</param>
+    /// <param name="dtype">Weight and activation dtype.</param>
+    /// <param name="device">Where the weights live; <c>meta</c> allocates nothing.</param>
+    /// <param name="attentionImplementation">How attention is computed by default.</param>
+    public DbrxForCausalLM(DbrxConfig config, ScalarType dtype, Device device, AttentionImplementation attentionImplementation = AttentionImplementation.Sdpa)
+        : base(nameof(DbrxForCausalLM))
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        ArgumentNullException.ThrowIfNull(device);
+        config.Validate();
+        if (dtype is not (ScalarType.Float32 or ScalarType.BFloat16 or ScalarType.Float16))
+            throw new ArgumentException($"dtype {dtype} is not supported; use float32, bfloat16 or float16.", nameof(dtype));
+        if (attentionImplementation == AttentionImplementation.FlashAttention2 && (device.type != DeviceType.CUDA || dtype == ScalarType.Float32))
+            throw new ArgumentException($"flash_attention_2 needs a CUDA device and bfloat16 or float16 weights (here: {device}, {dtype}); use sdpa or eager.", nameof(attentionImplementation));
+        Config = config;
+        AttentionImplementation = attentionImplementation;
+        transformer = new DbrxModel(config, dtype, device);
+        lmHead = new DbrxLinear(config.DModel, config.VocabSize, dtype, device);
+        register_module("transformer", transformer);
+        register_module("lm_head", lmHead);
+    }
+
+    /// <summary>The configuration the model was built from.</summary>
+    public DbrxConfig Config { get; }
+
+    /// <summary>The weights' dtype.</summary>
+    public ScalarType DType => transformer.DType;
+
+    /// <summary>The weights' device.</summary>
+    public Device Device => transformer.Device;
+
+    /// <summary>How attention is computed unless a pass asks for attention weights (which needs eager).</summary>
+    public AttentionImplementation AttentionImplementation { get; }
+
+    /// <summary>The transformer without the head.</summary>
+    public DbrxModel Transformer => transformer;
+
+    /// <summary>Allocates a KV cache for this model.</summary>
+    /// <param name="rows">Sequences it holds.</param>
+    /// <param name="capacity">Tokens per sequence; defaults to the config's <c>max_seq_len</c>.</param>
+    public DbrxKvCache CreateCache(int rows, int? capacity = null) =>
+        new(Config, rows, capacity ?? Config.MaxSeqLen, DType, Device);
+
+    /// <summary>Runs a forward pass over token ids with default options and returns the logits' owner.</summary>
+    public DbrxCausalLMOutput Forward(Tensor inputIds, DbrxKvCache? cache = null) =>
+        Forward(new DbrxModelInput { InputIds = inputIds, Cache = cache });
+
+    /// <summary>Runs a forward pass.</summary>
+    /// <exception cref="ArgumentException">An input has the wrong shape or dtype, or a token id is outside the vocabulary.</exception>
+    public DbrxCausalLMOutput Forward(DbrxModelInput input)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        bool routerOutputs = input.OutputRouterLogits ?? Config.OutputRouterLogits;
+        using var mode = inference_mode();
+        using var scope = NewDisposeScope();
+        var prepared = Prepare(input);
+        DbrxModelOutput body = transformer.Forward(prepared, AttentionImplementation, routerOutputs);
+
+        var kept = input.NumLogitsToKeep > 0 && input.NumLogitsToKeep < body.LastHiddenState.shape[1]
+            ? body.LastHiddenState.narrow(1, body.LastHiddenState.shape[1] - input.NumLogitsToKeep, input.NumLogitsToKeep)
+            : body.LastHiddenState;
+        var logits = lmHead.forward(kept);
+
+        Tensor? aux = null;
+        if (routerOutputs)
+        {
+            long tokens = body.LastHiddenState.shape[1];
+            using var currentMask = prepared.AttentionMask?.narrow(1, prepared.AttentionMask.shape[1] - tokens, tokens);
+            aux = DbrxLoadBalancingLoss.Compute(body.RouterProbabilities!, Config.Ffn.MoeNumExperts, Config.Ffn.MoeTopK, currentMask);
+        }
+        Tensor? loss = null;
+        if (prepared.Labels is { } labels)
+        {
+            loss = LanguageModelLoss(logits, labels);
+            if (aux is not null)
+                loss = loss + aux * Config.Ffn.MoeLossWeight;
+        }
+
+        var output = new DbrxCausalLMOutput
+        {
+            Logits = logits,
+            LastHiddenState = body.LastHiddenState,
+            HiddenStates = body.HiddenStates,
+            Attentions = body.Attentions,
+            RouterLogits = body.RouterProbabilities,
+            Loss = loss,
+            AuxLoss = aux,
+        };
+        scope.MoveToOuter(new Tensor?[] { logits, body.LastHiddenState, loss, aux }
+            .Concat(body.HiddenStates ?? []).Concat(body.Attentions ?? []).Concat(body.RouterProbabilities ?? [])
+            .Where(t => t is not null).Distinct().Cast<IDisposable>());
+        return output;
+    }
+
+    /// <summary>
+    /// Mean next-token cross-entropy in float32: position t predicts label t+1; −100 is ignored
+    /// (the reference's <c>ForCausalLMLoss</c>).
+    /// </summary>
+    private static Tensor LanguageModelLoss(Tensor logits, Tensor labels)
+    {
+        long tokens = logits.shape[1], vocab = logits.shape[2];
+        var predicted = logits.narrow(1, 0, tokens - 1).to_type(ScalarType.Float32).reshape(-1, vocab);
+        var targets = labels.narrow(1, 1, tokens - 1).reshape(-1);
+        return nn.functional.cross_entropy(predicted, targets, ignore_index: -100);
+    }
+
+    /// <summary>Checks the inputs at the edge, with messages that name the input and the values at fault.</summary>
+    private DbrxModelInput Prepare(DbrxModelInput input)
+    {
+        if ((input.InputIds is null) == (input.InputEmbeddings is null))
+            throw new ArgumentException("Pass exactly one of InputIds and InputEmbeddings.", nameof(input));
+        if (input.NumLogitsToKeep < 0)
+            throw new ArgumentException($"NumLogitsToKeep must be non-negative, not {input.NumLogitsToKeep}.", nameof(input));
+
+        Tensor? ids = input.InputIds;
+        long batch, tokens;
+        if (ids is not null)
+        {
+            if (ids.dim() != 2)
+                throw new ArgumentException($"InputIds must be [batch, tokens], not {Shape(ids)}.", nameof(input));
+            if (ids.dtype is not (ScalarType.Int64 or ScalarType.Int32))
+                throw new ArgumentException($"InputIds must be int64, not {ids.dtype}.", nameof(input));
+            (batch, tokens) = (ids.shape[0], ids.shape[1]);
+            if (tokens > 0)
+            {
+                long min = ids.min().item<long>(), max = ids.max().item<long>();
+                if (min < 0 || max >= Config.VocabSize)
+                    throw new ArgumentException($"Token id {(min < 0 ? min : max)} is outside the model's vocabulary of {Config.VocabSize} ids (0..{Config.VocabSize - 1}).", nameof(input));
+            }
+            ids = ids.to(ScalarType.Int64, Device);
+        }
+        else
+        {
+            var embeddings = input.InputEmbeddings!;
+            if (embeddings.dim() != 3 || embeddings.shape[2] != Config.DModel)
+                throw new ArgumentException($"InputEmbeddings must be [batch, tokens, {Config.DModel}], not {Shape(embeddings)}.", nameof(input));
+            (batch, tokens) = (embeddings.shape[0], embeddings.shape[1]);
+        }
+        if (tokens == 0)
+            throw new ArgumentException("The input has no tokens.", nameof(input));
+        if (input.NumLogitsToKeep > 0 && input.Labels is not null)
+            throw new ArgumentException("Labels need the logits of every position; do not combine them with NumLogitsToKeep.", nameof(input));
+
+        if (input.Cache is { } cache)
+            cache.EnsureRoom((int)batch, tokens);
+        long past = input.Cache is null ? 0 : Enumerable.Range(0, (int)batch).Max(r => input.Cache.Lengths[r]);
+        if (past + tokens > Config.MaxSeqLen)
+            throw new ArgumentException($"The sequence would reach {past + tokens} tokens, beyond the model's max_seq_len of {Config.MaxSeqLen}.", nameof(input));
+        RequireShape(input.AttentionMask, "AttentionMask", batch, past + tokens);
+        RequireShape(input.PositionIds, "PositionIds", batch, tokens);
+        RequireShape(input.Labels, "Labels", batch, tokens);
+
+        return new DbrxModelInput
+        {
+            InputIds = ids,
+            InputEmbeddings = input.InputEmbeddings?.to(DType, Device),
+            AttentionMask = input.AttentionMask?.to(Device),
+            PositionIds = input.PositionIds?.to(ScalarType.Int64, Device),
+            Cache = input.Cache,
+            Labels = input.Labels?.to(ScalarType.Int64, Device),
+            OutputHiddenStates = input.OutputHiddenStates,
+            OutputAttentions = input.OutputAttentions,
+            OutputRouterLogits = input.OutputRouterLogits,
+            NumLogitsToKeep = input.NumLogitsToKeep,
+        };
+    }
+
+    private static void RequireShape(Tensor? tensor, string name, long batch, long length)
+    {
+        if (tensor is not null && (tensor.dim() != 2 || tensor.shape[0] != batch || tensor.shape[1] != length))
+            throw new ArgumentException($"{name} must be [{batch}, {length}], not {Shape(tensor)}.", name);
+    }
+
+    private static string Shape(Tensor t) => "[" + string.Join(", ", t.shape) + "]";
+}

@@ -1,0 +1,163 @@
+using Dbrx.Inference.Configuration;
+using static TorchSharp.torch;
+
+namespace Dbrx.Inference.Modeling;
+
+/// <summary>
+/// A static key/value cache: per block, keys and values of shape <c>[rows, kv_heads, capacity, head_dim]</c>,
+/// allocated once and written in place (never grown by concatenation). Each row keeps its own length, so rows of
+/// different lengths decode together: a forward over the first B rows writes each row's new tokens at that row's
+/// length and attends over the keys written so far.
+/// </summary>
+/// <remarks>Keys are stored after the rotary embedding and before grouped-query expansion, as in the reference.</remarks>
+public sealed class DbrxKvCache : IDisposable
+{
+    private readonly Tensor[] keys;
+    private readonly Tensor[] values;
+    private readonly long[] lengths;
+
+    /// <summary>Allocates the cache.</summary>
+    /// <param name="config">The model's configuration.</param>
+    /// <param name="rows">How many sequences the cache holds.</param>
+    /// <param name="capacity">Tokens per sequence; at most <see cref="DbrxConfig.MaxSeqLen"/>.</param>
+    /// <param name="dtype">The model's dtype.</param>
+    /// <param name="device">The device of the blocks (one device for every block).</param>
+    public DbrxKvCache(DbrxConfig config, int rows, int capacity, ScalarType dtype, Device device)
+        : this(config, rows, capacity, dtype, Enumerable.Repeat(device, config.NLayers).ToArray())
+    {
+    }
+
+    /// <summary>Allocates the cache with each block's keys and values on that block's device.</summary>
+    public DbrxKvCache(DbrxConfig config, int rows, int capacity, ScalarType dtype, IReadOnlyList<Device> blockDevices)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(rows);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(capacity);
+        if (capacity > config.MaxSeqLen)
+            throw new ArgumentOutOfRangeException(nameof(capacity), capacity, $"The cache capacity cannot exceed the model's max_seq_len ({config.MaxSeqLen}).");
+        if (blockDevices.Count != config.NLayers)
+            throw new ArgumentException($"Expected {config.NLayers} block devices, got {blockDevices.Count}.", nameof(blockDevices));
+        Rows = rows;
+        Capacity = capacity;
+        keys = new Tensor[config.NLayers];
+        values = new Tensor[config.NLayers];
+        lengths = new long[rows];
+        for (int layer = 0; layer < config.NLayers; layer++)
+        {
+            long[] shape = [rows, config.Attention.KvNHeads, capacity, config.HeadDim];
+            keys[layer] = zeros(shape, dtype, blockDevices[layer]).DetachFromDisposeScope();
+            values[layer] = zeros(shape, dtype, blockDevices[layer]).DetachFromDisposeScope();
+        }
+    }
+
+    /// <summary>Sequences the cache holds.</summary>
+    public int Rows { get; }
+
+    /// <summary>Tokens each sequence can hold.</summary>
+    public int Capacity { get; }
+
+    /// <summary>Tokens stored for each row.</summary>
+    public IReadOnlyList<long> Lengths => lengths;
+
+    /// <summary>Bytes the cache occupies.</summary>
+    public long ByteSize => keys.Sum(k => k.NumberOfElements * k.ElementSize) * 2;
+
+    /// <summary>Forgets a row's tokens so the row can hold a new sequence (its memory is reused, not freed).</summary>
+    public void Reset(int row) => lengths[row] = 0;
+
+    /// <summary>Forgets every row's tokens.</summary>
+    public void Reset() => Array.Clear(lengths);
+
+    /// <summary>Sets how many of a row's tokens count, for example to drop tokens after a rejected draft.</summary>
+    public void SetLength(int row, long length)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(length);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(length, Capacity);
+        lengths[row] = length;
+    }
+
+    /// <summary>
+    /// Moves row <paramref name="from"/>'s keys, values and length into row <paramref name="to"/>, so active
+    /// sequences can be kept in the first rows (a forward pass runs over rows 0..B-1 as a view, without copies).
+    /// </summary>
+    public void MoveRow(int from, int to)
+    {
+        if (from == to)
+            return;
+        using (no_grad())
+        {
+            for (int layer = 0; layer < keys.Length; layer++)
+            {
+                using var k = keys[layer][to];
+                using var kf = keys[layer][from];
+                k.copy_(kf);
+                using var v = values[layer][to];
+                using var vf = values[layer][from];
+                v.copy_(vf);
+            }
+        }
+        lengths[to] = lengths[from];
+        lengths[from] = 0;
+    }
+
+    /// <summary>Checks that <paramref name="newTokens"/> more tokens fit in each of the first <paramref name="batch"/> rows.</summary>
+    internal void EnsureRoom(int batch, long newTokens)
+    {
+        if (batch > Rows)
+            throw new ArgumentException($"The batch has {batch} rows but the KV cache holds {Rows}.");
+        for (int row = 0; row < batch; row++)
+        {
+            if (lengths[row] + newTokens > Capacity)
+                throw new InvalidOperationException($"KV cache row {row} holds {lengths[row]} tokens; {newTokens} more would exceed its capacity of {Capacity}.");
+        }
+    }
+
+    /// <summary>
+    /// Writes a block's new keys and values (<c>[B, kv_heads, T, head_dim]</c>) at each row's length and returns views
+    /// of the first B rows over <paramref name="keyLength"/> positions for attention.
+    /// </summary>
+    internal (Tensor Keys, Tensor Values) Write(int layer, Tensor newKeys, Tensor newValues, Tensor writePositions, long keyLength)
+    {
+        long batch = newKeys.shape[0], tokens = newKeys.shape[2];
+        using var rowsK = keys[layer].narrow(0, 0, batch);
+        using var rowsV = values[layer].narrow(0, 0, batch);
+        if (AllRowsEqual((int)batch))
+        {
+            using var slotK = rowsK.narrow(2, lengths[0], tokens);
+            using var slotV = rowsV.narrow(2, lengths[0], tokens);
+            slotK.copy_(newKeys);
+            slotV.copy_(newValues);
+        }
+        else
+        {
+            using var index = writePositions.view(batch, 1, tokens, 1).expand(newKeys.shape);
+            rowsK.scatter_(2, index, newKeys);
+            rowsV.scatter_(2, index, newValues);
+        }
+        return (rowsK.narrow(2, 0, keyLength), rowsV.narrow(2, 0, keyLength));
+    }
+
+    /// <summary>Adds <paramref name="tokens"/> to the length of each of the first <paramref name="batch"/> rows.</summary>
+    internal void Advance(int batch, long tokens)
+    {
+        for (int row = 0; row < batch; row++)
+            lengths[row] += tokens;
+    }
+
+    internal bool AllRowsEqual(int batch)
+    {
+        for (int row = 1; row < batch; row++)
+        {
+            if (lengths[row] != lengths[0])
+                return false;
+        }
+        return true;
+    }
+
+    /// <summary>Frees the cache's memory.</summary>
+    public void Dispose()
+    {
+        foreach (var t in keys.Concat(values))
+            t.Dispose();
+    }
+}

@@ -1,0 +1,23 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Dbrx.Inference.Modeling;
+
+/// <summary>A bias-free linear layer (<c>nn.Linear(..., bias=False)</c>): <c>y = x Wᵀ</c>, weight <c>[out, in]</c>.</summary>
+public sealed class DbrxLinear : nn.Module<Tensor, Tensor>
+{
+    private readonly Parameter weight;
+
+    internal DbrxLinear(long inFeatures, long outFeatures, ScalarType dtype, Device device) : base(nameof(DbrxLinear))
+    {
+        weight = DbrxParameters.Empty([outFeatures, inFeatures], dtype, device);
+        register_parameter("weight", weight);
+    }
+
+    /// <summary>The weight, <c>[out, in]</c>.</summary>
+    public Tensor Weight => weight;
+
+    /// <inheritdoc/>
+    public override Tensor forward(Tensor input) => nn.functional.linear(input, weight);
+}

@@ -1,0 +1,81 @@
+using static TorchSharp.torch;
+
+namespace Dbrx.Inference.Runtime;
+
+/// <summary>Parses device and dtype names as users write them: <c>cpu</c>, <c>cuda</c>, <c>cuda:1</c>, <c>auto</c>; <c>bfloat16</c>, <c>bf16</c>, ...</summary>
+public static class DbrxDevices
+{
+    /// <summary>The dtype names <see cref="ParseDType"/> accepts.</summary>
+    public static IReadOnlyList<string> DTypeNames { get; } = ["auto", "float32", "fp32", "bfloat16", "bf16", "float16", "fp16"];
+
+    /// <summary>
+    /// Resolves a device name. <c>auto</c> is the first CUDA device when CUDA is available, else the CPU.
+    /// </summary>
+    /// <exception cref="ArgumentException">The name is not a device, or names a CUDA device that is not there.</exception>
+    public static Device ParseDevice(string name)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(name);
+        string text = name.Trim().ToLowerInvariant();
+        if (text == "cpu")
+            return CPU;
+        if (text == "auto")
+            return CudaAvailable() ? CUDA : CPU;
+        if (text == "cuda" || text.StartsWith("cuda:", StringComparison.Ordinal))
+        {
+            int index = 0;
+            if (text.Length > 4 && (!int.TryParse(text.AsSpan(5), out index) || index < 0))
+                throw new ArgumentException($"Device '{name}' is not valid; write cuda or cuda:N with N a GPU index.", nameof(name));
+            if (!CudaAvailable())
+                throw new ArgumentException($"Device '{name}' was requested but CUDA is not available in this process (no GPU, or TorchSharp found no CUDA libtorch; see README, 'GPUs').", nameof(name));
+            int count = cuda.device_count();
+            if (index >= count)
+                throw new ArgumentException($"Device '{name}' does not exist: this machine has {count} CUDA device(s).", nameof(name));
+            return new Device(TorchSharp.DeviceType.CUDA, index);
+        }
+        throw new ArgumentException($"Unknown device '{name}'; use cpu, cuda, cuda:N or auto.", nameof(name));
+    }
+
+    /// <summary>
+    /// Resolves a dtype name. <c>auto</c> (or null) is the checkpoint's <c>torch_dtype</c> on CUDA (bfloat16 when it does
+    /// not say) and float32 on the CPU, where half precision is slow and inexact.
+    /// </summary>
+    /// <exception cref="ArgumentException">Unknown name.</exception>
+    public static ScalarType ParseDType(string? name, Device device, string? checkpointDType = null)
+    {
+        string text = (name ?? "auto").Trim().ToLowerInvariant();
+        if (text == "auto")
+        {
+            if (device.type != TorchSharp.DeviceType.CUDA)
+                return ScalarType.Float32;
+            return checkpointDType is null ? ScalarType.BFloat16 : ParseDType(checkpointDType, device);
+        }
+        return text switch
+        {
+            "float32" or "fp32" or "float" => ScalarType.Float32,
+            "bfloat16" or "bf16" => ScalarType.BFloat16,
+            "float16" or "fp16" or "half" => ScalarType.Float16,
+            _ => throw new ArgumentException($"Unknown dtype '{name}'; use one of: {string.Join(", ", DTypeNames)}.", nameof(name)),
+        };
+    }
+
+    /// <summary>The conventional name of a dtype (<c>float32</c>, <c>bfloat16</c>, <c>float16</c>).</summary>
+    public static string DTypeName(ScalarType dtype) => dtype switch
+    {
+        ScalarType.Float32 => "float32",
+        ScalarType.BFloat16 => "bfloat16",
+        ScalarType.Float16 => "float16",
+        _ => dtype.ToString().ToLowerInvariant(),
+    };
+
+    private static bool CudaAvailable()
+    {
+        try
+        {
+            return cuda.is_available();
+        }
+        catch (Exception e) when (e is DllNotFoundException or NotSupportedException or TypeInitializationException)
+        {
+            return false;
+        }
+    }
+}
