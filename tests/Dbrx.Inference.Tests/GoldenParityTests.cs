@@ -1,29 +1,164 @@
 using Dbrx.Inference.Modeling;
+using Dbrx.Inference.Runtime;
 using Dbrx.Inference.Tests.Support;
 using static TorchSharp.torch;
 
 namespace Dbrx.Inference.Tests;
 
 /// <summary>The model against transformers' outputs on the golden checkpoint, float32, within 1e-4.</summary>
-public sealed class GoldenParityTests
+public sealed class GoldenParityTests : IDisposable
 {
     private const double Tolerance = 1e-4;
 
-    /// <summary>Row 1 of the golden batch starts with this many padding tokens.</summary>
+    /// <summary>Row 1 of the golden batch starts with this many padding tokens; its real tokens follow.</summary>
     private const int Padding = 3;
+    private const int Tokens = 11;
+
+    private readonly Golden golden = new();
+
+    public void Dispose() => golden.Dispose();
 
     [Theory]
     [InlineData(AttentionImplementation.Eager)]
     [InlineData(AttentionImplementation.Sdpa)]
     public void Logits_match_the_reference(AttentionImplementation attention)
     {
-        using var golden = new Golden();
+        using var model = Golden.LoadModel(attention);
+        using var output = Run(model);
+        using var expected = golden.Get("logits");
+        AssertRealPositionsClose(expected, output.Logits, "logits");
+    }
+
+    [Fact]
+    public void Hidden_states_match_the_reference()
+    {
+        using var model = Golden.LoadModel();
+        using var output = Run(model, hiddenStates: true);
+        Assert.Equal(model.Config.NLayers + 1, output.HiddenStates!.Count);
+        for (int i = 0; i < output.HiddenStates.Count; i++)
+        {
+            using var expected = golden.Get($"hidden_states.{i}");
+            AssertRealPositionsClose(expected, output.HiddenStates[i], $"hidden_states.{i}");
+        }
+        TensorAssert.Close(output.HiddenStates[^1], output.LastHiddenState, 0, "last hidden state is norm_f's output");
+    }
+
+    [Fact]
+    public void Loss_matches_the_reference()
+    {
+        using var model = Golden.LoadModel();
+        using var labels = golden.Get("labels");
+        using var output = Run(model, labels: labels);
+        using var expected = golden.Get("loss");
+        TensorAssert.Close(expected.reshape(1), output.Loss!.reshape(1), Tolerance, "loss");
+        Assert.Null(output.AuxLoss);
+    }
+
+    [Theory]
+    [InlineData(AttentionImplementation.Eager)]
+    [InlineData(AttentionImplementation.Sdpa)]
+    public void Incremental_decoding_with_the_cache_equals_a_full_forward(AttentionImplementation attention)
+    {
+        using var model = Golden.LoadModel(attention);
+        using var ids = golden.Get("input_ids");
+        using var row = ids.narrow(0, 0, 1);
+        using var full = model.Forward(row);
+        using var cache = model.CreateCache(rows: 1, capacity: 32);
+        var pieces = new[] { (0, 5), (5, 1), (6, 3), (9, 1), (10, 1) };
+        foreach (var (start, length) in pieces)
+        {
+            using var piece = row.narrow(1, start, length);
+            using var step = model.Forward(piece, cache);
+            using var expected = full.Logits.narrow(1, start, length);
+            TensorAssert.Close(expected, step.Logits, Tolerance, $"logits of tokens {start}..{start + length - 1} from the cache");
+        }
+        Assert.Equal(Tokens, cache.Lengths[0]);
+    }
+
+    [Theory]
+    [InlineData(AttentionImplementation.Eager)]
+    [InlineData(AttentionImplementation.Sdpa)]
+    public void A_left_padded_batch_equals_its_rows_run_alone(AttentionImplementation attention)
+    {
         using var model = Golden.LoadModel(attention);
         using var ids = golden.Get("input_ids");
         using var mask = golden.Get("attention_mask");
-        using var output = model.Forward(new DbrxModelInput { InputIds = ids, AttentionMask = mask });
-        using var expected = golden.Get("logits");
-        TensorAssert.Close(expected[0], output.Logits[0], Tolerance, "row 0 logits");
-        TensorAssert.Close(expected[1].narrow(0, Padding, 11 - Padding), output.Logits[1].narrow(0, Padding, 11 - Padding), Tolerance, "row 1 logits at real positions");
+        // Positions from the mask, as generation numbers them: padded rows start at 0 with their first real token.
+        using var positions = (mask.cumsum(1, ScalarType.Int64) - 1).clamp_min(0);
+        using var batch = model.Forward(new DbrxModelInput { InputIds = ids, AttentionMask = mask, PositionIds = positions });
+        for (int row = 0; row < 2; row++)
+        {
+            int start = row == 1 ? Padding : 0;
+            using var alone = ids[row].narrow(0, start, Tokens - start).unsqueeze(0);
+            using var single = model.Forward(alone);
+            using var fromBatch = batch.Logits[row].narrow(0, start, Tokens - start).unsqueeze(0);
+            TensorAssert.Close(single.Logits, fromBatch, Tolerance, $"row {row} in the padded batch vs alone");
+        }
+    }
+
+    [Fact]
+    public void Greedy_generation_with_the_cache_reproduces_the_reference()
+    {
+        using var model = Golden.LoadModel(AttentionImplementation.Sdpa);
+        using var prompt = golden.Get("gen_prompt");
+        using var expected = golden.Get("gen_output");
+        var tokens = prompt.ToLongArray().ToList();
+        using var cache = model.CreateCache(rows: 1, capacity: 64);
+        var next = prompt.alias();
+        while (tokens.Count < expected.shape[1])
+        {
+            using var step = model.Forward(new DbrxModelInput { InputIds = next, Cache = cache, NumLogitsToKeep = 1 });
+            long token = step.Logits[0, -1].argmax().item<long>();
+            tokens.Add(token);
+            next.Dispose();
+            next = tensor(new[] { token }, [1, 1], ScalarType.Int64);
+        }
+        next.Dispose();
+        Assert.Equal(expected.ToLongArray(), tokens);
+    }
+
+    [Fact]
+    public void Logits_of_the_last_positions_only_equal_the_full_logits_there()
+    {
+        using var model = Golden.LoadModel();
+        using var full = Run(model);
+        using var ids = golden.Get("input_ids");
+        using var mask = golden.Get("attention_mask");
+        using var last = model.Forward(new DbrxModelInput { InputIds = ids, AttentionMask = mask, NumLogitsToKeep = 2 });
+        Assert.Equal(new long[] { 2, 2, 512 }, last.Logits.shape);
+        TensorAssert.Close(full.Logits.narrow(1, Tokens - 2, 2), last.Logits, 1e-5, "last two positions");
+    }
+
+    [Fact]
+    public void Attention_weights_and_router_outputs_have_the_reference_shapes()
+    {
+        using var model = Golden.LoadModel(AttentionImplementation.Sdpa);
+        using var ids = golden.Get("input_ids");
+        using var mask = golden.Get("attention_mask");
+        using var output = model.Forward(new DbrxModelInput { InputIds = ids, AttentionMask = mask, OutputAttentions = true, OutputRouterLogits = true });
+        Assert.Equal(2, output.Attentions!.Count);
+        Assert.Equal(new long[] { 2, 4, Tokens, Tokens }, output.Attentions[0].shape);
+        // Each real query's attention is a distribution over the keys it may see.
+        using var sums = output.Attentions[0][0].sum(-1);
+        TensorAssert.Close(ones_like(sums), sums, 1e-5, "attention rows sum to 1");
+        Assert.Equal(2, output.RouterLogits!.Count);
+        Assert.Equal(new long[] { 2 * Tokens, 16 }, output.RouterLogits[0].shape);
+        using var routerSums = output.RouterLogits[0].sum(-1);
+        TensorAssert.Close(ones_like(routerSums), routerSums, 1e-5, "router probabilities sum to 1");
+        Assert.NotNull(output.AuxLoss);
+    }
+
+    private DbrxCausalLMOutput Run(DbrxForCausalLM model, bool hiddenStates = false, Tensor? labels = null)
+    {
+        using var ids = golden.Get("input_ids");
+        using var mask = golden.Get("attention_mask");
+        return model.Forward(new DbrxModelInput { InputIds = ids, AttentionMask = mask, OutputHiddenStates = hiddenStates, Labels = labels });
+    }
+
+    /// <summary>What a padded query row produces depends on the attention backend, so row 1 is compared at its real tokens only.</summary>
+    private static void AssertRealPositionsClose(Tensor expected, Tensor actual, string what)
+    {
+        TensorAssert.Close(expected[0], actual[0], Tolerance, $"{what}, row 0");
+        TensorAssert.Close(expected[1].narrow(0, Padding, Tokens - Padding), actual[1].narrow(0, Padding, Tokens - Padding), Tolerance, $"{what}, row 1 at real positions");
     }
 }

@@ -34,8 +34,8 @@ public static class DbrxLoadBalancingLoss
         {
             long layers = probabilities.shape[0] / attentionMask.NumberOfElements;
             var rowMask = attentionMask.to_type(ScalarType.Float32).reshape(1, -1).expand(layers, -1).reshape(-1, 1);   // [L·N, 1]
-            tokensPerExpert = (chosen * rowMask.unsqueeze(-1)).sum(0) / rowMask.sum();
-            probabilityPerExpert = (probabilities * rowMask).sum(0) / rowMask.sum();
+            tokensPerExpert = (chosen * rowMask.unsqueeze(-1)).sum([0]) / rowMask.sum();
+            probabilityPerExpert = (probabilities * rowMask).sum([0]) / rowMask.sum();
         }
         var loss = (tokensPerExpert * probabilityPerExpert.unsqueeze(0)).sum() * experts;
         return scope.MoveToOuter(loss);

@@ -25,4 +25,14 @@ internal static class TensorAssert
         }
         Assert.True(worst <= tolerance, $"{what}: max |diff| = {worst:E3} at flat index {at} (expected {(at >= 0 ? e[at] : 0)}, got {(at >= 0 ? a[at] : 0)}), tolerance {tolerance:E1}");
     }
+
+    /// <summary>Asserts the same dtype, shape and every element bit-identical.</summary>
+    public static void Identical(Tensor expected, Tensor actual, string what)
+    {
+        Assert.True(expected.dtype == actual.dtype, $"{what}: dtype {actual.dtype}, expected {expected.dtype}");
+        Assert.True(expected.shape.SequenceEqual(actual.shape), $"{what}: shape [{string.Join(", ", actual.shape)}], expected [{string.Join(", ", expected.shape)}]");
+        using var equal = expected.eq(actual);
+        using var same = equal.all();
+        Assert.True(same.item<bool>(), $"{what}: values differ");
+    }
 }

@@ -1,0 +1,45 @@
+using Dbrx.Inference.Checkpoints;
+using Dbrx.Inference.Configuration;
+using Dbrx.Inference.Runtime;
+using static TorchSharp.torch;
+
+namespace Dbrx.Inference.Modeling;
+
+/// <summary>
+/// Writes DBRX checkpoints of any shape with the reference's random initialisation, laid out as Hugging Face writes
+/// them (<c>config.json</c>, then one safetensors file or shards with an index). Tensors are drawn and written chunk by
+/// chunk, so memory stays small whatever the model size.
+/// </summary>
+public static class DbrxRandomCheckpoint
+{
+    /// <summary>Bytes a checkpoint of this configuration occupies in <paramref name="dtype"/>.</summary>
+    public static long ByteSize(DbrxConfig config, ScalarType dtype) =>
+        DbrxTensorLayout.For(config).Sum(s => s.Shape.Aggregate(1L, (a, b) => a * b)) * SafetensorsDTypes.FromScalarType(dtype).Size();
+
+    /// <summary>Writes a random checkpoint into <paramref name="directory"/> (created if needed).</summary>
+    /// <param name="config">The model's shape; its <c>torch_dtype</c> is set to <paramref name="dtype"/>.</param>
+    /// <param name="directory">The output folder.</param>
+    /// <param name="seed">Seed of the initialisation; the same seed gives the same weights.</param>
+    /// <param name="dtype">float32, bfloat16 or float16.</param>
+    /// <param name="maxShardBytes">Shard size limit; the default writes a single <c>model.safetensors</c>.</param>
+    public static void Write(DbrxConfig config, string directory, long seed, ScalarType dtype, long maxShardBytes = long.MaxValue)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        ArgumentException.ThrowIfNullOrEmpty(directory);
+        config.Validate();
+        var stored = config with { TorchDtype = DbrxDevices.DTypeName(dtype) };
+        var safetensorsDType = SafetensorsDTypes.FromScalarType(dtype);
+        var layout = DbrxTensorLayout.For(stored);
+        Directory.CreateDirectory(directory);
+        File.WriteAllText(Path.Combine(directory, DbrxConfigJson.FileName), DbrxConfigJson.ToJson(stored));
+
+        using var initializer = new DbrxInitializer(stored, seed);
+        using var writer = new SafetensorsCheckpointWriter(directory, layout.Select(s => (s.Name, safetensorsDType, s.Shape)).ToList(), maxShardBytes);
+        foreach (DbrxTensorSpec spec in layout)
+        {
+            foreach (Tensor chunk in initializer.Chunks(spec, dtype))
+                writer.WriteBytes(chunk.bytes);
+        }
+        writer.Complete();
+    }
+}
