@@ -36,7 +36,7 @@ public static class DbrxConfigJson
         if (!File.Exists(file))
             throw new DbrxConfigException(Directory.Exists(path)
                 ? $"No {FileName} in model folder '{path}'."
-                : $"Config file '{file}' does not exist.");
+                : $"'{path}' does not exist; expected a model folder holding {FileName} and safetensors weights.");
         return Parse(File.ReadAllText(file), file);
     }
 
