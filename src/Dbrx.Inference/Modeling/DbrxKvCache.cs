@@ -15,6 +15,7 @@ public sealed class DbrxKvCache : IDisposable
     private readonly Tensor[] keys;
     private readonly Tensor[] values;
     private readonly long[] lengths;
+    private readonly int firstRow;
 
     /// <summary>Allocates the cache.</summary>
     /// <param name="config">The model's configuration.</param>
@@ -50,6 +51,28 @@ public sealed class DbrxKvCache : IDisposable
         }
     }
 
+    private DbrxKvCache(DbrxKvCache parent, int start, int count)
+    {
+        Rows = count;
+        Capacity = parent.Capacity;
+        firstRow = parent.firstRow + start;
+        lengths = parent.lengths;
+        keys = parent.keys.Select(k => k.narrow(0, start, count).DetachFromDisposeScope()).ToArray();
+        values = parent.values.Select(v => v.narrow(0, start, count).DetachFromDisposeScope()).ToArray();
+    }
+
+    /// <summary>
+    /// A view of rows <paramref name="start"/>.. that shares this cache's memory and lengths, so one sequence can be
+    /// prefilled into its own row while the others wait. Disposing the view frees nothing.
+    /// </summary>
+    public DbrxKvCache Slice(int start, int count)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(start);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(count);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(start + count, Rows);
+        return new DbrxKvCache(this, start, count);
+    }
+
     /// <summary>Sequences the cache holds.</summary>
     public int Rows { get; }
 
@@ -57,23 +80,23 @@ public sealed class DbrxKvCache : IDisposable
     public int Capacity { get; }
 
     /// <summary>Tokens stored for each row.</summary>
-    public IReadOnlyList<long> Lengths => lengths;
+    public IReadOnlyList<long> Lengths => new ArraySegment<long>(lengths, firstRow, Rows);
 
-    /// <summary>Bytes the cache occupies.</summary>
+    /// <summary>Bytes the cache (or this slice of it) occupies.</summary>
     public long ByteSize => keys.Sum(k => k.NumberOfElements * k.ElementSize) * 2;
 
     /// <summary>Forgets a row's tokens so the row can hold a new sequence (its memory is reused, not freed).</summary>
-    public void Reset(int row) => lengths[row] = 0;
+    public void Reset(int row) => lengths[firstRow + row] = 0;
 
     /// <summary>Forgets every row's tokens.</summary>
-    public void Reset() => Array.Clear(lengths);
+    public void Reset() => Array.Clear(lengths, firstRow, Rows);
 
     /// <summary>Sets how many of a row's tokens count, for example to drop tokens after a rejected draft.</summary>
     public void SetLength(int row, long length)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(length);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(length, Capacity);
-        lengths[row] = length;
+        lengths[firstRow + row] = length;
     }
 
     /// <summary>
@@ -84,20 +107,22 @@ public sealed class DbrxKvCache : IDisposable
     {
         if (from == to)
             return;
+        long length = lengths[firstRow + from];
         using (no_grad())
         {
-            for (int layer = 0; layer < keys.Length; layer++)
+            // Only the written positions move: a row's length, not its capacity.
+            foreach (Tensor[] store in new[] { keys, values })
             {
-                using var k = keys[layer][to];
-                using var kf = keys[layer][from];
-                k.copy_(kf);
-                using var v = values[layer][to];
-                using var vf = values[layer][from];
-                v.copy_(vf);
+                foreach (Tensor layer in store)
+                {
+                    using var target = layer[to].narrow(1, 0, length);
+                    using var source = layer[from].narrow(1, 0, length);
+                    target.copy_(source);
+                }
             }
         }
-        lengths[to] = lengths[from];
-        lengths[from] = 0;
+        lengths[firstRow + to] = length;
+        lengths[firstRow + from] = 0;
     }
 
     /// <summary>Checks that <paramref name="newTokens"/> more tokens fit in each of the first <paramref name="batch"/> rows.</summary>
@@ -107,8 +132,9 @@ public sealed class DbrxKvCache : IDisposable
             throw new ArgumentException($"The batch has {batch} rows but the KV cache holds {Rows}.");
         for (int row = 0; row < batch; row++)
         {
-            if (lengths[row] + newTokens > Capacity)
-                throw new InvalidOperationException($"KV cache row {row} holds {lengths[row]} tokens; {newTokens} more would exceed its capacity of {Capacity}.");
+            long length = lengths[firstRow + row];
+            if (length + newTokens > Capacity)
+                throw new InvalidOperationException($"KV cache row {firstRow + row} holds {length} tokens; {newTokens} more would exceed its capacity of {Capacity}.");
         }
     }
 
@@ -123,8 +149,8 @@ public sealed class DbrxKvCache : IDisposable
         using var rowsV = values[layer].narrow(0, 0, batch);
         if (AllRowsEqual((int)batch))
         {
-            using var slotK = rowsK.narrow(2, lengths[0], tokens);
-            using var slotV = rowsV.narrow(2, lengths[0], tokens);
+            using var slotK = rowsK.narrow(2, lengths[firstRow], tokens);
+            using var slotV = rowsV.narrow(2, lengths[firstRow], tokens);
             slotK.copy_(newKeys);
             slotV.copy_(newValues);
         }
@@ -141,20 +167,20 @@ public sealed class DbrxKvCache : IDisposable
     internal void Advance(int batch, long tokens)
     {
         for (int row = 0; row < batch; row++)
-            lengths[row] += tokens;
+            lengths[firstRow + row] += tokens;
     }
 
     internal bool AllRowsEqual(int batch)
     {
         for (int row = 1; row < batch; row++)
         {
-            if (lengths[row] != lengths[0])
+            if (lengths[firstRow + row] != lengths[firstRow])
                 return false;
         }
         return true;
     }
 
-    /// <summary>Frees the cache's memory.</summary>
+    /// <summary>Frees the cache's memory (a <see cref="Slice"/> only releases its views).</summary>
     public void Dispose()
     {
         foreach (var t in keys.Concat(values))

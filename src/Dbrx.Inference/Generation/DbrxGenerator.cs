@@ -1,0 +1,311 @@
+using System.Runtime.CompilerServices;
+using Dbrx.Inference.Chat;
+using Dbrx.Inference.Modeling;
+using Dbrx.Inference.Tokenization;
+using static TorchSharp.torch;
+
+namespace Dbrx.Inference.Generation;
+
+/// <summary>
+/// Serves generation requests on one model from many callers. A dedicated worker thread owns the model (TorchSharp's
+/// dispose scopes and grad mode are per thread); callers enqueue requests and read their tokens from a channel.
+/// Each decode step runs every active sequence in one forward pass over a shared static KV cache: each sequence has
+/// its own cache row and position, a finished one leaves the batch and a waiting one joins at the next step after
+/// its prompt is prefilled alone.
+/// </summary>
+/// <remarks>
+/// Thread-safe. Requests beyond <see cref="DbrxGeneratorOptions.MaxQueuedRequests"/> waiting ones fail at once with
+/// <see cref="DbrxBusyException"/>. Each request's updates are buffered, so a slow reader never stalls the others.
+/// Cancellation is checked before the prompt is prefilled and before every decode step; a cancelled request ends
+/// with <see cref="GenerationFinishReason.Cancelled"/> and its cache row is reused.
+/// </remarks>
+public sealed class DbrxGenerator : IDisposable
+{
+    private readonly DbrxKvCache cache;
+    private readonly bool ownsModel;
+    private readonly Queue<GenerationSequence> waiting = new();
+    private readonly List<GenerationSequence> active = [];
+    private readonly SemaphoreSlim wake = new(0);
+    private readonly Thread worker;
+    private volatile bool stopping;
+    private int activeCount;
+
+    /// <summary>Allocates the KV cache and starts the worker thread.</summary>
+    /// <param name="model">The model; the generator runs it on its own thread from now on.</param>
+    /// <param name="tokenizer">Decodes the output; also encodes chat prompts.</param>
+    /// <param name="options">Batch size, queue length and context length.</param>
+    /// <param name="ownsModel">Dispose the model with the generator.</param>
+    public DbrxGenerator(DbrxForCausalLM model, DbrxTokenizer tokenizer, DbrxGeneratorOptions? options = null, bool ownsModel = false)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(tokenizer);
+        Options = options ?? new DbrxGeneratorOptions();
+        if (Options.MaxBatchSize < 1)
+            throw new ArgumentException($"MaxBatchSize must be at least 1, not {Options.MaxBatchSize}.", nameof(options));
+        if (Options.MaxQueuedRequests < 0)
+            throw new ArgumentException($"MaxQueuedRequests must be ≥ 0, not {Options.MaxQueuedRequests}.", nameof(options));
+        if (Options.ContextLength is { } length && (length < 2 || length > model.Config.MaxSeqLen))
+            throw new ArgumentException($"ContextLength must be between 2 and the model's max_seq_len ({model.Config.MaxSeqLen}), not {length}.", nameof(options));
+        Model = model;
+        Tokenizer = tokenizer;
+        this.ownsModel = ownsModel;
+        ContextLength = Options.ContextLength ?? Math.Min(model.Config.MaxSeqLen, 4096);
+        cache = model.CreateCache(Options.MaxBatchSize, ContextLength);
+        worker = new Thread(Run) { IsBackground = true, Name = "DBRX generator" };
+        worker.Start();
+    }
+
+    /// <summary>The model this generator runs.</summary>
+    public DbrxForCausalLM Model { get; }
+
+    /// <summary>The tokenizer used for output text and chat prompts.</summary>
+    public DbrxTokenizer Tokenizer { get; }
+
+    /// <summary>The serving options.</summary>
+    public DbrxGeneratorOptions Options { get; }
+
+    /// <summary>Tokens per sequence, prompt and output together.</summary>
+    public int ContextLength { get; }
+
+    /// <summary>
+    /// Starts generating from prompt token ids and streams the result. Options are validated and the request queued
+    /// before this returns, so invalid input throws here, before any work.
+    /// </summary>
+    /// <exception cref="ArgumentException">Invalid options, an id outside the model's vocabulary, or a prompt too long for the context.</exception>
+    /// <exception cref="DbrxBusyException">Too many requests are waiting.</exception>
+    /// <exception cref="OperationCanceledException">The token was already cancelled.</exception>
+    public IAsyncEnumerable<GenerationUpdate> GenerateStreamingAsync(IReadOnlyList<int> promptTokenIds, DbrxGenerationOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(promptTokenIds);
+        cancellationToken.ThrowIfCancellationRequested();
+        options ??= new DbrxGenerationOptions();
+        options.Validate(Model.Config.VocabSize);
+        int[] prompt = FitToContext(promptTokenIds, options);
+
+        var sequence = new GenerationSequence(prompt, options, Tokenizer, cancellationToken);
+        lock (waiting)
+        {
+            if (stopping)
+            {
+                sequence.Dispose();
+                throw new ObjectDisposedException(nameof(DbrxGenerator));
+            }
+            // Requests that a free batch row will take at once do not count as waiting.
+            if (waiting.Count >= Options.MaxQueuedRequests + Math.Max(0, Options.MaxBatchSize - Volatile.Read(ref activeCount)))
+            {
+                sequence.Dispose();
+                throw new DbrxBusyException($"The DBRX generator is busy: {waiting.Count} requests are already waiting (MaxQueuedRequests = {Options.MaxQueuedRequests}). Retry later.");
+            }
+            waiting.Enqueue(sequence);
+        }
+        wake.Release();
+        return ReadUpdates(sequence, default);
+    }
+
+    /// <summary>Generates from prompt token ids and returns the whole result (the streaming path, collected).</summary>
+    public async Task<GenerationResult> GenerateAsync(IReadOnlyList<int> promptTokenIds, DbrxGenerationOptions? options = null, CancellationToken cancellationToken = default) =>
+        await Collect(GenerateStreamingAsync(promptTokenIds, options, cancellationToken));
+
+    /// <summary>Renders a conversation with the chat template (generation prompt added) and streams the answer.</summary>
+    public IAsyncEnumerable<GenerationUpdate> GenerateChatStreamingAsync(IReadOnlyList<DbrxChatMessage> messages, DbrxGenerationOptions? options = null, DbrxChatTemplate? template = null, CancellationToken cancellationToken = default) =>
+        GenerateStreamingAsync((template ?? DbrxChatTemplate.Default).Encode(messages, addGenerationPrompt: true, Tokenizer), options, cancellationToken);
+
+    /// <summary>Renders a conversation with the chat template and returns the whole answer.</summary>
+    public async Task<GenerationResult> GenerateChatAsync(IReadOnlyList<DbrxChatMessage> messages, DbrxGenerationOptions? options = null, DbrxChatTemplate? template = null, CancellationToken cancellationToken = default) =>
+        await Collect(GenerateChatStreamingAsync(messages, options, template, cancellationToken));
+
+    private static async Task<GenerationResult> Collect(IAsyncEnumerable<GenerationUpdate> updates)
+    {
+        var text = new System.Text.StringBuilder();
+        var tokens = new List<int>();
+        await foreach (GenerationUpdate update in updates)
+        {
+            text.Append(update.Text);
+            tokens.AddRange(update.TokenIds);
+            if (update.FinishReason is { } reason)
+                return new GenerationResult(text.ToString(), tokens, reason, update.Usage!, update.Timings!);
+        }
+        throw new InvalidOperationException("The generation stream ended without a finish reason.");
+    }
+
+    private int[] FitToContext(IReadOnlyList<int> prompt, DbrxGenerationOptions options)
+    {
+        if (prompt.Count == 0)
+            throw new ArgumentException("The prompt has no tokens.", nameof(prompt));
+        int vocabulary = Model.Config.VocabSize;
+        foreach (int id in prompt)
+        {
+            if (id < 0 || id >= vocabulary)
+                throw new ArgumentException($"Prompt token id {id} is outside the model's vocabulary of {vocabulary} ids (0..{vocabulary - 1}).", nameof(prompt));
+        }
+        int room = ContextLength - options.MaxNewTokens;
+        if (prompt.Count <= room)
+            return [.. prompt];
+        if (!options.TruncatePromptFromLeft || room < 1)
+            throw new ArgumentException(
+                $"The prompt has {prompt.Count} tokens and MaxNewTokens is {options.MaxNewTokens}: together {prompt.Count + options.MaxNewTokens}, beyond the context of {ContextLength} tokens "
+                + $"(model max_seq_len {Model.Config.MaxSeqLen}). Shorten the prompt, lower MaxNewTokens"
+                + (room < 1 ? "." : ", or set TruncatePromptFromLeft to drop the oldest prompt tokens."), nameof(prompt));
+        return [.. prompt.Skip(prompt.Count - room)];
+    }
+
+    private static async IAsyncEnumerable<GenerationUpdate> ReadUpdates(GenerationSequence sequence, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        using var registration = cancellationToken.Register(sequence.Cancel);
+        try
+        {
+            await foreach (GenerationUpdate update in sequence.Updates.ReadAllAsync(CancellationToken.None))
+                yield return update;
+        }
+        finally
+        {
+            // A consumer that stops reading early ends the request; the worker frees its row at the next step.
+            sequence.Cancel();
+        }
+    }
+
+    private void Run()
+    {
+        while (true)
+        {
+            Admit();
+            Volatile.Write(ref activeCount, active.Count);
+            if (active.Count == 0)
+            {
+                if (stopping)
+                    break;
+                wake.Wait();
+                continue;
+            }
+            Step();
+        }
+    }
+
+    /// <summary>Moves waiting requests into free rows, prefilling each prompt alone into its row.</summary>
+    private void Admit()
+    {
+        while (active.Count < Options.MaxBatchSize)
+        {
+            GenerationSequence? next;
+            lock (waiting)
+            {
+                if (!waiting.TryDequeue(out next))
+                    return;
+            }
+            if (stopping)
+            {
+                Retire(next, new ObjectDisposedException(nameof(DbrxGenerator)));
+                continue;
+            }
+            if (next.IsCancelled)
+            {
+                next.FinishCancelled();
+                next.Dispose();
+                continue;
+            }
+            int row = active.Count;
+            try
+            {
+                using var scope = NewDisposeScope();
+                using var slot = cache.Slice(row, 1);
+                slot.Reset();
+                var input = tensor(next.Prompt.Select(id => (long)id).ToArray(), [1, next.Prompt.Length], ScalarType.Int64);
+                using var output = Model.Forward(new DbrxModelInput { InputIds = input, Cache = slot, NumLogitsToKeep = 1 });
+                var logits = output.Logits[0, -1].to(ScalarType.Float32, CPU);
+                active.Add(next);
+                if (next.Accept(logits))
+                    Release(row);
+            }
+            catch (Exception e)
+            {
+                if (active.Count > row)
+                    active.RemoveAt(row);
+                cache.Reset(row);
+                Retire(next, e);
+            }
+        }
+    }
+
+    /// <summary>One decode step: every active sequence's last token in one forward pass.</summary>
+    private void Step()
+    {
+        for (int row = active.Count - 1; row >= 0; row--)
+        {
+            if (active[row].IsCancelled || stopping)
+            {
+                active[row].FinishCancelled();
+                Release(row);
+            }
+        }
+        if (active.Count == 0)
+            return;
+
+        var finished = new List<int>();
+        try
+        {
+            using var scope = NewDisposeScope();
+            int batch = active.Count;
+            var input = tensor(active.Select(s => (long)s.LastToken).ToArray(), [batch, 1], ScalarType.Int64);
+            using var output = Model.Forward(new DbrxModelInput { InputIds = input, Cache = cache });
+            var logits = output.Logits.select(1, -1).to(ScalarType.Float32, CPU);
+            for (int row = 0; row < batch; row++)
+            {
+                if (active[row].Accept(logits[row]))
+                    finished.Add(row);
+            }
+        }
+        catch (Exception e)
+        {
+            // A failed batch step leaves the cache in an unknown state for every row: end them all.
+            foreach (GenerationSequence sequence in active)
+                Retire(sequence, e);
+            active.Clear();
+            cache.Reset();
+            return;
+        }
+        // Highest rows first, so the row moved into a freed slot is always one still running.
+        for (int i = finished.Count - 1; i >= 0; i--)
+            Release(finished[i]);
+    }
+
+    /// <summary>Frees a row: the last active row moves into it, keeping active rows contiguous from row 0.</summary>
+    private void Release(int row)
+    {
+        GenerationSequence done = active[row];
+        int last = active.Count - 1;
+        if (row != last)
+        {
+            cache.MoveRow(last, row);
+            active[row] = active[last];
+        }
+        active.RemoveAt(last);
+        cache.Reset(last);
+        done.Dispose();
+    }
+
+    private static void Retire(GenerationSequence sequence, Exception error)
+    {
+        sequence.Fail(error);
+        sequence.Dispose();
+    }
+
+    /// <summary>
+    /// Stops the worker: running requests end as cancelled at the next step, waiting ones fail with
+    /// <see cref="ObjectDisposedException"/>. Frees the cache, and the model if the generator owns it.
+    /// </summary>
+    public void Dispose()
+    {
+        lock (waiting)
+        {
+            if (stopping)
+                return;
+            stopping = true;
+        }
+        wake.Release();
+        worker.Join();
+        cache.Dispose();
+        wake.Dispose();
+        if (ownsModel)
+            Model.Dispose();
+    }
+}

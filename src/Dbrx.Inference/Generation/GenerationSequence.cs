@@ -1,0 +1,105 @@
+using System.Diagnostics;
+using System.Threading.Channels;
+using Dbrx.Inference.Tokenization;
+using static TorchSharp.torch;
+
+namespace Dbrx.Inference.Generation;
+
+/// <summary>
+/// One request inside the generator: its prompt, sampler, streaming decoder and stop matcher, and the channel its
+/// updates go out on. Only the worker thread calls its methods, except for the reader and <see cref="Cancel"/>.
+/// </summary>
+internal sealed class GenerationSequence : IDisposable
+{
+    private readonly Channel<GenerationUpdate> updates = Channel.CreateUnbounded<GenerationUpdate>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+    private readonly CancellationTokenSource cancellation;
+    private readonly TokenSampler sampler;
+    private readonly StreamingTokenDecoder decoder;
+    private readonly StopSequenceMatcher stops;
+    private readonly HashSet<int> stopTokens;
+    private readonly Stopwatch clock = Stopwatch.StartNew();
+    private TimeSpan? firstToken;
+    private int generated;
+
+    public GenerationSequence(int[] prompt, DbrxGenerationOptions options, DbrxTokenizer tokenizer, CancellationToken cancellationToken)
+    {
+        Prompt = prompt;
+        Options = options;
+        cancellation = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        sampler = new TokenSampler(options, options.Seed ?? Random.Shared.NextInt64(), prompt);
+        decoder = tokenizer.CreateStreamingDecoder(skipSpecialTokens: true);
+        stops = new StopSequenceMatcher(options.StopSequences);
+        stopTokens = [.. options.EffectiveStopTokenIds];
+    }
+
+    public int[] Prompt { get; }
+
+    public DbrxGenerationOptions Options { get; }
+
+    /// <summary>The last generated token, the input of the next decode step.</summary>
+    public int LastToken { get; private set; }
+
+    public bool IsCancelled => cancellation.IsCancellationRequested;
+
+    public ChannelReader<GenerationUpdate> Updates => updates.Reader;
+
+    /// <summary>Asks the worker to stop this request (the consumer left, or its token fired).</summary>
+    public void Cancel()
+    {
+        try
+        {
+            cancellation.Cancel();
+        }
+        catch (ObjectDisposedException)
+        {
+            // Already finished and disposed.
+        }
+    }
+
+    /// <summary>Samples the next token from this request's logits row and streams it; returns true when the request is finished.</summary>
+    public bool Accept(Tensor logits)
+    {
+        int token = sampler.Next(logits);
+        LastToken = token;
+        generated++;
+        firstToken ??= clock.Elapsed;
+
+        if (stopTokens.Contains(token))
+            return Finish(GenerationFinishReason.EndOfTurn, [token], stops.Push(decoder.Flush()) + stops.Flush());
+        string text = stops.Push(decoder.Append(token));
+        if (stops.Stopped)
+            return Finish(GenerationFinishReason.StopSequence, [token], text);
+        if (generated >= Options.MaxNewTokens)
+            return Finish(GenerationFinishReason.Length, [token], text + stops.Push(decoder.Flush()) + stops.Flush());
+        updates.Writer.TryWrite(new GenerationUpdate { Text = text, TokenIds = [token] });
+        return false;
+    }
+
+    /// <summary>Ends the request as cancelled.</summary>
+    public void FinishCancelled() => Finish(GenerationFinishReason.Cancelled, [], "");
+
+    /// <summary>Ends the request with an error the reader rethrows.</summary>
+    public void Fail(Exception error) => updates.Writer.TryComplete(error);
+
+    private bool Finish(GenerationFinishReason reason, int[] tokens, string text)
+    {
+        TimeSpan total = clock.Elapsed;
+        double? speed = generated > 1 && total > firstToken ? (generated - 1) / (total - firstToken!.Value).TotalSeconds : null;
+        updates.Writer.TryWrite(new GenerationUpdate
+        {
+            Text = text,
+            TokenIds = tokens,
+            FinishReason = reason,
+            Usage = new GenerationUsage(Prompt.Length, generated),
+            Timings = new GenerationTimings(firstToken ?? total, total, speed),
+        });
+        updates.Writer.TryComplete();
+        return true;
+    }
+
+    public void Dispose()
+    {
+        sampler.Dispose();
+        cancellation.Dispose();
+    }
+}

@@ -1,0 +1,85 @@
+using static TorchSharp.torch;
+
+namespace Dbrx.Inference.Generation;
+
+/// <summary>
+/// Picks one request's next token from its logits: logit bias, the reference's repetition penalty, OpenAI's frequency
+/// and presence penalties, then greedy choice or temperature, top-k, top-p and min-p (the reference's order) and a
+/// draw from this request's own seeded generator, so concurrent requests never disturb each other's randomness.
+/// </summary>
+internal sealed class TokenSampler : IDisposable
+{
+    private readonly DbrxGenerationOptions options;
+    private readonly Generator generator;
+    private readonly HashSet<int> seen;
+    private readonly Dictionary<int, int> generatedCounts = [];
+
+    public TokenSampler(DbrxGenerationOptions options, long seed, IEnumerable<int> prompt)
+    {
+        this.options = options;
+        generator = new Generator((ulong)seed);
+        seen = [.. prompt];
+    }
+
+    /// <summary>Chooses the next token from a row of logits (<c>[vocab]</c>, float32, CPU) and records it.</summary>
+    public int Next(Tensor logits)
+    {
+        int token = Choose(logits);
+        seen.Add(token);
+        generatedCounts[token] = generatedCounts.GetValueOrDefault(token) + 1;
+        return token;
+    }
+
+    private int Choose(Tensor logits)
+    {
+        using var scope = NewDisposeScope();
+        var row = logits.to_type(ScalarType.Float32).clone();
+        long vocab = row.shape[0];
+
+        if (options.LogitBias is { Count: > 0 } bias)
+        {
+            var ids = tensor(bias.Keys.Select(k => (long)k).ToArray());
+            row.index_add_(0, ids, tensor(bias.Values.Select(v => (float)v).ToArray()), 1);
+        }
+        if (options.RepetitionPenalty != 1.0 && seen.Count > 0)
+        {
+            var ids = tensor(seen.Where(id => id < vocab).Select(id => (long)id).ToArray());
+            var values = row.index_select(0, ids);
+            var penalised = where(values < 0, values * options.RepetitionPenalty, values / options.RepetitionPenalty);
+            row.index_put_(penalised, ids);
+        }
+        if ((options.FrequencyPenalty != 0 || options.PresencePenalty != 0) && generatedCounts.Count > 0)
+        {
+            var entries = generatedCounts.Where(p => p.Key < vocab).ToList();
+            var ids = tensor(entries.Select(p => (long)p.Key).ToArray());
+            var penalties = tensor(entries.Select(p => (float)(p.Value * options.FrequencyPenalty + options.PresencePenalty)).ToArray());
+            row.index_add_(0, ids, penalties, -1);
+        }
+
+        if (options.Temperature == 0)
+            return (int)row.argmax().item<long>();
+
+        row = row / options.Temperature;
+        if (options.TopK > 0 && options.TopK < vocab)
+        {
+            var (top, _) = row.topk(options.TopK);
+            row = row.masked_fill(row < top[-1], float.NegativeInfinity);
+        }
+        if (options.TopP < 1.0)
+        {
+            var (sorted, order) = row.sort(descending: true);
+            var probabilities = sorted.softmax(-1);
+            // Drop a token when the tokens more likely than it already reach TopP; the most likely always stays.
+            var remove = (probabilities.cumsum(0) - probabilities) >= options.TopP;
+            row = row.scatter(0, order, sorted.masked_fill(remove, float.NegativeInfinity));
+        }
+        if (options.MinP > 0)
+        {
+            var probabilities = row.softmax(-1);
+            row = row.masked_fill(probabilities < probabilities.max() * options.MinP, float.NegativeInfinity);
+        }
+        return (int)row.softmax(-1).multinomial(1, generator: generator).item<long>();
+    }
+
+    public void Dispose() => generator.Dispose();
+}

@@ -1,0 +1,272 @@
+using Dbrx.Inference.Chat;
+using Dbrx.Inference.Generation;
+using Dbrx.Inference.Modeling;
+using Dbrx.Inference.Runtime;
+using Dbrx.Inference.Tests.Support;
+using Dbrx.Inference.Tokenization;
+
+namespace Dbrx.Inference.Tests;
+
+public sealed class DbrxGeneratorTests(TinyModel tiny) : IClassFixture<TinyModel>
+{
+    private static readonly DbrxGenerationOptions Greedy = new() { Temperature = 0, MaxNewTokens = 12 };
+    private static readonly DbrxGenerationOptions Sampled = new() { Temperature = 0.9, TopK = 0, TopP = 1, MaxNewTokens = 12, Seed = 99 };
+
+    private DbrxGenerator NewGenerator(int batch = 4, int queue = 16, int context = 512) =>
+        new(tiny.Model, DbrxTokenizer.Default, new DbrxGeneratorOptions { MaxBatchSize = batch, MaxQueuedRequests = queue, ContextLength = context });
+
+    private static int[] Prompt(string text) => DbrxTokenizer.Default.Encode(text);
+
+    [Fact]
+    public async Task Greedy_generation_reproduces_the_reference_on_the_golden_model()
+    {
+        using var golden = new Golden();
+        using var model = Golden.LoadModel(AttentionImplementation.Sdpa);
+        using var generator = new DbrxGenerator(model, DbrxTokenizer.Default, new DbrxGeneratorOptions { ContextLength = 64 });
+        using var prompt = golden.Get("gen_prompt");
+        using var expected = golden.Get("gen_output");
+        int[] promptIds = prompt.ToLongArray().Select(id => (int)id).ToArray();
+        var result = await generator.GenerateAsync(promptIds, new DbrxGenerationOptions { Temperature = 0, MaxNewTokens = 20, StopTokenIds = [] }, TestContext.Current.CancellationToken);
+        Assert.Equal(expected.ToLongArray().Skip(promptIds.Length).Select(id => (int)id), result.TokenIds);
+        Assert.Equal(GenerationFinishReason.Length, result.FinishReason);
+        Assert.Equal(new GenerationUsage(7, 20), result.Usage);
+    }
+
+    [Fact]
+    public async Task A_text_prompt_on_the_512_token_golden_model_is_a_clear_error()
+    {
+        using var model = Golden.LoadModel();
+        using var generator = new DbrxGenerator(model, DbrxTokenizer.Default, new DbrxGeneratorOptions { ContextLength = 64 });
+        var error = Assert.Throws<ArgumentException>(() => generator.GenerateStreamingAsync(Prompt("Hello there"), Greedy, TestContext.Current.CancellationToken));
+        Assert.Contains("outside the model's vocabulary of 512 ids", error.Message);
+        // The generator is still usable.
+        var result = await generator.GenerateAsync([1, 2, 3], Greedy with { MaxNewTokens = 2 }, TestContext.Current.CancellationToken);
+        Assert.Equal(2, result.TokenIds.Count);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Streaming_equals_non_streaming(bool sampled)
+    {
+        using var generator = NewGenerator();
+        var options = sampled ? Sampled : Greedy;
+        var whole = await generator.GenerateAsync(Prompt("Once upon a time"), options, TestContext.Current.CancellationToken);
+        var pieces = new List<GenerationUpdate>();
+        await foreach (var update in generator.GenerateStreamingAsync(Prompt("Once upon a time"), options, TestContext.Current.CancellationToken))
+            pieces.Add(update);
+        Assert.Equal(whole.Text, string.Concat(pieces.Select(p => p.Text)));
+        Assert.Equal(whole.TokenIds, pieces.SelectMany(p => p.TokenIds));
+        Assert.Single(pieces, p => p.FinishReason is not null);
+        Assert.NotNull(pieces[^1].FinishReason);
+        Assert.Equal(whole.Usage, pieces[^1].Usage);
+        // The streamed text is the one-shot decode of the generated ids (stop tokens carry no text).
+        Assert.Equal(DbrxTokenizer.Default.Decode(whole.TokenIds, skipSpecialTokens: true), whole.Text);
+    }
+
+    [Fact]
+    public async Task The_same_seed_gives_the_same_tokens_and_another_seed_others()
+    {
+        using var generator = NewGenerator();
+        var ct = TestContext.Current.CancellationToken;
+        var options = Sampled with { MaxNewTokens = 24 };
+        var a = await generator.GenerateAsync(Prompt("The sea"), options, ct);
+        var b = await generator.GenerateAsync(Prompt("The sea"), options, ct);
+        var c = await generator.GenerateAsync(Prompt("The sea"), options with { Seed = 100 }, ct);
+        Assert.Equal(a.TokenIds, b.TokenIds);
+        Assert.NotEqual(a.TokenIds, c.TokenIds);
+    }
+
+    [Fact]
+    public async Task Concurrent_requests_each_equal_their_solo_run()
+    {
+        string[] prompts = ["alpha", "The quick brown fox", "def main():", "1 2 3 4 5 6 7 8", "Привет", "zebra crossing"];
+        var optionsFor = (int i) => i % 2 == 0 ? Greedy with { MaxNewTokens = 10 + i } : Sampled with { Seed = i, MaxNewTokens = 8 + i };
+        var ct = TestContext.Current.CancellationToken;
+
+        var solo = new List<GenerationResult>();
+        using (var alone = NewGenerator(batch: 1))
+        {
+            for (int i = 0; i < prompts.Length; i++)
+                solo.Add(await alone.GenerateAsync(Prompt(prompts[i]), optionsFor(i), ct));
+        }
+        using var batched = NewGenerator(batch: 4);
+        var together = await Task.WhenAll(prompts.Select((p, i) => Task.Run(() => batched.GenerateAsync(Prompt(p), optionsFor(i), ct), ct)));
+        for (int i = 0; i < prompts.Length; i++)
+        {
+            Assert.Equal(solo[i].TokenIds, together[i].TokenIds);
+            Assert.Equal(solo[i].Text, together[i].Text);
+        }
+    }
+
+    [Fact]
+    public async Task Stop_sequences_end_generation_and_never_leak()
+    {
+        using var generator = NewGenerator();
+        var ct = TestContext.Current.CancellationToken;
+        var free = await generator.GenerateAsync(Prompt("Tell me"), Greedy with { MaxNewTokens = 30 }, ct);
+        Assert.True(free.Text.Length > 8, $"expected some text, got '{free.Text}'");
+        // A stop string taken from the middle of the output, so it spans tokens.
+        string stop = free.Text.Substring(free.Text.Length / 2 - 2, 4);
+        var stopped = await generator.GenerateAsync(Prompt("Tell me"), Greedy with { MaxNewTokens = 30, StopSequences = [stop] }, ct);
+        Assert.Equal(GenerationFinishReason.StopSequence, stopped.FinishReason);
+        Assert.Equal(free.Text[..free.Text.IndexOf(stop, StringComparison.Ordinal)], stopped.Text);
+        Assert.DoesNotContain(stop, stopped.Text);
+    }
+
+    [Fact]
+    public async Task Stop_token_ids_end_the_turn()
+    {
+        using var generator = NewGenerator();
+        var ct = TestContext.Current.CancellationToken;
+        var free = await generator.GenerateAsync(Prompt("Hi"), Greedy with { MaxNewTokens = 10, StopTokenIds = [] }, ct);
+        int third = free.TokenIds[2];
+        var stopped = await generator.GenerateAsync(Prompt("Hi"), Greedy with { MaxNewTokens = 10, StopTokenIds = [third] }, ct);
+        Assert.Equal(GenerationFinishReason.EndOfTurn, stopped.FinishReason);
+        Assert.Equal(free.TokenIds.Take(free.TokenIds.ToList().IndexOf(third) + 1), stopped.TokenIds);
+    }
+
+    [Fact]
+    public async Task Cancellation_stops_within_one_token_and_frees_the_row()
+    {
+        using var generator = NewGenerator(batch: 1);
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
+        int tokensAfterCancel = 0;
+        GenerationUpdate? last = null;
+        await foreach (var update in generator.GenerateStreamingAsync(Prompt("Count"), Greedy with { MaxNewTokens = 500 }, cts.Token))
+        {
+            if (cts.IsCancellationRequested)
+                tokensAfterCancel += update.TokenIds.Count;
+            else if (update.TokenIds.Count > 0)
+                cts.Cancel();
+            last = update;
+        }
+        Assert.Equal(GenerationFinishReason.Cancelled, last!.FinishReason);
+        Assert.True(tokensAfterCancel <= 1, $"{tokensAfterCancel} tokens after cancelling");
+        // The single row is free again.
+        var next = await generator.GenerateAsync(Prompt("Again"), Greedy with { MaxNewTokens = 3 }, TestContext.Current.CancellationToken);
+        Assert.Equal(3, next.TokenIds.Count);
+    }
+
+    [Fact]
+    public void A_cancelled_token_is_refused_before_any_work()
+    {
+        using var generator = NewGenerator();
+        Assert.Throws<OperationCanceledException>(() => generator.GenerateStreamingAsync(Prompt("x"), Greedy, new CancellationToken(canceled: true)));
+    }
+
+    [Fact]
+    public async Task A_consumer_that_stops_reading_ends_its_request()
+    {
+        using var generator = NewGenerator(batch: 1);
+        await foreach (var _ in generator.GenerateStreamingAsync(Prompt("Go"), Greedy with { MaxNewTokens = 400 }, TestContext.Current.CancellationToken))
+            break;
+        var next = await generator.GenerateAsync(Prompt("Next"), Greedy with { MaxNewTokens = 2 }, TestContext.Current.CancellationToken);
+        Assert.Equal(2, next.TokenIds.Count);
+    }
+
+    [Fact]
+    public async Task A_full_queue_says_busy_and_recovers()
+    {
+        using var generator = NewGenerator(batch: 1, queue: 1);
+        var ct = TestContext.Current.CancellationToken;
+        var long1 = generator.GenerateAsync(Prompt("a"), Greedy with { MaxNewTokens = 200 }, ct);
+        var long2 = generator.GenerateAsync(Prompt("b"), Greedy with { MaxNewTokens = 200 }, ct);
+        var errors = 0;
+        for (int i = 0; i < 3; i++)
+        {
+            try
+            {
+                _ = generator.GenerateStreamingAsync(Prompt("c"), Greedy, ct);
+            }
+            catch (DbrxBusyException e)
+            {
+                errors++;
+                Assert.Contains("busy", e.Message);
+            }
+        }
+        Assert.True(errors >= 1);
+        await Task.WhenAll(long1, long2);
+        var after = await generator.GenerateAsync(Prompt("d"), Greedy with { MaxNewTokens = 2 }, ct);
+        Assert.Equal(2, after.TokenIds.Count);
+    }
+
+    [Fact]
+    public async Task A_slow_reader_does_not_stall_other_requests()
+    {
+        using var generator = NewGenerator(batch: 2);
+        var ct = TestContext.Current.CancellationToken;
+        var unread = generator.GenerateStreamingAsync(Prompt("never read"), Greedy with { MaxNewTokens = 100 }, ct);
+        var other = await generator.GenerateAsync(Prompt("read"), Greedy with { MaxNewTokens = 20 }, ct).WaitAsync(TimeSpan.FromSeconds(60), ct);
+        Assert.Equal(20, other.TokenIds.Count);
+        int count = 0;
+        await foreach (var update in unread)
+            count += update.TokenIds.Count;
+        Assert.Equal(100, count);
+    }
+
+    [Fact]
+    public async Task Prompts_beyond_the_context_fail_clearly_or_are_truncated_on_request()
+    {
+        using var generator = NewGenerator(context: 32);
+        int[] prompt = Enumerable.Range(1000, 30).ToArray();
+        var error = Assert.Throws<ArgumentException>(() => generator.GenerateStreamingAsync(prompt, Greedy with { MaxNewTokens = 5 }, TestContext.Current.CancellationToken));
+        Assert.Contains("The prompt has 30 tokens and MaxNewTokens is 5: together 35, beyond the context of 32 tokens", error.Message);
+        var result = await generator.GenerateAsync(prompt, Greedy with { MaxNewTokens = 5, TruncatePromptFromLeft = true }, TestContext.Current.CancellationToken);
+        Assert.Equal(27, result.Usage.PromptTokens);
+        Assert.Equal(5, result.Usage.CompletionTokens);
+    }
+
+    [Theory]
+    [InlineData("temperature", "Temperature must be a finite number ≥ 0")]
+    [InlineData("top_p", "TopP must be in (0, 1], not 1.5")]
+    [InlineData("top_k", "TopK must be ≥ 0")]
+    [InlineData("max", "MaxNewTokens must be at least 1, not 0")]
+    [InlineData("rep", "RepetitionPenalty must be a finite number > 0")]
+    [InlineData("freq", "FrequencyPenalty must be in [-2, 2], not 3")]
+    [InlineData("bias", "LogitBias names token id 200000, outside the model's vocabulary of 100352 ids")]
+    [InlineData("stop", "StopSequences must not contain null or empty strings")]
+    public void Invalid_options_are_rejected_before_any_work(string which, string message)
+    {
+        using var generator = NewGenerator();
+        DbrxGenerationOptions options = which switch
+        {
+            "temperature" => Greedy with { Temperature = -0.1 },
+            "top_p" => Greedy with { TopP = 1.5 },
+            "top_k" => Greedy with { TopK = -1 },
+            "max" => Greedy with { MaxNewTokens = 0 },
+            "rep" => Greedy with { RepetitionPenalty = 0 },
+            "freq" => Greedy with { FrequencyPenalty = 3 },
+            "bias" => Greedy with { LogitBias = new Dictionary<int, double> { [200000] = 1 } },
+            _ => Greedy with { StopSequences = [""] },
+        };
+        var error = Assert.Throws<ArgumentException>(() => generator.GenerateStreamingAsync(Prompt("x"), options, TestContext.Current.CancellationToken));
+        Assert.Contains(message, error.Message);
+    }
+
+    [Fact]
+    public async Task Chat_requests_render_the_template_and_report_usage_and_timings()
+    {
+        using var generator = NewGenerator();
+        var messages = new[] { DbrxChatMessage.User("What is 2+2?") };
+        var result = await generator.GenerateChatAsync(messages, Greedy with { MaxNewTokens = 6 }, cancellationToken: TestContext.Current.CancellationToken);
+        int promptTokens = DbrxChatTemplate.Default.Encode(messages, true, DbrxTokenizer.Default).Length;
+        Assert.Equal(new GenerationUsage(promptTokens, result.TokenIds.Count), result.Usage);
+        Assert.True(result.Timings.TimeToFirstToken > TimeSpan.Zero);
+        Assert.True(result.Timings.Total >= result.Timings.TimeToFirstToken);
+        if (result.TokenIds.Count > 1)
+            Assert.True(result.Timings.DecodeTokensPerSecond > 0);
+    }
+
+    [Fact]
+    public async Task Many_sequential_requests_reuse_the_cache_rows()
+    {
+        using var generator = NewGenerator(batch: 2, context: 64);
+        var ct = TestContext.Current.CancellationToken;
+        for (int round = 0; round < 10; round++)
+        {
+            var results = await Task.WhenAll(Enumerable.Range(0, 3).Select(i => generator.GenerateAsync(Prompt($"round {round} request {i}"), Greedy with { MaxNewTokens = 8 }, ct)));
+            Assert.All(results, r => Assert.Equal(8, r.TokenIds.Count));
+        }
+    }
+}
