@@ -25,7 +25,7 @@ internal static class CliAction
             catch (Exception e)
             {
                 bool expected = e is DbrxConfigException or CheckpointException or ArgumentException or IOException or InvalidOperationException or UnauthorizedAccessException;
-                Console.Error.WriteLine($"dbrx: error: {e.Message}");
+                Console.Error.WriteLine($"dbrx: error: {MessageOf(e)}");
                 if (parse.GetValue(CliOptions.Verbose))
                     Console.Error.WriteLine(e);
                 else if (!expected)
@@ -33,6 +33,10 @@ internal static class CliAction
                 return 1;
             }
         };
+
+    /// <summary>The message without the " (Parameter 'x')" that ArgumentException appends for programmers.</summary>
+    private static string MessageOf(Exception e) =>
+        e is ArgumentException { ParamName: { } name } ? e.Message.Replace($" (Parameter '{name}')", "") : e.Message;
 
     public static Func<ParseResult, CancellationToken, Task<int>> Run(Func<ParseResult, int> body) =>
         Run((parse, _) => Task.FromResult(body(parse)));

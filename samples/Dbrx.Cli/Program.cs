@@ -7,6 +7,20 @@ var root = new RootCommand("dbrx: inspect, create and run DBRX checkpoints with 
     InitCommand.Create(),
     InfoCommand.Create(),
     LogitsCommand.Create(),
+    TokenizeCommand.Tokenize(),
+    TokenizeCommand.Detokenize(),
+    GenerateCommand.Create(),
+    ChatCommand.Create(),
 };
 root.Options.Add(CliOptions.Verbose);
-return await root.Parse(args).InvokeAsync();
+ParseResult parse = root.Parse(args);
+if (parse.Errors.Count > 0 && !args.Any(a => a is "-h" or "--help" or "-?"))
+{
+    // One line per problem, as for every other error, instead of the full help text.
+    foreach (var error in parse.Errors)
+        Console.Error.WriteLine($"dbrx: error: {error.Message}");
+    Console.Error.WriteLine($"Run '{string.Join(' ', parse.CommandResult.Command.Parents.Reverse().Select(p => p.Name).Prepend("dbrx").Distinct().Append(parse.CommandResult.Command.Name).Distinct())} --help' for the options.");
+    return 1;
+}
+// Ctrl+C is handled by the commands that generate (it stops the answer, not the process).
+return await parse.InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null });

@@ -8,6 +8,9 @@ internal static class TokenIdList
 {
     public static long[] Parse(ArgumentResult result)
     {
+        // Called for an absent optional option too, which gives no ids and no error.
+        if (result.Tokens.Count == 0)
+            return [];
         var ids = new List<long>();
         foreach (var token in result.Tokens)
         {

@@ -1,0 +1,107 @@
+using System.CommandLine;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Dbrx.Inference.Chat;
+using Dbrx.Inference.Generation;
+using Dbrx.Inference.Tokenization;
+
+namespace Dbrx.Cli.Commands;
+
+/// <summary><c>dbrx generate</c>: one completion from a text prompt, a chat prompt or token ids, streamed to stdout.</summary>
+internal static class GenerateCommand
+{
+    public static Command Create()
+    {
+        var model = new ModelOptions("auto");
+        var sampling = new GenerationOptions();
+        var prompt = new Option<string>("--prompt", "-p") { Description = "Prompt text (encoded as ordinary text)." };
+        var chat = new Option<bool>("--chat") { Description = "Treat --prompt as a user message and apply DBRX's chat template." };
+        var system = new Option<string>("--system-prompt") { Description = "With --chat: the system prompt (default: dbrx-instruct's)." };
+        var noSystem = new Option<bool>("--no-system-prompt") { Description = "With --chat: no system prompt at all." };
+        var ids = CliOptions.TokenIds(required: false);
+        var json = new Option<bool>("--json") { Description = "Print one JSON object at the end instead of streaming text." };
+
+        var command = new Command("generate", "Generate text from a prompt or token ids.") { prompt, chat, system, noSystem, ids, json };
+        model.AddTo(command);
+        sampling.AddTo(command);
+        command.Validators.Add(result =>
+        {
+            bool hasPrompt = result.GetValue(prompt) is not null, hasIds = result.GetValue(ids) is { Length: > 0 };
+            if (hasPrompt == hasIds)
+                result.AddError("Give exactly one of --prompt and --token-ids.");
+            if (result.GetValue(chat) && !hasPrompt)
+                result.AddError("--chat needs --prompt.");
+        });
+
+        command.SetAction(CliAction.Run(async (parse, cancellation) =>
+        {
+            DbrxGenerationOptions options = sampling.Build(parse);
+            using var loaded = model.Load(parse);
+            DbrxTokenizer tokenizer = DbrxTokenizer.FromModelFolder(model.Directory(parse));
+            using var generator = new Dbrx.Inference.Generation.DbrxGenerator(loaded, tokenizer, sampling.Generator(parse));
+
+            int[] promptIds;
+            if (parse.GetValue(ids) is { Length: > 0 } given)
+                promptIds = given.Select(id => id > int.MaxValue ? -1 : (int)id).ToArray();
+            else if (parse.GetValue(chat))
+            {
+                var template = new DbrxChatTemplate { SystemPrompt = parse.GetValue(noSystem) ? null : parse.GetValue(system) ?? DbrxChatTemplate.DefaultSystemPrompt };
+                promptIds = template.Encode([DbrxChatMessage.User(parse.GetValue(prompt)!)], addGenerationPrompt: true, tokenizer);
+            }
+            else
+                promptIds = tokenizer.Encode(parse.GetValue(prompt)!);
+
+            using var interrupt = new InterruptToCancel();
+            bool asJson = parse.GetValue(json);
+            var generatedIds = new List<int>();
+            var text = new System.Text.StringBuilder();
+            GenerationUpdate? last = null;
+            await foreach (GenerationUpdate update in generator.GenerateStreamingAsync(promptIds, options, interrupt.Token))
+            {
+                generatedIds.AddRange(update.TokenIds);
+                text.Append(update.Text);
+                if (!asJson)
+                    Console.Write(update.Text);
+                last = update;
+            }
+            if (asJson)
+            {
+                var result = new JsonObject
+                {
+                    ["token_ids"] = new JsonArray([.. promptIds.Concat(generatedIds).Select(id => (JsonNode)id)]),
+                    ["text"] = text.ToString(),
+                    ["finish_reason"] = FinishReasonName(last!.FinishReason!.Value),
+                    ["usage"] = new JsonObject
+                    {
+                        ["prompt_tokens"] = last.Usage!.PromptTokens,
+                        ["completion_tokens"] = last.Usage.CompletionTokens,
+                        ["total_tokens"] = last.Usage.TotalTokens,
+                    },
+                    ["timings"] = new JsonObject
+                    {
+                        ["time_to_first_token_ms"] = Math.Round(last.Timings!.TimeToFirstToken.TotalMilliseconds, 1),
+                        ["total_ms"] = Math.Round(last.Timings.Total.TotalMilliseconds, 1),
+                        ["decode_tokens_per_second"] = last.Timings.DecodeTokensPerSecond is { } speed ? Math.Round(speed, 2) : null,
+                    },
+                };
+                Console.WriteLine(result.ToJsonString(new JsonSerializerOptions { WriteIndented = false, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }));
+            }
+            else
+            {
+                Console.WriteLine();
+                Console.Error.WriteLine($"[{FinishReasonName(last!.FinishReason!.Value)}; {last.Usage!.PromptTokens} prompt + {last.Usage.CompletionTokens} generated tokens]");
+            }
+            return last.FinishReason == GenerationFinishReason.Cancelled ? 130 : 0;
+        }));
+        return command;
+    }
+
+    internal static string FinishReasonName(GenerationFinishReason reason) => reason switch
+    {
+        GenerationFinishReason.EndOfTurn => "end_of_turn",
+        GenerationFinishReason.StopSequence => "stop_sequence",
+        GenerationFinishReason.Length => "length",
+        GenerationFinishReason.Cancelled => "cancelled",
+        _ => reason.ToString(),
+    };
+}
