@@ -53,6 +53,12 @@ public sealed record DbrxGenerationOptions
     /// </summary>
     public bool TruncatePromptFromLeft { get; init; }
 
+    /// <summary>
+    /// Creates the request's <see cref="ITokenConstraint"/> (constrained decoding), or null for none. Called once per
+    /// request, so the options stay reusable. Generation ends when the constraint reports completion.
+    /// </summary>
+    public Func<ITokenConstraint>? ConstraintFactory { get; init; }
+
     /// <summary>The stop token ids in effect.</summary>
     public IReadOnlyCollection<int> EffectiveStopTokenIds => StopTokenIds ?? DbrxSpecialTokens.EndOfTurn;
 

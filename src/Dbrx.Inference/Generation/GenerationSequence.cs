@@ -17,6 +17,7 @@ internal sealed class GenerationSequence : IDisposable
     private readonly StreamingTokenDecoder decoder;
     private readonly StopSequenceMatcher stops;
     private readonly HashSet<int> stopTokens;
+    private readonly ITokenConstraint? constraint;
     private readonly Stopwatch clock = Stopwatch.StartNew();
     private TimeSpan? firstToken;
     private int generated;
@@ -26,7 +27,8 @@ internal sealed class GenerationSequence : IDisposable
         Prompt = prompt;
         Options = options;
         cancellation = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        sampler = new TokenSampler(options, options.Seed ?? Random.Shared.NextInt64(), prompt);
+        constraint = options.ConstraintFactory?.Invoke();
+        sampler = new TokenSampler(options, options.Seed ?? Random.Shared.NextInt64(), prompt, constraint);
         decoder = tokenizer.CreateStreamingDecoder(skipSpecialTokens: true);
         stops = new StopSequenceMatcher(options.StopSequences);
         stopTokens = [.. options.EffectiveStopTokenIds];
@@ -59,7 +61,7 @@ internal sealed class GenerationSequence : IDisposable
     /// <summary>Samples the next token from this request's logits row and streams it; returns true when the request is finished.</summary>
     public bool Accept(Tensor logits)
     {
-        int token = sampler.Next(logits);
+        int token = sampler.Next(logits, Options.MaxNewTokens - generated);
         LastToken = token;
         generated++;
         firstToken ??= clock.Elapsed;
@@ -69,6 +71,8 @@ internal sealed class GenerationSequence : IDisposable
         string text = stops.Push(decoder.Append(token));
         if (stops.Stopped)
             return Finish(GenerationFinishReason.StopSequence, [token], text);
+        if (constraint is { IsComplete: true })
+            return Finish(GenerationFinishReason.EndOfTurn, [token], text + stops.Push(decoder.Flush()) + stops.Flush());
         if (generated >= Options.MaxNewTokens)
             return Finish(GenerationFinishReason.Length, [token], text + stops.Push(decoder.Flush()) + stops.Flush());
         updates.Writer.TryWrite(new GenerationUpdate { Text = text, TokenIds = [token] });

@@ -14,23 +14,29 @@ internal sealed class TokenSampler : IDisposable
     private readonly HashSet<int> seen;
     private readonly Dictionary<int, int> generatedCounts = [];
 
-    public TokenSampler(DbrxGenerationOptions options, long seed, IEnumerable<int> prompt)
+    private readonly ITokenConstraint? constraint;
+
+    public TokenSampler(DbrxGenerationOptions options, long seed, IEnumerable<int> prompt, ITokenConstraint? constraint = null)
     {
         this.options = options;
+        this.constraint = constraint;
         generator = new Generator((ulong)seed);
         seen = [.. prompt];
     }
 
     /// <summary>Chooses the next token from a row of logits (<c>[vocab]</c>, float32, CPU) and records it.</summary>
-    public int Next(Tensor logits)
+    /// <param name="logits">The row of logits.</param>
+    /// <param name="remainingTokens">Tokens that may still be generated, this one included (for the constraint).</param>
+    public int Next(Tensor logits, int remainingTokens = int.MaxValue)
     {
-        int token = Choose(logits);
+        int token = Choose(logits, remainingTokens);
+        constraint?.Accept(token);
         seen.Add(token);
         generatedCounts[token] = generatedCounts.GetValueOrDefault(token) + 1;
         return token;
     }
 
-    private int Choose(Tensor logits)
+    private int Choose(Tensor logits, int remainingTokens)
     {
         using var scope = NewDisposeScope();
         var row = logits.to_type(ScalarType.Float32).clone();
@@ -56,6 +62,9 @@ internal sealed class TokenSampler : IDisposable
             row.index_add_(0, ids, penalties, -1);
         }
 
+        if (constraint is not null)
+            row = Constrain(row, remainingTokens);
+
         if (options.Temperature == 0)
             return (int)row.argmax().item<long>();
 
@@ -79,6 +88,17 @@ internal sealed class TokenSampler : IDisposable
             row = row.masked_fill(probabilities < probabilities.max() * options.MinP, float.NegativeInfinity);
         }
         return (int)row.softmax(-1).multinomial(1, generator: generator).item<long>();
+    }
+
+    private Tensor Constrain(Tensor row, int remainingTokens)
+    {
+        using var allowed = constraint!.AllowedTokens(remainingTokens);
+        long length = Math.Min(allowed.shape[0], row.shape[0]);
+        using var mask = zeros(row.shape[0], ScalarType.Bool);
+        mask.narrow(0, 0, length).copy_(allowed.narrow(0, 0, length));
+        if (!mask.any().item<bool>())
+            throw new InvalidOperationException("The output constraint allows no token at this point.");
+        return row.masked_fill(mask.logical_not(), float.NegativeInfinity);
     }
 
     public void Dispose() => generator.Dispose();
