@@ -85,20 +85,28 @@ public sealed class JsonGrammarTests
         Assert.Equal("""{"value":0,"children":[]}""".Length, root.MinLength);
     }
 
+    private static string Completion(JsonGrammar.Stack state)
+    {
+        var bytes = new List<byte>();
+        Assert.True(JsonGrammar.AppendShortestCompletion(state, bytes));
+        return Encoding.UTF8.GetString(bytes.ToArray());
+    }
+
     [Fact]
-    public void The_shortest_completion_is_counted_in_bytes()
+    public void The_shortest_completion_is_known_at_every_point()
     {
         var root = Compile(Person);
         Assert.Equal("""{"name":"","age":0}""".Length, root.MinLength);
         var state = JsonGrammar.Start(root);
-        Assert.Equal(root.MinLength, JsonGrammar.MinToClose(state));
+        Assert.Equal("""{"name":"","age":0}""", Completion(state));
         foreach (byte b in """{"name":"Jo"""u8.ToArray())
         {
             var next = new List<JsonGrammar.Stack>();
             JsonGrammar.Step(state, b, next);
             state = Assert.Single(next);
         }
-        Assert.Equal("\",\"age\":0}".Length, JsonGrammar.MinToClose(state));
+        Assert.Equal("\",\"age\":0}", Completion(state));
+        Assert.True(Accepts(root, """{"name":"Jo""" + Completion(state)));
     }
 
     [Fact]

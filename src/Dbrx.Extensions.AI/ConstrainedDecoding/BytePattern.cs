@@ -89,6 +89,17 @@ internal sealed class BytePattern
         return best;
     }
 
+    /// <summary>Appends the shortest bytes that complete a match from <paramref name="states"/>.</summary>
+    public void AppendShortestCompletion(int[] states, List<byte> output)
+    {
+        while (MinToAccept(states) is > 0 and var distance && distance < int.MaxValue / 4)
+        {
+            byte next = states.SelectMany(s => edges[s]).First(e => distanceToAccept[e.Target] == distance - 1).Lo;
+            output.Add(next);
+            states = Step(states, next);
+        }
+    }
+
     private int NewState()
     {
         edges.Add([]);

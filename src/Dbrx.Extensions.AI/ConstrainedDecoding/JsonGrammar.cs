@@ -290,66 +290,107 @@ internal static class JsonGrammar
         }
     }
 
-    /// <summary>Bytes still needed, at the least, to finish the document from this state.</summary>
-    public static int MinToClose(Stack stack)
+    /// <summary>
+    /// Appends the shortest bytes that finish the document from this state: the current value, then what every
+    /// enclosing container still needs. False if a recursive schema has no finite completion.
+    /// </summary>
+    public static bool AppendShortestCompletion(Stack stack, List<byte> output)
     {
-        int own = stack.Top switch
+        for (Stack? current = stack; current is not null && current.Top is not DoneFrame; current = current.Parent is null ? null : Complete(current.Parent))
         {
-            DoneFrame => 0,
-            ValueFrame value => value.Node.MinLength,
-            LiteralFrame literal => literal.Bytes.Length - literal.Position,
-            StringFrame text => text.Utf8Pending + text.Phase switch
-            {
-                StringPhase.Escape => 1,
-                StringPhase.Unicode => 4 - text.HexDigits,
-                _ => 0,
-            } + (text.Pattern is null ? 0 : text.Node.Pattern!.MinToAccept(text.Pattern)) + 1,
-            NumberFrame number => number.Phase is NumberPhase.Sign or NumberPhase.Point ? 1 : 0,
-            ObjectFrame obj => ObjectRest(obj),
-            ArrayFrame array => ArrayRest(array),
-            _ => 0,
-        };
-        return own + AfterValue(stack.Parent);
+            if (!AppendOwn(current.Top, output))
+                return false;
+        }
+        return true;
     }
 
-    /// <summary>Bytes the enclosing containers need once the current value is finished.</summary>
-    private static int AfterValue(Stack? parent) => parent is null ? 0 : MinToClose(Complete(parent));
+    private static bool AppendOwn(Frame frame, List<byte> output)
+    {
+        switch (frame)
+        {
+            case ValueFrame value:
+                if (value.Node.MinText is not { } text)
+                    return false;
+                output.AddRange(text);
+                return true;
+            case LiteralFrame literal:
+                output.AddRange(literal.Bytes.AsSpan(literal.Position));
+                return true;
+            case StringFrame s:
+                for (int i = 0; i < s.Utf8Pending; i++)
+                    output.Add(i == 0 ? s.NextLo : (byte)0x80);
+                if (s.Phase == StringPhase.Escape)
+                    output.Add((byte)'n');
+                for (int i = s.Phase == StringPhase.Unicode ? s.HexDigits : 4; i < 4; i++)
+                    output.Add((byte)'0');
+                if (s.Pattern is not null)
+                    s.Node.Pattern!.AppendShortestCompletion(s.Pattern, output);
+                output.Add((byte)'"');
+                return true;
+            case NumberFrame number:
+                if (number.Phase is NumberPhase.Sign or NumberPhase.Point)
+                    output.Add((byte)'0');
+                return true;
+            case ObjectFrame obj:
+                return AppendObjectRest(obj, output);
+            case ArrayFrame array:
+                return AppendArrayRest(array, output);
+            default:
+                return true;
+        }
+    }
 
-    private static int ObjectRest(ObjectFrame o)
+    private static bool AppendObjectRest(ObjectFrame o, List<byte> output)
     {
         ObjectNode node = o.Node;
         if (node.IsFreeForm)
         {
-            return o.Phase switch
+            if (o.Phase is ObjectPhase.AfterComma)
+                output.AddRange("\"\""u8);
+            if (o.Phase is ObjectPhase.AfterComma or ObjectPhase.AfterKey)
             {
-                ObjectPhase.AfterOpen or ObjectPhase.AfterValue => 1,
-                ObjectPhase.AfterComma => 2 + 1 + node.FreeValue!.MinLength + 1,
-                ObjectPhase.AfterKey => 1 + node.FreeValue!.MinLength + 1,
-                _ => 1,
-            };
+                if (node.FreeValue!.MinText is not { } value)
+                    return false;
+                output.Add((byte)':');
+                output.AddRange(value);
+            }
+            output.Add((byte)'}');
+            return true;
         }
-        return o.Phase switch
+        switch (o.Phase)
         {
-            ObjectPhase.AfterOpen => node.RestAfter(0, first: true),
-            ObjectPhase.AfterComma => node.RequiredRemain(o.Next)
-                ? node.RestAfter(o.Next, first: true)
-                : (int)node.Candidates(o.Next).Min(i => node.Properties[i].MinLength) + 1,
-            ObjectPhase.AfterKey => 1 + node.Properties[o.Current].Value.MinLength + node.RestAfter(o.Current + 1, first: false),
-            ObjectPhase.AfterValue => node.RestAfter(o.Next, first: false),
-            _ => 1,
-        };
+            case ObjectPhase.AfterOpen:
+                return node.AppendRest(0, first: true, output);
+            case ObjectPhase.AfterComma when node.RequiredRemain(o.Next):
+                return node.AppendRest(o.Next, first: true, output);
+            case ObjectPhase.AfterComma:
+                int cheapest = node.Candidates(o.Next).MinBy(i => node.Properties[i].MinLength);
+                if (!node.AppendProperty(cheapest, comma: false, output))
+                    return false;
+                output.Add((byte)'}');
+                return true;
+            case ObjectPhase.AfterKey:
+                if (node.Properties[o.Current].Value.MinText is not { } text)
+                    return false;
+                output.Add((byte)':');
+                output.AddRange(text);
+                return node.AppendRest(o.Current + 1, first: false, output);
+            default:
+                return node.AppendRest(o.Next, first: false, output);
+        }
     }
 
-    private static int ArrayRest(ArrayFrame a)
+    private static bool AppendArrayRest(ArrayFrame a, List<byte> output)
     {
-        int item = a.Node.Items.MinLength;
-        return a.Phase switch
+        ArrayNode node = a.Node;
+        bool complete = a.Phase switch
         {
-            ArrayPhase.AfterOpen => a.Node.MinItems == 0 ? 1 : a.Node.MinItems * item + (a.Node.MinItems - 1) + 1,
-            ArrayPhase.AfterComma => item + Math.Max(0, a.Node.MinItems - a.Count - 1) * (item + 1) + 1,
-            ArrayPhase.AfterValue => Math.Max(0, a.Node.MinItems - a.Count) * (item + 1) + 1,
-            _ => 1,
+            ArrayPhase.AfterOpen => node.AppendItems(node.MinItems, leadingComma: false, output),
+            ArrayPhase.AfterComma => node.AppendItems(Math.Max(1, node.MinItems - a.Count), leadingComma: false, output),
+            _ => node.AppendItems(Math.Max(0, node.MinItems - a.Count), leadingComma: true, output),
         };
+        output.Add((byte)']');
+        return complete;
     }
 
     /// <summary>

@@ -18,6 +18,34 @@ internal abstract class SchemaNode
 
     /// <summary>The shortest length from the children's current estimates; the compiler iterates it to a fixed point.</summary>
     public abstract int ComputeMinLength();
+
+    private byte[]? minText;
+    private bool building;
+
+    /// <summary>
+    /// The shortest value itself (once lengths are final), or null while it is being built: recursive alternatives
+    /// then fall back to a non-recursive one of the same length.
+    /// </summary>
+    public byte[]? MinText
+    {
+        get
+        {
+            if (minText is null && !building)
+            {
+                building = true;
+                minText = BuildMinText();
+                building = false;
+            }
+            return minText;
+        }
+    }
+
+    /// <summary>Builds <see cref="MinText"/> from the children's.</summary>
+    protected abstract byte[]? BuildMinText();
+
+    /// <summary>The first of several nodes whose shortest value has this node's length.</summary>
+    protected byte[]? Shortest(IEnumerable<SchemaNode> options) =>
+        options.Where(o => o.MinLength == MinLength).Select(o => o.MinText).FirstOrDefault(t => t is not null);
 }
 
 /// <summary>Any JSON value: the free-form alternatives, one of which refers back to this node for nesting.</summary>
@@ -26,6 +54,8 @@ internal sealed class AnyNode : SchemaNode
     public List<SchemaNode> Alternatives { get; } = [];
 
     public override int ComputeMinLength() => Alternatives.Count == 0 ? 1 : Alternatives.Min(a => a.MinLength);
+
+    protected override byte[]? BuildMinText() => Alternatives.Count == 0 ? "0"u8.ToArray() : Shortest(Alternatives);
 }
 
 /// <summary>One of several schemas (anyOf, oneOf, a type list, nullable).</summary>
@@ -34,6 +64,8 @@ internal sealed class AnyOfNode(IReadOnlyList<SchemaNode> options) : SchemaNode
     public IReadOnlyList<SchemaNode> Options { get; } = options;
 
     public override int ComputeMinLength() => Options.Min(o => o.MinLength);
+
+    protected override byte[]? BuildMinText() => Shortest(Options);
 }
 
 /// <summary>A reference to a definition, resolved after compilation so schemas may be recursive.</summary>
@@ -44,6 +76,8 @@ internal sealed class RefNode(string reference) : SchemaNode
     public SchemaNode? Target { get; set; }
 
     public override int ComputeMinLength() => Target!.MinLength;
+
+    protected override byte[]? BuildMinText() => Target!.MinText;
 }
 
 /// <summary>Exact JSON texts (enum, const, true, false, null), as compact UTF-8.</summary>
@@ -52,6 +86,8 @@ internal sealed class LiteralNode(IReadOnlyList<byte[]> alternatives) : SchemaNo
     public IReadOnlyList<byte[]> Alternatives { get; } = alternatives;
 
     public override int ComputeMinLength() => Alternatives.Min(a => a.Length);
+
+    protected override byte[]? BuildMinText() => Alternatives.First(a => a.Length == MinLength);
 }
 
 /// <summary>A string, optionally restricted to a format's pattern.</summary>
@@ -60,6 +96,14 @@ internal sealed class StringNode(BytePattern? pattern) : SchemaNode
     public BytePattern? Pattern { get; } = pattern;
 
     public override int ComputeMinLength() => Saturate(2L + (Pattern?.MinLength ?? 0));
+
+    protected override byte[]? BuildMinText()
+    {
+        var text = new List<byte> { (byte)'"' };
+        Pattern?.AppendShortestCompletion(Pattern.Start, text);
+        text.Add((byte)'"');
+        return [.. text];
+    }
 }
 
 /// <summary>A number, or an integer (no fraction).</summary>
@@ -71,6 +115,8 @@ internal sealed class NumberNode(bool integer) : SchemaNode
     public bool Integer { get; } = integer;
 
     public override int ComputeMinLength() => 1;
+
+    protected override byte[]? BuildMinText() => "0"u8.ToArray();
 }
 
 /// <summary>An array of items, with optional bounds on the count.</summary>
@@ -81,6 +127,29 @@ internal sealed class ArrayNode(SchemaNode items, int minItems, int? maxItems) :
     public int? MaxItems { get; } = maxItems;
 
     public override int ComputeMinLength() => Saturate(2L + (long)MinItems * Items.MinLength + Math.Max(0, MinItems - 1));
+
+    protected override byte[]? BuildMinText()
+    {
+        var text = new List<byte> { (byte)'[' };
+        if (!AppendItems(MinItems, leadingComma: false, text))
+            return null;
+        text.Add((byte)']');
+        return [.. text];
+    }
+
+    /// <summary>Appends <paramref name="count"/> shortest items, comma-separated; false while the item text is unknown.</summary>
+    public bool AppendItems(int count, bool leadingComma, List<byte> output)
+    {
+        for (int i = 0; i < count; i++)
+        {
+            if (Items.MinText is not { } item)
+                return false;
+            if (i > 0 || leadingComma)
+                output.Add((byte)',');
+            output.AddRange(item);
+        }
+        return true;
+    }
 }
 
 /// <summary>A declared property of an object node.</summary>
@@ -109,6 +178,44 @@ internal sealed class ObjectNode(IReadOnlyList<ObjectProperty> properties, Schem
     public bool IsFreeForm => FreeValue is not null;
 
     public override int ComputeMinLength() => Saturate(1L + RestAfter(0, first: true));
+
+    protected override byte[]? BuildMinText()
+    {
+        var text = new List<byte> { (byte)'{' };
+        return AppendRest(0, first: true, text) ? [.. text] : null;
+    }
+
+    /// <summary>
+    /// Appends the shortest text that finishes the object when the next property written would be number
+    /// <paramref name="next"/>: the remaining required properties and the closing brace (see <see cref="RestAfter"/>).
+    /// </summary>
+    public bool AppendRest(int next, bool first, List<byte> output)
+    {
+        int count = 0;
+        for (int i = next; i < Properties.Count; i++)
+        {
+            if (!Properties[i].Required)
+                continue;
+            if (!AppendProperty(i, comma: !(first && count == 0), output))
+                return false;
+            count++;
+        }
+        output.Add((byte)'}');
+        return true;
+    }
+
+    /// <summary>Appends <c>,"key":value</c> (or without the comma) at its shortest.</summary>
+    public bool AppendProperty(int index, bool comma, List<byte> output)
+    {
+        if (Properties[index].Value.MinText is not { } value)
+            return false;
+        if (comma)
+            output.Add((byte)',');
+        output.AddRange(Properties[index].KeyLiteral);
+        output.Add((byte)':');
+        output.AddRange(value);
+        return true;
+    }
 
     /// <summary>
     /// Bytes needed to finish the object when the next property written would be number <paramref name="next"/>:

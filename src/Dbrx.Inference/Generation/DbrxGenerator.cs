@@ -19,7 +19,7 @@ namespace Dbrx.Inference.Generation;
 /// Cancellation is checked before the prompt is prefilled and before every decode step; a cancelled request ends
 /// with <see cref="GenerationFinishReason.Cancelled"/> and its cache row is reused.
 /// </remarks>
-public sealed class DbrxGenerator : IDisposable
+public sealed class DbrxGenerator : IDbrxEngine
 {
     private readonly DbrxKvCache cache;
     private readonly bool ownsModel;
@@ -66,6 +66,9 @@ public sealed class DbrxGenerator : IDisposable
 
     /// <summary>Tokens per sequence, prompt and output together.</summary>
     public int ContextLength { get; }
+
+    /// <inheritdoc/>
+    public int VocabularySize => Model.Config.VocabSize;
 
     /// <summary>
     /// Starts generating from prompt token ids and streams the result. Options are validated and the request queued

@@ -1,0 +1,147 @@
+using System.Runtime.CompilerServices;
+using Dbrx.Inference.Generation;
+using Dbrx.Inference.Tokenization;
+using Microsoft.Extensions.AI;
+
+namespace Dbrx.Extensions.AI;
+
+/// <summary>
+/// DBRX, in-process, as a Microsoft.Extensions.AI <see cref="IChatClient"/>: streaming and non-streaming responses
+/// (one code path), tool calls (see <see cref="ToolCallProtocol"/>), JSON and JSON-schema output guaranteed by
+/// constrained decoding, usage and finish reasons. Register it with <c>services.AddDbrxChatClient(...)</c>.
+/// </summary>
+/// <remarks>
+/// Thread-safe: concurrent requests are batched by the engine. The model loads on the first request unless
+/// <see cref="DbrxChatClientOptions.LoadEagerly"/> is set. Cancelling a request throws
+/// <see cref="OperationCanceledException"/> and frees its place in the batch at once. Function invocation is left to
+/// <c>FunctionInvokingChatClient</c> (<c>.UseFunctionInvocation()</c>) or Semantic Kernel.
+/// </remarks>
+public sealed class DbrxChatClient : IChatClient
+{
+    private readonly IDbrxEngine engine;
+    private readonly bool ownsEngine;
+    private readonly DbrxChatClientOptions options;
+    private readonly ChatClientMetadata metadata;
+
+    /// <summary>Creates a client that owns its model, loaded from <see cref="DbrxChatClientOptions.ModelPath"/>.</summary>
+    /// <exception cref="ArgumentException">The options are invalid (the message names the option).</exception>
+    public DbrxChatClient(DbrxChatClientOptions options)
+        : this(CreateEngine(options), options, ownsEngine: true)
+    {
+    }
+
+    /// <summary>Creates a client over an engine, for example a <see cref="DbrxGenerator"/> shared with other code.</summary>
+    /// <param name="engine">The engine.</param>
+    /// <param name="options">Client options (the model fields are not used).</param>
+    /// <param name="ownsEngine">Dispose the engine with the client.</param>
+    public DbrxChatClient(IDbrxEngine engine, DbrxChatClientOptions? options = null, bool ownsEngine = false)
+    {
+        ArgumentNullException.ThrowIfNull(engine);
+        this.options = (options ?? new DbrxChatClientOptions()).Clone();
+        this.options.Validate(requireModel: false);
+        this.engine = engine;
+        this.ownsEngine = ownsEngine;
+        Uri? location = this.options.ModelPath is { } path ? new Uri(Path.GetFullPath(path)) : null;
+        metadata = new ChatClientMetadata("dbrx", location, this.options.EffectiveModelId);
+    }
+
+    private static IDbrxEngine CreateEngine(DbrxChatClientOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        return new LazyDbrxEngine(options.Clone());
+    }
+
+    /// <inheritdoc/>
+    public async Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default) =>
+        await GetStreamingResponseAsync(messages, options, cancellationToken).ToChatResponseAsync(cancellationToken);
+
+    /// <inheritdoc/>
+    public IAsyncEnumerable<ChatResponseUpdate> GetStreamingResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(messages);
+        return Stream(messages, options, cancellationToken);
+    }
+
+    private async IAsyncEnumerable<ChatResponseUpdate> Stream(IEnumerable<ChatMessage> messages, ChatOptions? chatOptions, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        DbrxChatRequest request = DbrxChatMapper.Map(messages, chatOptions, options, engine, this);
+        string responseId = "resp_" + Guid.NewGuid().ToString("N");
+        string messageId = "msg_" + Guid.NewGuid().ToString("N");
+        DateTimeOffset created = DateTimeOffset.UtcNow;
+        ChatResponseUpdate Update(IList<AIContent> contents) => new(ChatRole.Assistant, contents)
+        {
+            ResponseId = responseId,
+            MessageId = messageId,
+            CreatedAt = created,
+            ModelId = metadata.DefaultModelId,
+        };
+
+        var filter = new ToolCallStreamFilter(holdEverything: request.ToolCallRequired);
+        GenerationUpdate? last = null;
+        await foreach (GenerationUpdate update in engine.GenerateStreamingAsync(request.PromptTokenIds, request.Options, cancellationToken))
+        {
+            last = update;
+            string text = request.ToolsOffered ? filter.Push(update.Text) : update.Text;
+            if (text.Length > 0)
+                yield return Update([new TextContent(text)]);
+        }
+        if (last?.FinishReason is not { } reason)
+            throw new InvalidOperationException("The DBRX engine ended the stream without a finish reason.");
+        if (reason == GenerationFinishReason.Cancelled)
+            throw new OperationCanceledException("The DBRX request was cancelled.", cancellationToken);
+
+        List<AIContent> final = [];
+        bool calledTools = false;
+        if (request.ToolsOffered)
+        {
+            var (_, calls) = ToolCallProtocol.Parse(filter.Answer, request.AllowMultipleToolCalls);
+            if (calls.Count > 0)
+            {
+                final.AddRange(calls);
+                calledTools = true;
+            }
+            else if (filter.Rest() is { Length: > 0 } rest)
+            {
+                final.Add(new TextContent(rest));
+            }
+        }
+        var usage = last.Usage!;
+        final.Add(new UsageContent(new UsageDetails
+        {
+            InputTokenCount = usage.PromptTokens,
+            OutputTokenCount = usage.CompletionTokens,
+            TotalTokenCount = usage.TotalTokens,
+        }));
+        ChatResponseUpdate end = Update(final);
+        end.FinishReason = calledTools ? ChatFinishReason.ToolCalls : reason == GenerationFinishReason.Length ? ChatFinishReason.Length : ChatFinishReason.Stop;
+        yield return end;
+    }
+
+    /// <inheritdoc/>
+    public object? GetService(Type serviceType, object? serviceKey = null)
+    {
+        ArgumentNullException.ThrowIfNull(serviceType);
+        if (serviceKey is not null)
+            return null;
+        if (serviceType == typeof(ChatClientMetadata))
+            return metadata;
+        if (serviceType == typeof(DbrxChatClientOptions))
+            return options.Clone();
+        if (serviceType == typeof(DbrxTokenizer))
+            return engine.Tokenizer;
+        if (serviceType == typeof(DbrxGenerator))
+            return engine as DbrxGenerator ?? (engine as LazyDbrxEngine)?.Generator;
+        if (serviceType.IsInstanceOfType(engine))
+            return engine;
+        return serviceType.IsInstanceOfType(this) ? this : null;
+    }
+
+    /// <summary>Frees the model and its KV cache if the client owns them.</summary>
+    public void Dispose()
+    {
+        if (ownsEngine)
+            engine.Dispose();
+    }
+}

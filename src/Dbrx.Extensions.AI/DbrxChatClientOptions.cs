@@ -1,0 +1,96 @@
+using System.Text.RegularExpressions;
+using Dbrx.Inference.Configuration;
+using Dbrx.Inference.Modeling;
+using Dbrx.Inference.Runtime;
+
+namespace Dbrx.Extensions.AI;
+
+/// <summary>
+/// Options of a <see cref="DbrxChatClient"/>. Bound from the configuration section <c>"Dbrx"</c> by these names
+/// (for example <c>Dbrx:ModelPath</c>, <c>Dbrx:Device</c>).
+/// </summary>
+public sealed partial class DbrxChatClientOptions
+{
+    /// <summary>The configuration section the options bind from by default.</summary>
+    public const string SectionName = "Dbrx";
+
+    /// <summary>Model folder: <c>config.json</c> and safetensors weights (one file or shards with an index). Required.</summary>
+    public string? ModelPath { get; set; }
+
+    /// <summary><c>cpu</c>, <c>cuda</c>, <c>cuda:N</c> or <c>auto</c> (CUDA when available, else the CPU).</summary>
+    public string Device { get; set; } = "auto";
+
+    /// <summary><c>auto</c>, <c>float32</c>, <c>bfloat16</c> or <c>float16</c>; <c>auto</c> is the checkpoint's dtype on CUDA, float32 on the CPU.</summary>
+    public string DType { get; set; } = "auto";
+
+    /// <summary><c>sdpa</c> (default), <c>eager</c> or <c>flash_attention_2</c> (CUDA, half precision).</summary>
+    public string AttentionImplementation { get; set; } = "sdpa";
+
+    /// <summary>
+    /// System prompt used when a conversation has none. Null means dbrx-instruct's own default prompt; an empty string
+    /// means no system prompt at all.
+    /// </summary>
+    public string? SystemPrompt { get; set; }
+
+    /// <summary>Most tokens per response when <c>ChatOptions.MaxOutputTokens</c> is not set.</summary>
+    public int DefaultMaxOutputTokens { get; set; } = 1024;
+
+    /// <summary>Load the model when the client is created instead of on the first request.</summary>
+    public bool LoadEagerly { get; set; }
+
+    /// <summary>The model id reported in responses and metadata; defaults to the model folder's name.</summary>
+    public string? ModelId { get; set; }
+
+    /// <summary>Requests decoded together in one forward pass.</summary>
+    public int MaxBatchSize { get; set; } = 8;
+
+    /// <summary>Requests that may wait for a batch slot before calls fail as busy.</summary>
+    public int MaxQueuedRequests { get; set; } = 64;
+
+    /// <summary>Tokens per conversation, prompt and answer (default: the model's max_seq_len capped at 4096).</summary>
+    public int? ContextLength { get; set; }
+
+    /// <summary>
+    /// Drop the oldest prompt tokens when a conversation no longer fits the context, instead of failing. Off by
+    /// default, because dropping tokens may cut the system prompt.
+    /// </summary>
+    public bool TruncatePromptFromLeft { get; set; }
+
+    /// <summary>The model id in effect.</summary>
+    public string EffectiveModelId => ModelId ?? (ModelPath is null ? "dbrx" : Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(ModelPath))));
+
+    /// <summary>Throws <see cref="ArgumentException"/> naming the first option that cannot work.</summary>
+    /// <param name="requireModel">Also check that the model folder exists and holds a config.</param>
+    public void Validate(bool requireModel = true)
+    {
+        if (requireModel)
+        {
+            if (string.IsNullOrWhiteSpace(ModelPath))
+                throw new ArgumentException($"DbrxChatClientOptions.ModelPath is required: set it to a model folder with config.json and safetensors weights (configuration key {SectionName}:ModelPath).");
+            if (!Directory.Exists(ModelPath))
+                throw new ArgumentException($"DbrxChatClientOptions.ModelPath '{ModelPath}' does not exist or is not a folder.");
+            if (!File.Exists(Path.Combine(ModelPath, DbrxConfigJson.FileName)))
+                throw new ArgumentException($"DbrxChatClientOptions.ModelPath '{ModelPath}' has no {DbrxConfigJson.FileName}; it must be a Hugging Face DBRX model folder.");
+        }
+        if (Device is null || !DevicePattern().IsMatch(Device.Trim().ToLowerInvariant()))
+            throw new ArgumentException($"DbrxChatClientOptions.Device '{Device}' is not a device; use cpu, cuda, cuda:N or auto.");
+        if (DType is null || !DbrxDevices.DTypeNames.Contains(DType.Trim().ToLowerInvariant()))
+            throw new ArgumentException($"DbrxChatClientOptions.DType '{DType}' is not a dtype; use one of: {string.Join(", ", DbrxDevices.DTypeNames)}.");
+        if (!AttentionImplementations.Names.Contains(AttentionImplementation))
+            throw new ArgumentException($"DbrxChatClientOptions.AttentionImplementation '{AttentionImplementation}' is not known; use one of: {string.Join(", ", AttentionImplementations.Names)}.");
+        if (DefaultMaxOutputTokens < 1)
+            throw new ArgumentException($"DbrxChatClientOptions.DefaultMaxOutputTokens must be at least 1, not {DefaultMaxOutputTokens}.");
+        if (MaxBatchSize < 1)
+            throw new ArgumentException($"DbrxChatClientOptions.MaxBatchSize must be at least 1, not {MaxBatchSize}.");
+        if (MaxQueuedRequests < 0)
+            throw new ArgumentException($"DbrxChatClientOptions.MaxQueuedRequests must be ≥ 0, not {MaxQueuedRequests}.");
+        if (ContextLength is < 2)
+            throw new ArgumentException($"DbrxChatClientOptions.ContextLength must be at least 2, not {ContextLength}.");
+    }
+
+    /// <summary>A copy, so a client keeps the values it was created with.</summary>
+    public DbrxChatClientOptions Clone() => (DbrxChatClientOptions)MemberwiseClone();
+
+    [GeneratedRegex("^(cpu|auto|cuda|cuda:[0-9]+)$")]
+    private static partial Regex DevicePattern();
+}

@@ -1,0 +1,217 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using Dbrx.Extensions.AI.ConstrainedDecoding;
+using Dbrx.Inference.Chat;
+using Dbrx.Inference.Generation;
+using Microsoft.Extensions.AI;
+
+namespace Dbrx.Extensions.AI;
+
+/// <summary>A chat request translated for the engine.</summary>
+/// <param name="PromptTokenIds">The rendered conversation.</param>
+/// <param name="Options">Sampling, length, stopping and the output constraint.</param>
+/// <param name="ToolsOffered">Tools were described, so the answer may hold calls to parse.</param>
+/// <param name="ToolCallRequired">The answer is constrained to a call envelope.</param>
+/// <param name="AllowMultipleToolCalls">More than one call may be returned.</param>
+internal sealed record DbrxChatRequest(int[] PromptTokenIds, DbrxGenerationOptions Options, bool ToolsOffered, bool ToolCallRequired, bool AllowMultipleToolCalls);
+
+/// <summary>
+/// The translation between Microsoft.Extensions.AI and the engine, kept in one place. Every <see cref="ChatOptions"/>
+/// member is mapped or deliberately ignored:
+/// <list type="table">
+/// <item><term>Instructions</term><description>appended to the system turn.</description></item>
+/// <item><term>Temperature, TopP, TopK, Seed, FrequencyPenalty, PresencePenalty</term><description>the engine's options of the same meaning.</description></item>
+/// <item><term>MaxOutputTokens</term><description>max new tokens (default <see cref="DbrxChatClientOptions.DefaultMaxOutputTokens"/>).</description></item>
+/// <item><term>StopSequences</term><description>stop strings (not applied to constrained JSON output, which must stay whole).</description></item>
+/// <item><term>ResponseFormat</term><description>Json: a JSON object; ForJsonSchema: that schema; both described in the system turn and enforced by constrained decoding.</description></item>
+/// <item><term>Tools, ToolMode, AllowMultipleToolCalls</term><description>tools described in the system turn (not for ToolMode None); RequireAny and RequireSpecific constrain the answer to a call.</description></item>
+/// <item><term>RawRepresentationFactory</term><description>may return a <see cref="DbrxGenerationOptions"/> that seeds the request; ChatOptions members set on top win.</description></item>
+/// <item><term>AdditionalProperties</term><description><c>min_p</c>, <c>repetition_penalty</c>, <c>truncate_prompt</c>, <c>logit_bias</c> (token id to bias); other keys are ignored.</description></item>
+/// <item><term>ModelId, ConversationId, Reasoning, AllowBackgroundResponses, ContinuationToken</term><description>ignored: one model per client, no server-side state, no reasoning mode.</description></item>
+/// </list>
+/// Messages: roles system, user, assistant and tool (any other role is rendered by its name); text, function calls
+/// and function results are rendered; other content (images, data, reasoning) is skipped.
+/// </summary>
+internal static class DbrxChatMapper
+{
+    /// <summary>Translates a request. Neither the messages nor the options are modified.</summary>
+    /// <exception cref="ArgumentException">An option is invalid, a required tool does not exist, or the output budget is too small for the schema.</exception>
+    public static DbrxChatRequest Map(IEnumerable<ChatMessage> messages, ChatOptions? options, DbrxChatClientOptions clientOptions, IDbrxEngine engine, IChatClient client)
+    {
+        List<ChatMessage> history = [.. messages];
+        DbrxGenerationOptions generation = BaseOptions(options, clientOptions, client);
+
+        var (tools, required, allowMultiple) = SelectTools(options);
+        var extras = new List<string>();
+        if (!string.IsNullOrWhiteSpace(options?.Instructions))
+            extras.Add(options.Instructions.Trim());
+        if (tools.Count > 0)
+            extras.Add(ToolCallProtocol.Describe(tools, required, allowMultiple));
+
+        SchemaNode? constrained = null;
+        if (required)
+        {
+            constrained = ToolCallProtocol.Envelope(tools, allowMultiple);
+        }
+        else if (options?.ResponseFormat is ChatResponseFormatJson json)
+        {
+            SchemaNode answer = JsonSchemaCompiler.Compile(json.Schema ?? JsonDocument.Parse("""{"type":"object"}""").RootElement);
+            extras.Add(json.Schema is { } schema
+                ? $"Respond with JSON only{(json.SchemaName is null ? "" : $" ({json.SchemaName}{(json.SchemaDescription is null ? "" : ": " + json.SchemaDescription)})")}, matching this JSON schema: {JsonSerializer.Serialize(schema)}"
+                : "Respond with a JSON object only.");
+            // With tools on offer the answer may still be a call: allow either document.
+            constrained = tools.Count > 0 ? JsonSchemaCompiler.Finish(new AnyOfNode([ToolCallProtocol.Envelope(tools, allowMultiple), answer])) : answer;
+        }
+
+        if (constrained is not null)
+        {
+            var root = constrained;
+            var tokenizer = engine.Tokenizer;
+            int minimum = new JsonSchemaConstraint(root, tokenizer).MinimumTokens;
+            if (minimum > generation.MaxNewTokens)
+                throw new ArgumentException($"MaxOutputTokens is {generation.MaxNewTokens}, but the required JSON output needs up to {minimum} tokens at its shortest; raise MaxOutputTokens to at least {minimum}.");
+            generation = generation with { ConstraintFactory = () => new JsonSchemaConstraint(root, tokenizer), StopSequences = [] };
+        }
+
+        var (conversation, template) = Render(history, extras, clientOptions.SystemPrompt);
+        int[] prompt = template.Encode(conversation, addGenerationPrompt: true, engine.Tokenizer);
+        return new DbrxChatRequest(prompt, generation, tools.Count > 0, required, allowMultiple);
+    }
+
+    private static DbrxGenerationOptions BaseOptions(ChatOptions? options, DbrxChatClientOptions clientOptions, IChatClient client)
+    {
+        var seed = options?.RawRepresentationFactory?.Invoke(client) as DbrxGenerationOptions
+            ?? new DbrxGenerationOptions { MaxNewTokens = clientOptions.DefaultMaxOutputTokens, TruncatePromptFromLeft = clientOptions.TruncatePromptFromLeft };
+        if (options is null)
+            return seed;
+        var extra = options.AdditionalProperties;
+        return seed with
+        {
+            MaxNewTokens = options.MaxOutputTokens ?? seed.MaxNewTokens,
+            Temperature = options.Temperature ?? seed.Temperature,
+            TopP = options.TopP ?? seed.TopP,
+            TopK = options.TopK ?? seed.TopK,
+            Seed = options.Seed ?? seed.Seed,
+            FrequencyPenalty = options.FrequencyPenalty ?? seed.FrequencyPenalty,
+            PresencePenalty = options.PresencePenalty ?? seed.PresencePenalty,
+            StopSequences = options.StopSequences is { Count: > 0 } stops ? [.. seed.StopSequences, .. stops] : seed.StopSequences,
+            MinP = Number(extra, "min_p") ?? seed.MinP,
+            RepetitionPenalty = Number(extra, "repetition_penalty") ?? seed.RepetitionPenalty,
+            TruncatePromptFromLeft = Flag(extra, "truncate_prompt") ?? seed.TruncatePromptFromLeft,
+            LogitBias = Bias(extra) ?? seed.LogitBias,
+        };
+    }
+
+    private static (List<AIFunctionDeclaration> Tools, bool Required, bool AllowMultiple) SelectTools(ChatOptions? options)
+    {
+        var tools = options?.Tools?.OfType<AIFunctionDeclaration>().ToList() ?? [];
+        bool allowMultiple = options?.AllowMultipleToolCalls ?? true;
+        switch (options?.ToolMode)
+        {
+            case NoneChatToolMode:
+                return ([], false, allowMultiple);
+            case RequiredChatToolMode { RequiredFunctionName: { } name }:
+                var chosen = tools.Where(t => t.Name == name).ToList();
+                if (chosen.Count == 0)
+                    throw new ArgumentException($"ToolMode requires the function '{name}', but no tool of that name is in ChatOptions.Tools ({string.Join(", ", tools.Select(t => t.Name))}).");
+                return (chosen, true, allowMultiple);
+            case RequiredChatToolMode:
+                if (tools.Count == 0)
+                    throw new ArgumentException("ToolMode.RequireAny needs at least one function in ChatOptions.Tools.");
+                return (tools, true, allowMultiple);
+            default:
+                return (tools, false, allowMultiple);
+        }
+    }
+
+    /// <summary>
+    /// Turns the messages into template messages. The system turn gets the extras (instructions, tools, format): the
+    /// conversation's own first system message, else the configured or default system prompt.
+    /// </summary>
+    private static (List<DbrxChatMessage> Messages, DbrxChatTemplate Template) Render(List<ChatMessage> history, List<string> extras, string? systemPrompt)
+    {
+        var callNames = history.SelectMany(m => m.Contents.OfType<FunctionCallContent>()).GroupBy(c => c.CallId).ToDictionary(g => g.Key, g => g.First().Name);
+        var rendered = new List<DbrxChatMessage>();
+        foreach (ChatMessage message in history)
+        {
+            var results = message.Contents.OfType<FunctionResultContent>().ToList();
+            foreach (FunctionResultContent result in results)
+                rendered.Add(new DbrxChatMessage("tool", ToolCallProtocol.RenderResult(result, callNames.GetValueOrDefault(result.CallId))));
+            var calls = message.Contents.OfType<FunctionCallContent>().ToList();
+            string text = string.Concat(message.Contents.OfType<TextContent>().Select(t => t.Text));
+            if (calls.Count > 0)
+                text = (text.Length == 0 ? "" : text + "\n") + ToolCallProtocol.RenderCalls(calls);
+            if (results.Count == 0 || text.Length > 0)
+                rendered.Add(new DbrxChatMessage(message.Role.Value, text));
+        }
+
+        var template = new DbrxChatTemplate { SystemPrompt = systemPrompt is null ? DbrxChatTemplate.DefaultSystemPrompt : systemPrompt.Length == 0 ? null : systemPrompt };
+        if (extras.Count > 0)
+        {
+            if (rendered.Count > 0 && rendered[0].Role == "system")
+                rendered[0] = rendered[0] with { Content = Join([rendered[0].Content, .. extras]) };
+            else
+                rendered.Insert(0, DbrxChatMessage.System(Join([template.SystemPrompt ?? "", .. extras])));
+        }
+        if (rendered.Count == 0)
+            throw new ArgumentException("The conversation has no messages.");
+        return (rendered, template);
+    }
+
+    private static string Join(IEnumerable<string> parts) => string.Join("\n\n", parts.Where(p => !string.IsNullOrWhiteSpace(p)).Select(p => p.Trim()));
+
+    private static double? Number(AdditionalPropertiesDictionary? properties, string key)
+    {
+        if (properties is null || !properties.TryGetValue(key, out object? value) || value is null)
+            return null;
+        return value switch
+        {
+            JsonElement { ValueKind: JsonValueKind.Number } e => e.GetDouble(),
+            JsonElement { ValueKind: JsonValueKind.String } e when double.TryParse(e.GetString(), NumberStyles.Float, CultureInfo.InvariantCulture, out double d) => d,
+            string s when double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out double d) => d,
+            IConvertible c when value is not string => c.ToDouble(CultureInfo.InvariantCulture),
+            _ => throw new ArgumentException($"AdditionalProperties[\"{key}\"] must be a number, not '{value}'."),
+        };
+    }
+
+    private static bool? Flag(AdditionalPropertiesDictionary? properties, string key)
+    {
+        if (properties is null || !properties.TryGetValue(key, out object? value) || value is null)
+            return null;
+        return value switch
+        {
+            bool b => b,
+            JsonElement { ValueKind: JsonValueKind.True } => true,
+            JsonElement { ValueKind: JsonValueKind.False } => false,
+            string s when bool.TryParse(s, out bool b) => b,
+            _ => throw new ArgumentException($"AdditionalProperties[\"{key}\"] must be true or false, not '{value}'."),
+        };
+    }
+
+    private static Dictionary<int, double>? Bias(AdditionalPropertiesDictionary? properties)
+    {
+        if (properties is null || !properties.TryGetValue("logit_bias", out object? value) || value is null)
+            return null;
+        var bias = new Dictionary<int, double>();
+        switch (value)
+        {
+            case IDictionary<int, double> typed:
+                return new Dictionary<int, double>(typed);
+            case JsonElement { ValueKind: JsonValueKind.Object } element:
+                foreach (JsonProperty entry in element.EnumerateObject())
+                    bias[ParseId(entry.Name)] = entry.Value.GetDouble();
+                return bias;
+            case System.Collections.IDictionary entries:
+                foreach (System.Collections.DictionaryEntry entry in entries)
+                    bias[ParseId(Convert.ToString(entry.Key, CultureInfo.InvariantCulture)!)] = Convert.ToDouble(entry.Value, CultureInfo.InvariantCulture);
+                return bias;
+            default:
+                throw new ArgumentException("AdditionalProperties[\"logit_bias\"] must map token ids to numbers.");
+        }
+
+        static int ParseId(string text) => int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out int id)
+            ? id
+            : throw new ArgumentException($"AdditionalProperties[\"logit_bias\"] has key '{text}', which is not a token id.");
+    }
+}

@@ -1,0 +1,79 @@
+using Dbrx.Inference.Configuration;
+using Dbrx.Inference.Generation;
+using Dbrx.Inference.Modeling;
+using Dbrx.Inference.Tokenization;
+
+namespace Dbrx.Extensions.AI;
+
+/// <summary>
+/// The engine behind a <see cref="DbrxChatClient"/> built from options: the tokenizer and config are read at once
+/// (cheap), the weights on the first request (or at once with <see cref="DbrxChatClientOptions.LoadEagerly"/>).
+/// A failed load is not cached: the next request tries again.
+/// </summary>
+internal sealed class LazyDbrxEngine : IDbrxEngine
+{
+    private readonly DbrxChatClientOptions options;
+    private readonly DbrxConfig config;
+    private readonly object gate = new();
+    private DbrxGenerator? generator;
+    private bool disposed;
+
+    public LazyDbrxEngine(DbrxChatClientOptions options)
+    {
+        this.options = options;
+        config = DbrxConfigJson.Load(options.ModelPath!);
+        Tokenizer = DbrxTokenizer.FromModelFolder(options.ModelPath!);
+        if (options.ContextLength is { } length && length > config.MaxSeqLen)
+            throw new ArgumentException($"DbrxChatClientOptions.ContextLength {length} exceeds the model's max_seq_len of {config.MaxSeqLen}.");
+        if (options.LoadEagerly)
+            _ = Generator;
+    }
+
+    public DbrxTokenizer Tokenizer { get; }
+
+    public int VocabularySize => config.VocabSize;
+
+    public int ContextLength => options.ContextLength ?? Math.Min(config.MaxSeqLen, 4096);
+
+    /// <summary>Whether the weights are loaded.</summary>
+    public bool IsLoaded => generator is not null;
+
+    /// <summary>The generator, loading the model on first use.</summary>
+    public DbrxGenerator Generator
+    {
+        get
+        {
+            if (generator is { } loaded)
+                return loaded;
+            lock (gate)
+            {
+                ObjectDisposedException.ThrowIf(disposed, this);
+                if (generator is null)
+                {
+                    var model = DbrxModelLoader.Load(options.ModelPath!, new DbrxLoadOptions
+                    {
+                        Device = options.Device,
+                        DType = options.DType,
+                        AttentionImplementation = AttentionImplementations.Parse(options.AttentionImplementation),
+                    });
+                    var serving = new DbrxGeneratorOptions { MaxBatchSize = options.MaxBatchSize, MaxQueuedRequests = options.MaxQueuedRequests, ContextLength = ContextLength };
+                    generator = new DbrxGenerator(model, Tokenizer, serving, ownsModel: true);
+                }
+                return generator;
+            }
+        }
+    }
+
+    public IAsyncEnumerable<GenerationUpdate> GenerateStreamingAsync(IReadOnlyList<int> promptTokenIds, DbrxGenerationOptions? options = null, CancellationToken cancellationToken = default) =>
+        Generator.GenerateStreamingAsync(promptTokenIds, options, cancellationToken);
+
+    public void Dispose()
+    {
+        lock (gate)
+        {
+            disposed = true;
+            generator?.Dispose();
+            generator = null;
+        }
+    }
+}

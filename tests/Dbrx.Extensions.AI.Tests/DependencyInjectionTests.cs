@@ -1,0 +1,89 @@
+using Dbrx.Inference.Generation;
+using Microsoft.Extensions.AI;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Dbrx.Extensions.AI.Tests;
+
+public sealed class DependencyInjectionTests(TinyCheckpoint tiny) : IClassFixture<TinyCheckpoint>
+{
+    [Fact]
+    public void Registers_a_singleton_chat_client_without_loading_the_model()
+    {
+        var services = new ServiceCollection();
+        ChatClientBuilder builder = services.AddDbrxChatClient(o => o.ModelPath = tiny.Directory);
+        Assert.NotNull(builder);
+        var descriptor = Assert.Single(services, d => d.ServiceType == typeof(IChatClient));
+        Assert.Equal(ServiceLifetime.Singleton, descriptor.Lifetime);
+        using var provider = services.BuildServiceProvider();
+        var client = provider.GetRequiredService<IChatClient>();
+        Assert.Same(client, provider.GetRequiredService<IChatClient>());
+        var engine = (LazyDbrxEngine)client.GetService<IDbrxEngine>()!;
+        Assert.False(engine.IsLoaded);
+        Assert.Equal("tiny", client.GetService<ChatClientMetadata>()!.DefaultModelId);
+    }
+
+    [Fact]
+    public void Binds_the_dbrx_configuration_section_by_the_option_names()
+    {
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Dbrx:ModelPath"] = tiny.Directory,
+            ["Dbrx:Device"] = "cpu",
+            ["Dbrx:DType"] = "float32",
+            ["Dbrx:AttentionImplementation"] = "eager",
+            ["Dbrx:SystemPrompt"] = "Be brief.",
+            ["Dbrx:DefaultMaxOutputTokens"] = "12",
+            ["Dbrx:LoadEagerly"] = "false",
+        }).Build();
+        var services = new ServiceCollection();
+        services.AddDbrxChatClient(configuration.GetSection(DbrxChatClientOptions.SectionName));
+        using var provider = services.BuildServiceProvider();
+        var options = provider.GetRequiredService<IChatClient>().GetService<DbrxChatClientOptions>()!;
+        Assert.Equal(("cpu", "float32", "eager", "Be brief.", 12), (options.Device, options.DType, options.AttentionImplementation, options.SystemPrompt, options.DefaultMaxOutputTokens));
+    }
+
+    [Fact]
+    public void Keyed_registration_returns_the_builder_for_middleware()
+    {
+        var services = new ServiceCollection();
+        services.AddKeyedDbrxChatClient("local", o => o.ModelPath = tiny.Directory).UseFunctionInvocation();
+        using var provider = services.BuildServiceProvider();
+        var client = provider.GetRequiredKeyedService<IChatClient>("local");
+        Assert.NotNull(client.GetService<FunctionInvokingChatClient>());
+        Assert.NotNull(client.GetService<DbrxChatClient>());
+        Assert.Null(provider.GetService<IChatClient>());
+    }
+
+    [Theory]
+    [InlineData(null, "auto", "ModelPath is required")]
+    [InlineData("/does/not/exist", "auto", "ModelPath '/does/not/exist' does not exist")]
+    [InlineData("TINY", "tpu", "Device 'tpu' is not a device; use cpu, cuda, cuda:N or auto")]
+    [InlineData("TINY", "cuda:x", "Device 'cuda:x' is not a device")]
+    public void Invalid_options_fail_at_registration_with_the_option_named(string? path, string device, string message)
+    {
+        var services = new ServiceCollection();
+        var error = Assert.Throws<ArgumentException>(() => services.AddDbrxChatClient(o =>
+        {
+            o.ModelPath = path == "TINY" ? tiny.Directory : path;
+            o.Device = device;
+        }));
+        Assert.Contains(message, error.Message);
+    }
+
+    [Fact]
+    public void Other_bad_options_are_named_too()
+    {
+        Assert.Contains("DType 'int3'", Assert.Throws<ArgumentException>(() => new DbrxChatClientOptions { ModelPath = tiny.Directory, DType = "int3" }.Validate()).Message);
+        Assert.Contains("AttentionImplementation 'fast'", Assert.Throws<ArgumentException>(() => new DbrxChatClientOptions { ModelPath = tiny.Directory, AttentionImplementation = "fast" }.Validate()).Message);
+        Assert.Contains("DefaultMaxOutputTokens must be at least 1", Assert.Throws<ArgumentException>(() => new DbrxChatClientOptions { ModelPath = tiny.Directory, DefaultMaxOutputTokens = 0 }.Validate()).Message);
+        using var dir = new TempFolder();
+        Assert.Contains("has no config.json", Assert.Throws<ArgumentException>(() => new DbrxChatClientOptions { ModelPath = dir.Path }.Validate()).Message);
+    }
+
+    private sealed class TempFolder : IDisposable
+    {
+        public string Path { get; } = Directory.CreateTempSubdirectory("dbrx-empty-").FullName;
+        public void Dispose() => Directory.Delete(Path, true);
+    }
+}
