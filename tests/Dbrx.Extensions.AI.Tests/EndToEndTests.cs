@@ -66,15 +66,15 @@ public sealed class EndToEndTests(TinyCheckpoint tiny) : IClassFixture<TinyCheck
         Assert.True(forecast.TryGetResult(out _));
 
         var number = await client.GetResponseAsync<int>("Pick a number.", new ChatOptions { MaxOutputTokens = 32, Seed = 2 }, cancellationToken: Ct);
-        Assert.True(number.TryGetResult(out _));
+        Assert.True(number.TryGetResult(out _), number.Text);
         var flag = await client.GetResponseAsync<bool>("Yes or no?", new ChatOptions { MaxOutputTokens = 32 }, cancellationToken: Ct);
-        Assert.True(flag.TryGetResult(out _));
+        Assert.True(flag.TryGetResult(out _), flag.Text);
         var names = await client.GetResponseAsync<string[]>("Three names.", new ChatOptions { MaxOutputTokens = 48 }, cancellationToken: Ct);
         Assert.NotNull(names.Result);
         var when = await client.GetResponseAsync<DateTimeOffset>("When?", new ChatOptions { MaxOutputTokens = 48 }, cancellationToken: Ct);
-        Assert.True(when.TryGetResult(out _));
+        Assert.True(when.TryGetResult(out _), when.Text);
         var day = await client.GetResponseAsync<DayOfWeek>("Which day?", new ChatOptions { MaxOutputTokens = 32 }, cancellationToken: Ct);
-        Assert.True(day.TryGetResult(out _));
+        Assert.True(day.TryGetResult(out _), day.Text);
     }
 
     [Fact]

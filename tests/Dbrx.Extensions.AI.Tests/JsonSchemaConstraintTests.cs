@@ -46,6 +46,29 @@ public sealed class JsonSchemaConstraintTests
         }
     }
 
+    [Theory]
+    [InlineData("date-time")]
+    [InlineData("date")]
+    [InlineData("time")]
+    [InlineData("uuid")]
+    public void Every_generated_format_value_parses_in_dotnet(string format)
+    {
+        var root = JsonSchemaCompiler.Compile(JsonDocument.Parse($$"""{"type":"string","format":"{{format}}"}""").RootElement);
+        for (int seed = 0; seed < 25; seed++)
+        {
+            string value = JsonSerializer.Deserialize<string>(Generate(root, 60, seed).Text)!;
+            bool parses = format switch
+            {
+                "date-time" => DateTimeOffset.TryParse(value, System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.None, out _)
+                    && JsonSerializer.Deserialize<DateTimeOffset>($"\"{value}\"") != default,
+                "date" => DateOnly.TryParseExact(value, "yyyy-MM-dd", out _),
+                "time" => TimeOnly.TryParse(value, System.Globalization.CultureInfo.InvariantCulture, out _),
+                _ => Guid.TryParse(value, out _),
+            };
+            Assert.True(parses, $"{format}: '{value}'");
+        }
+    }
+
     [Fact]
     public void A_budget_at_the_minimum_still_closes_the_document()
     {

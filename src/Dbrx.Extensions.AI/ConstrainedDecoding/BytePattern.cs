@@ -24,13 +24,14 @@ internal sealed class BytePattern
 
     /// <summary>
     /// The formats that are enforced, with their patterns. Days stop at 28 so every generated date exists in every
-    /// month; every value these patterns allow parses with .NET's DateOnly, TimeOnly, DateTimeOffset and Guid.
+    /// month, offsets stay within ±14:00, and times carry no offset (as .NET writes TimeOnly): every value these
+    /// patterns allow parses with .NET's DateOnly, TimeOnly, DateTime, DateTimeOffset and Guid.
     /// </summary>
     public static IReadOnlyDictionary<string, string> Formats { get; } = new Dictionary<string, string>
     {
         ["date"] = @"[1-9][0-9]{3}-(0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])",
-        ["time"] = @"([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]{1,7})?(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9])?",
-        ["date-time"] = @"[1-9][0-9]{3}-(0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]{1,7})?(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9])",
+        ["time"] = @"([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]{1,7})?",
+        ["date-time"] = @"[1-9][0-9]{3}-(0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]{1,7})?(Z|[+-](0[0-9]|1[0-3]):[0-5][0-9]|[+-]14:00)",
         ["uuid"] = @"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}",
         ["guid"] = @"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}",
         ["ipv4"] = @"(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(\.(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}",
