@@ -16,6 +16,29 @@ public static class DbrxRandomCheckpoint
     public static long ByteSize(DbrxConfig config, ScalarType dtype) =>
         DbrxTensorLayout.For(config).Sum(s => s.Shape.Aggregate(1L, (a, b) => a * b)) * SafetensorsDTypes.FromScalarType(dtype).Size();
 
+    /// <summary>
+    /// The folder of the tiny random model the samples use offline, written on first use under the user's local
+    /// application data (<c>dbrx/tiny-random</c>), as <c>dbrx init --preset tiny --seed 0</c> writes it.
+    /// </summary>
+    public static string EnsureTinySample()
+    {
+        string directory = Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.LocalApplicationData, Environment.SpecialFolderOption.Create), "dbrx", "tiny-random");
+        if (File.Exists(Path.Combine(directory, DbrxConfigJson.FileName)) && File.Exists(Path.Combine(directory, SafetensorsCheckpoint.SingleFileName)))
+            return directory;
+        string partial = directory + ".partial-" + Environment.ProcessId;
+        Write(DbrxPresets.Tiny, partial, seed: 0, ScalarType.Float32);
+        try
+        {
+            Directory.Move(partial, directory);
+        }
+        catch (IOException) when (File.Exists(Path.Combine(directory, DbrxConfigJson.FileName)))
+        {
+            // Another process finished first; its copy is identical.
+            Directory.Delete(partial, recursive: true);
+        }
+        return directory;
+    }
+
     /// <summary>Writes a random checkpoint into <paramref name="directory"/> (created if needed).</summary>
     /// <param name="config">The model's shape; its <c>torch_dtype</c> is set to <paramref name="dtype"/>.</param>
     /// <param name="directory">The output folder.</param>
