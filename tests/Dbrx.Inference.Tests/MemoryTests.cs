@@ -1,0 +1,52 @@
+using Dbrx.Inference.Generation;
+using Dbrx.Inference.Tests.Support;
+using Dbrx.Inference.Tokenization;
+using static TorchSharp.torch;
+
+namespace Dbrx.Inference.Tests;
+
+[CollectionDefinition(nameof(MemoryTests), DisableParallelization = true)]
+public sealed class MemoryTestsCollection;
+
+/// <summary>
+/// No tensor outlives its request: the live tensor count (TorchSharp counts every native tensor handle) is the same
+/// before and after many requests, greedy, sampled, cancelled and batched. Runs alone, since the count is global.
+/// </summary>
+[Collection(nameof(MemoryTests))]
+public sealed class MemoryTests(TinyModel tiny) : IClassFixture<TinyModel>
+{
+    [Fact]
+    public async Task Repeated_requests_leave_no_tensors_behind()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        using var generator = new DbrxGenerator(tiny.Model, DbrxTokenizer.Default, new DbrxGeneratorOptions { MaxBatchSize = 3, ContextLength = 128 });
+        int[] prompt = DbrxTokenizer.Default.Encode("Memory check");
+        async Task Round(int i)
+        {
+            var options = new DbrxGenerationOptions { MaxNewTokens = 6, Temperature = i % 2 == 0 ? 0 : 0.8, Seed = i, RepetitionPenalty = 1.1 };
+            await Task.WhenAll(Enumerable.Range(0, 4).Select(k => generator.GenerateAsync(prompt, options, ct)));
+            using var cancel = new CancellationTokenSource();
+            await foreach (var _ in generator.GenerateStreamingAsync(prompt, options with { MaxNewTokens = 50 }, cancel.Token))
+                cancel.Cancel();
+        }
+        await Round(0);
+        long before = Tensor.TotalCount;
+        for (int i = 1; i <= 25; i++)
+            await Round(i);
+        Assert.Equal(before, Tensor.TotalCount);
+    }
+
+    [Fact]
+    public void Forward_passes_leave_no_tensors_behind()
+    {
+        using var ids = tensor(new long[] { 1, 2, 3, 4 }, [1, 4], ScalarType.Int64);
+        using var cache = tiny.Model.CreateCache(1, 64);
+        long before = Tensor.TotalCount;
+        for (int i = 0; i < 5; i++)
+        {
+            cache.Reset();
+            using (tiny.Model.Forward(new Modeling.DbrxModelInput { InputIds = ids, Cache = cache, OutputHiddenStates = true, OutputAttentions = true, OutputRouterLogits = true, Labels = ids })) { }
+        }
+        Assert.Equal(before, Tensor.TotalCount);
+    }
+}
