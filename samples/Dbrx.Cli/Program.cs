@@ -1,6 +1,10 @@
 using System.CommandLine;
 using Dbrx.Cli;
 using Dbrx.Cli.Commands;
+using Dbrx.Inference.Runtime;
+
+// Before anything touches TorchSharp: load a CUDA libtorch named by DBRX_LIBTORCH_DIR, if any.
+_ = DbrxTorchRuntime.LoadedFrom;
 
 var root = new RootCommand("dbrx: inspect, create and run DBRX checkpoints with Dbrx.Inference.")
 {

@@ -52,12 +52,13 @@ public sealed class ConfigurationVariantTests
         long[] ids = [5, 17, 3, 96, 0, 42, 42, 8, 61];
         using var checkpoint = SafetensorsCheckpoint.Open(dir.Path);
         using var expected = NaiveDbrx.Logits(config, checkpoint, ids);
-        foreach (var attention in new[] { AttentionImplementation.Eager, AttentionImplementation.Sdpa })
+        var setups = new[] { (AttentionImplementation.Eager, ExpertDispatch.PerExpert), (AttentionImplementation.Sdpa, ExpertDispatch.PerExpert), (AttentionImplementation.Sdpa, ExpertDispatch.Grouped) };
+        foreach (var (attention, dispatch) in setups)
         {
-            using var model = DbrxModelLoader.Load(dir.Path, new DbrxLoadOptions { Device = "cpu", DType = "float32", AttentionImplementation = attention });
+            using var model = DbrxModelLoader.Load(dir.Path, new DbrxLoadOptions { Device = "cpu", DType = "float32", AttentionImplementation = attention, ExpertDispatch = dispatch });
             using var input = tensor(ids, [1, ids.Length], ScalarType.Int64);
             using var output = model.Forward(input);
-            TensorAssert.Close(expected, output.Logits, 1e-4, $"{variant} ({attention.ToName()})");
+            TensorAssert.Close(expected, output.Logits, 1e-4, $"{variant} ({attention.ToName()}, {dispatch})");
 
             // The same tokens one at a time through the cache.
             using var cache = model.CreateCache(1, 16);
@@ -66,7 +67,7 @@ public sealed class ConfigurationVariantTests
                 using var one = tensor(new[] { ids[t] }, [1, 1], ScalarType.Int64);
                 using var step = model.Forward(one, cache);
                 using var row = expected.narrow(1, t, 1);
-                TensorAssert.Close(row, step.Logits, 1e-4, $"{variant} ({attention.ToName()}) decode step {t}");
+                TensorAssert.Close(row, step.Logits, 1e-4, $"{variant} ({attention.ToName()}, {dispatch}) decode step {t}");
             }
         }
     }

@@ -19,11 +19,12 @@ public sealed class GoldenParityTests : IDisposable
     public void Dispose() => golden.Dispose();
 
     [Theory]
-    [InlineData(AttentionImplementation.Eager)]
-    [InlineData(AttentionImplementation.Sdpa)]
-    public void Logits_match_the_reference(AttentionImplementation attention)
+    [InlineData(AttentionImplementation.Eager, ExpertDispatch.PerExpert)]
+    [InlineData(AttentionImplementation.Sdpa, ExpertDispatch.PerExpert)]
+    [InlineData(AttentionImplementation.Sdpa, ExpertDispatch.Grouped)]
+    public void Logits_match_the_reference(AttentionImplementation attention, ExpertDispatch dispatch)
     {
-        using var model = Golden.LoadModel(attention);
+        using var model = Golden.LoadModel(attention, dispatch);
         using var output = Run(model);
         using var expected = golden.Get("logits");
         AssertRealPositionsClose(expected, output.Logits, "logits");

@@ -34,29 +34,11 @@ internal sealed class AttentionContext : IDisposable
 
     public bool OutputAttentions { get; init; }
 
-    private Tensor? groupedMask;
-
-    /// <summary>The mask repeated for query heads folded into their key/value group: <c>[B, 1, groups·T, keyLength]</c>.</summary>
-    public Tensor? GroupedMask(long groups)
-    {
-        if (Mask is null || groups == 1)
-            return Mask;
-        if (groupedMask is null)
-        {
-            long b = Mask.shape[0], t = Mask.shape[2], l = Mask.shape[3];
-            using var expanded = Mask.unsqueeze(2).expand(b, 1, groups, t, l);
-            // Created inside one block's dispose scope but shared by all blocks: this context owns it.
-            groupedMask = expanded.reshape(b, 1, groups * t, l).DetachFromDisposeScope();
-        }
-        return groupedMask;
-    }
-
     public void Dispose()
     {
         Cos.Dispose();
         Sin.Dispose();
         Mask?.Dispose();
-        groupedMask?.Dispose();
         CachePositions.Dispose();
     }
 }

@@ -72,22 +72,9 @@ public sealed class DbrxAttention : nn.Module
     }
 
     /// <summary>
-    /// libtorch's fused attention. A single new token (decode) folds its query heads into their key/value group, so keys
-    /// and values are read once; longer inputs repeat keys and values per query head, which lets a causal pass without
-    /// padding take the flash kernel on CUDA.
+    /// libtorch's fused attention with grouped-query support: keys and values are read once per key/value head, never
+    /// repeated. A causal pass without a mask is the form CUDA serves with the flash kernel.
     /// </summary>
-    private (Tensor, Tensor?) Fused(Tensor q, Tensor k, Tensor v, AttentionContext context)
-    {
-        long batch = q.shape[0], tokens = q.shape[2];
-        long groups = heads / kvHeads;
-        if (tokens == 1)
-        {
-            var folded = q.reshape(batch, kvHeads, groups, headDim);
-            var output = nn.functional.scaled_dot_product_attention(folded, k, v, context.GroupedMask(groups));
-            return (output.view(batch, heads, 1, headDim), null);
-        }
-        var keys = groups == 1 ? k : k.repeat_interleave(groups, 1);
-        var values = groups == 1 ? v : v.repeat_interleave(groups, 1);
-        return (nn.functional.scaled_dot_product_attention(q, keys, values, context.Mask, is_casual: context.IsCausal), null);
-    }
+    private static (Tensor, Tensor?) Fused(Tensor q, Tensor k, Tensor v, AttentionContext context) =>
+        (Runtime.AtenOps.ScaledDotProductAttentionGqa(q, k, v, context.Mask, context.IsCausal), null);
 }

@@ -13,10 +13,10 @@ public sealed class DbrxBlock : nn.Module
     private readonly NormAttnNorm normAttnNorm;
     private readonly DbrxFfn ffn;
 
-    internal DbrxBlock(DbrxConfig config, int layer, ScalarType dtype, Device device) : base(nameof(DbrxBlock))
+    internal DbrxBlock(DbrxConfig config, int layer, ScalarType dtype, Device device, ExpertDispatch dispatch) : base(nameof(DbrxBlock))
     {
         normAttnNorm = new NormAttnNorm(config, layer, dtype, device);
-        ffn = new DbrxFfn(config, dtype, device);
+        ffn = new DbrxFfn(config, dtype, device, dispatch);
         register_module("norm_attn_norm", normAttnNorm);
         register_module("ffn", ffn);
     }

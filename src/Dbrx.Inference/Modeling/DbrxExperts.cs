@@ -1,7 +1,7 @@
 using Dbrx.Inference.Configuration;
+using Dbrx.Inference.Runtime;
 using TorchSharp;
 using TorchSharp.Modules;
-using Dbrx.Inference.Runtime;
 using static TorchSharp.torch;
 
 namespace Dbrx.Inference.Modeling;
@@ -18,8 +18,13 @@ public sealed class DbrxExperts : nn.Module
     private readonly long hidden;
     private readonly Func<Tensor, Tensor> activation;
 
-    internal DbrxExperts(DbrxConfig config, ScalarType dtype, Device device) : base(nameof(DbrxExperts))
+    private readonly ExpertDispatch dispatch;
+
+    internal DbrxExperts(DbrxConfig config, ScalarType dtype, Device device, ExpertDispatch dispatch) : base(nameof(DbrxExperts))
     {
+        this.dispatch = dispatch == ExpertDispatch.Auto
+            ? device.type == DeviceType.CUDA ? ExpertDispatch.Grouped : ExpertDispatch.PerExpert
+            : dispatch;
         experts = config.Ffn.MoeNumExperts;
         hidden = config.Ffn.FfnHiddenSize;
         activation = DbrxActivation.Get(config.Ffn.ActivationName);
@@ -28,19 +33,40 @@ public sealed class DbrxExperts : nn.Module
     }
 
     /// <summary>
-    /// Mixes the chosen experts' outputs for each row of <c>x</c> (<c>[N, d_model]</c>). Rows are grouped by expert
-    /// and each expert runs once on its rows, reading its weights as views (never copies). Outputs are accumulated in
-    /// ascending expert order, as the reference does, so results match it to the last bit of each dtype's rounding.
+    /// Mixes the chosen experts' outputs for each row of <c>x</c> (<c>[N, d_model]</c>). Rows are sorted by expert
+    /// and each expert runs once on its rows, reading its weights as views (never copies); outputs are accumulated in
+    /// ascending expert order, as the reference does.
     /// </summary>
     internal Tensor Forward(Tensor x, Tensor topWeights, Tensor topExperts)
     {
         long topK = topExperts.shape[1];
         var flatExperts = topExperts.reshape(-1);
-        var order = flatExperts.argsort();
+        var (_, order) = flatExperts.sort(stable: true);
         var rowOf = order.div(topK, rounding_mode: RoundingMode.floor);
         var weightOf = topWeights.reshape(-1).index_select(0, order);
-        long[] counts = flatExperts.bincount(null, experts).ToLongArray();
+        var counts = flatExperts.bincount(null, experts);
+        return dispatch == ExpertDispatch.Grouped
+            ? Grouped(x, rowOf, weightOf, counts)
+            : PerExpert(x, rowOf, weightOf, counts.ToLongArray());
+    }
 
+    /// <summary>Three grouped matmuls over the sorted rows; the offsets stay on the device.</summary>
+    private Tensor Grouped(Tensor x, Tensor rowOf, Tensor weightOf, Tensor counts)
+    {
+        var offsets = counts.cumsum(0).to_type(ScalarType.Int32);
+        var sorted = x.index_select(0, rowOf);
+        var w1 = mlp.W1.view(experts, hidden, -1).transpose(1, 2);
+        var v1 = mlp.V1.view(experts, hidden, -1).transpose(1, 2);
+        var w2 = mlp.W2.view(experts, hidden, -1);
+        var gate = activation(AtenOps.GroupedMatmul(sorted, w1, offsets));
+        var up = AtenOps.GroupedMatmul(sorted, v1, offsets);
+        var y = AtenOps.GroupedMatmul(gate * up, w2, offsets) * weightOf.unsqueeze(1);
+        return zeros_like(x).index_add_(0, rowOf, y, 1);
+    }
+
+    /// <summary>One matmul per expert with rows, its weights read as views.</summary>
+    private Tensor PerExpert(Tensor x, Tensor rowOf, Tensor weightOf, long[] counts)
+    {
         var output = zeros_like(x);
         var w1 = mlp.W1.view(experts, hidden, -1);
         var v1 = mlp.V1.view(experts, hidden, -1);

@@ -23,7 +23,8 @@ public sealed class DbrxForCausalLM : nn.Module
     /// <param name="dtype">Weight and activation dtype.</param>
     /// <param name="device">Where the weights live; <c>meta</c> allocates nothing.</param>
     /// <param name="attentionImplementation">How attention is computed by default.</param>
-    public DbrxForCausalLM(DbrxConfig config, ScalarType dtype, Device device, AttentionImplementation attentionImplementation = AttentionImplementation.Sdpa)
+    /// <param name="expertDispatch">How expert matmuls are issued.</param>
+    public DbrxForCausalLM(DbrxConfig config, ScalarType dtype, Device device, AttentionImplementation attentionImplementation = AttentionImplementation.Sdpa, ExpertDispatch expertDispatch = ExpertDispatch.Auto)
         : base(nameof(DbrxForCausalLM))
     {
         ArgumentNullException.ThrowIfNull(config);
@@ -35,7 +36,7 @@ public sealed class DbrxForCausalLM : nn.Module
             throw new ArgumentException($"flash_attention_2 needs a CUDA device and bfloat16 or float16 weights (here: {device}, {dtype}); use sdpa or eager.", nameof(attentionImplementation));
         Config = config;
         AttentionImplementation = attentionImplementation;
-        transformer = new DbrxModel(config, dtype, device);
+        transformer = new DbrxModel(config, dtype, device, expertDispatch);
         lmHead = new DbrxLinear(config.DModel, config.VocabSize, dtype, device);
         register_module("transformer", transformer);
         register_module("lm_head", lmHead);

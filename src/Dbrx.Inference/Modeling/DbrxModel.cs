@@ -17,13 +17,13 @@ public sealed class DbrxModel : nn.Module
     private readonly ModuleList<DbrxBlock> blocks;
     private readonly DbrxLayerNorm normF;
 
-    internal DbrxModel(DbrxConfig config, ScalarType dtype, Device device) : base(nameof(DbrxModel))
+    internal DbrxModel(DbrxConfig config, ScalarType dtype, Device device, ExpertDispatch dispatch) : base(nameof(DbrxModel))
     {
         Config = config;
         DType = dtype;
         Device = device;
         wte = new DbrxEmbedding(config.VocabSize, config.DModel, dtype, device);
-        blocks = new ModuleList<DbrxBlock>(Enumerable.Range(0, config.NLayers).Select(i => new DbrxBlock(config, i, dtype, device)).ToArray());
+        blocks = new ModuleList<DbrxBlock>(Enumerable.Range(0, config.NLayers).Select(i => new DbrxBlock(config, i, dtype, device, dispatch)).ToArray());
         normF = new DbrxLayerNorm(config.DModel, dtype, device);
         register_module("wte", wte);
         register_module("blocks", blocks);

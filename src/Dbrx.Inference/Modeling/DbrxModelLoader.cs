@@ -17,6 +17,9 @@ public sealed record DbrxLoadOptions
     /// <summary>How attention is computed.</summary>
     public AttentionImplementation AttentionImplementation { get; init; } = AttentionImplementation.Sdpa;
 
+    /// <summary>How expert matmuls are issued (grouped on CUDA by default).</summary>
+    public ExpertDispatch ExpertDispatch { get; init; } = ExpertDispatch.Auto;
+
     /// <summary>
     /// When true (the default) tensors the model does not have are an error; when false they are ignored. Missing and
     /// wrongly shaped tensors are always errors: a weight left unloaded would silently produce garbage.
@@ -40,7 +43,7 @@ public static class DbrxModelLoader
         ScalarType dtype = DbrxDevices.ParseDType(options.DType, device, config.TorchDtype);
         using var checkpoint = SafetensorsCheckpoint.Open(directory);
         CheckMatches(config, checkpoint, options.Strict);
-        var model = new DbrxForCausalLM(config, dtype, device, options.AttentionImplementation);
+        var model = new DbrxForCausalLM(config, dtype, device, options.AttentionImplementation, options.ExpertDispatch);
         try
         {
             LoadWeights(model, checkpoint);

@@ -25,8 +25,14 @@ public static class DbrxDevices
             int index = 0;
             if (text.Length > 4 && (!int.TryParse(text.AsSpan(5), out index) || index < 0))
                 throw new ArgumentException($"Device '{name}' is not valid; write cuda or cuda:N with N a GPU index.", nameof(name));
-            if (!CudaAvailable())
-                throw new ArgumentException($"Device '{name}' was requested but CUDA is not available in this process (no GPU, or TorchSharp found no CUDA libtorch; see README, 'GPUs').", nameof(name));
+            try
+            {
+                DbrxTorchRuntime.RequireCuda();
+            }
+            catch (InvalidOperationException e)
+            {
+                throw new ArgumentException($"Device '{name}' was requested: {e.Message}", nameof(name), e);
+            }
             int count = cuda.device_count();
             if (index >= count)
                 throw new ArgumentException($"Device '{name}' does not exist: this machine has {count} CUDA device(s).", nameof(name));
@@ -71,9 +77,10 @@ public static class DbrxDevices
     {
         try
         {
-            return cuda.is_available();
+            DbrxTorchRuntime.RequireCuda();
+            return true;
         }
-        catch (Exception e) when (e is DllNotFoundException or NotSupportedException or TypeInitializationException)
+        catch (InvalidOperationException)
         {
             return false;
         }

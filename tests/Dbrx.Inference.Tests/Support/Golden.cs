@@ -11,8 +11,8 @@ internal sealed class Golden : IDisposable
 
     public Tensor Get(string name) => outputs.Read(name);
 
-    public static DbrxForCausalLM LoadModel(AttentionImplementation attention = AttentionImplementation.Eager) =>
-        DbrxModelLoader.Load(TestData.GoldenModel, new DbrxLoadOptions { Device = "cpu", DType = "float32", AttentionImplementation = attention });
+    public static DbrxForCausalLM LoadModel(AttentionImplementation attention = AttentionImplementation.Eager, ExpertDispatch dispatch = ExpertDispatch.Auto) =>
+        DbrxModelLoader.Load(TestData.GoldenModel, new DbrxLoadOptions { Device = "cpu", DType = "float32", AttentionImplementation = attention, ExpertDispatch = dispatch });
 
     public void Dispose() => outputs.Dispose();
 }

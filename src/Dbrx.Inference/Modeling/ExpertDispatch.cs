@@ -1,0 +1,20 @@
+namespace Dbrx.Inference.Modeling;
+
+/// <summary>How the chosen experts' rows are multiplied.</summary>
+public enum ExpertDispatch
+{
+    /// <summary><see cref="Grouped"/> on CUDA, <see cref="PerExpert"/> elsewhere.</summary>
+    Auto,
+
+    /// <summary>
+    /// One matmul per expert that has rows, as the reference does; exact to the reference's accumulation order,
+    /// but the per-expert row counts are read on the host (one sync per block).
+    /// </summary>
+    PerExpert,
+
+    /// <summary>
+    /// <c>torch._grouped_mm</c>: all experts' rows in three calls, with the group offsets computed on the device,
+    /// so no host sync in the block loop.
+    /// </summary>
+    Grouped,
+}
