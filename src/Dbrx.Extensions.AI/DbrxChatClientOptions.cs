@@ -17,7 +17,10 @@ public sealed partial class DbrxChatClientOptions
     /// <summary>Model folder: <c>config.json</c> and safetensors weights (one file or shards with an index). Required.</summary>
     public string? ModelPath { get; set; }
 
-    /// <summary><c>cpu</c>, <c>cuda</c>, <c>cuda:N</c> or <c>auto</c> (CUDA when available, else the CPU).</summary>
+    /// <summary>
+    /// <c>cpu</c>, <c>cuda</c>, <c>cuda:N</c>, <c>auto</c> (spread over the GPUs by free memory, then the CPU; the CPU
+    /// alone without CUDA), or an explicit map such as <c>embedding=cuda:0,0-19=cuda:0,20-39=cuda:1,head=cuda:1</c>.
+    /// </summary>
     public string Device { get; set; } = "auto";
 
     /// <summary><c>auto</c>, <c>float32</c>, <c>bfloat16</c> or <c>float16</c>; <c>auto</c> is the checkpoint's dtype on CUDA, float32 on the CPU.</summary>
@@ -72,8 +75,8 @@ public sealed partial class DbrxChatClientOptions
             if (!File.Exists(Path.Combine(ModelPath, DbrxConfigJson.FileName)))
                 throw new ArgumentException($"DbrxChatClientOptions.ModelPath '{ModelPath}' has no {DbrxConfigJson.FileName}; it must be a Hugging Face DBRX model folder.");
         }
-        if (Device is null || !DevicePattern().IsMatch(Device.Trim().ToLowerInvariant()))
-            throw new ArgumentException($"DbrxChatClientOptions.Device '{Device}' is not a device; use cpu, cuda, cuda:N or auto.");
+        if (Device is null || !IsDeviceOrMap(Device))
+            throw new ArgumentException($"DbrxChatClientOptions.Device '{Device}' is not a device; use cpu, cuda, cuda:N, auto, or a map like embedding=cuda:0,0-19=cuda:0,20-39=cuda:1,head=cuda:1.");
         if (DType is null || !DbrxDevices.DTypeNames.Contains(DType.Trim().ToLowerInvariant()))
             throw new ArgumentException($"DbrxChatClientOptions.DType '{DType}' is not a dtype; use one of: {string.Join(", ", DbrxDevices.DTypeNames)}.");
         if (!AttentionImplementations.Names.Contains(AttentionImplementation))
@@ -91,6 +94,18 @@ public sealed partial class DbrxChatClientOptions
     /// <summary>A copy, so a client keeps the values it was created with.</summary>
     public DbrxChatClientOptions Clone() => (DbrxChatClientOptions)MemberwiseClone();
 
+    private static bool IsDeviceOrMap(string device)
+    {
+        string text = device.Trim().ToLowerInvariant();
+        if (!text.Contains('=', StringComparison.Ordinal))
+            return DevicePattern().IsMatch(text);
+        return text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .All(entry => entry.Split('=', StringSplitOptions.TrimEntries) is [var part, var target] && MapPartPattern().IsMatch(part) && DevicePattern().IsMatch(target) && target != "auto");
+    }
+
     [GeneratedRegex("^(cpu|auto|cuda|cuda:[0-9]+)$")]
     private static partial Regex DevicePattern();
+
+    [GeneratedRegex("^(embedding|head|[0-9]+|[0-9]+-[0-9]+)$")]
+    private static partial Regex MapPartPattern();
 }

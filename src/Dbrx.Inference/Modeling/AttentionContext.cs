@@ -34,8 +34,37 @@ internal sealed class AttentionContext : IDisposable
 
     public bool OutputAttentions { get; init; }
 
+    private readonly Dictionary<string, AttentionContext> copies = [];
+
+    /// <summary>This context with its tensors on <paramref name="device"/>, for a block placed there (copied once per pass).</summary>
+    public AttentionContext On(Device device)
+    {
+        if (Cos.device == device)
+            return this;
+        string key = device.ToString();
+        if (!copies.TryGetValue(key, out AttentionContext? copy))
+        {
+            copy = new AttentionContext
+            {
+                Cos = Cos.to(device).DetachFromDisposeScope(),
+                Sin = Sin.to(device).DetachFromDisposeScope(),
+                Mask = Mask?.to(device).DetachFromDisposeScope(),
+                IsCausal = IsCausal,
+                KeyLength = KeyLength,
+                Cache = Cache,
+                CachePositions = CachePositions.to(device).DetachFromDisposeScope(),
+                Implementation = Implementation,
+                OutputAttentions = OutputAttentions,
+            };
+            copies[key] = copy;
+        }
+        return copy;
+    }
+
     public void Dispose()
     {
+        foreach (AttentionContext copy in copies.Values)
+            copy.Dispose();
         Cos.Dispose();
         Sin.Dispose();
         Mask?.Dispose();

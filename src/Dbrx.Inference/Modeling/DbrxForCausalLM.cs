@@ -25,19 +25,32 @@ public sealed class DbrxForCausalLM : nn.Module
     /// <param name="attentionImplementation">How attention is computed by default.</param>
     /// <param name="expertDispatch">How expert matmuls are issued.</param>
     public DbrxForCausalLM(DbrxConfig config, ScalarType dtype, Device device, AttentionImplementation attentionImplementation = AttentionImplementation.Sdpa, ExpertDispatch expertDispatch = ExpertDispatch.Auto)
+        : this(config, dtype, DbrxPlacement.OnDevice(device ?? throw new ArgumentNullException(nameof(device)), config?.NLayers ?? 0), attentionImplementation, expertDispatch)
+    {
+    }
+
+    /// <summary>Builds the model with uninitialised weights spread over devices.</summary>
+    /// <param name="config">A validated configuration.</param>
+    /// <param name="dtype">Weight and activation dtype.</param>
+    /// <param name="placement">Where the embedding, each block and the head live.</param>
+    /// <param name="attentionImplementation">How attention is computed by default.</param>
+    /// <param name="expertDispatch">How expert matmuls are issued.</param>
+    public DbrxForCausalLM(DbrxConfig config, ScalarType dtype, DbrxPlacement placement, AttentionImplementation attentionImplementation = AttentionImplementation.Sdpa, ExpertDispatch expertDispatch = ExpertDispatch.Auto)
         : base(nameof(DbrxForCausalLM))
     {
         ArgumentNullException.ThrowIfNull(config);
-        ArgumentNullException.ThrowIfNull(device);
+        ArgumentNullException.ThrowIfNull(placement);
         config.Validate();
+        if (placement.Blocks.Count != config.NLayers)
+            throw new ArgumentException($"The placement has {placement.Blocks.Count} blocks, the config {config.NLayers}.", nameof(placement));
         if (dtype is not (ScalarType.Float32 or ScalarType.BFloat16 or ScalarType.Float16))
             throw new ArgumentException($"dtype {dtype} is not supported; use float32, bfloat16 or float16.", nameof(dtype));
-        if (attentionImplementation == AttentionImplementation.FlashAttention2 && (device.type != DeviceType.CUDA || dtype == ScalarType.Float32))
-            throw new ArgumentException($"flash_attention_2 needs a CUDA device and bfloat16 or float16 weights (here: {device}, {dtype}); use sdpa or eager.", nameof(attentionImplementation));
+        if (attentionImplementation == AttentionImplementation.FlashAttention2 && (placement.Blocks.Any(d => d.type != DeviceType.CUDA) || dtype == ScalarType.Float32))
+            throw new ArgumentException($"flash_attention_2 needs every block on a CUDA device and bfloat16 or float16 weights (here: {placement}, {dtype}); use sdpa or eager.", nameof(attentionImplementation));
         Config = config;
         AttentionImplementation = attentionImplementation;
-        transformer = new DbrxModel(config, dtype, device, expertDispatch);
-        lmHead = new DbrxLinear(config.DModel, config.VocabSize, dtype, device);
+        transformer = new DbrxModel(config, dtype, placement, expertDispatch);
+        lmHead = new DbrxLinear(config.DModel, config.VocabSize, dtype, placement.Head);
         register_module("transformer", transformer);
         register_module("lm_head", lmHead);
     }
@@ -48,8 +61,11 @@ public sealed class DbrxForCausalLM : nn.Module
     /// <summary>The weights' dtype.</summary>
     public ScalarType DType => transformer.DType;
 
-    /// <summary>The weights' device.</summary>
-    public Device Device => transformer.Device;
+    /// <summary>The device inputs go to (the embedding's).</summary>
+    public Device Device => transformer.Placement.Embedding;
+
+    /// <summary>Where the embedding, each block and the head live.</summary>
+    public DbrxPlacement Placement => transformer.Placement;
 
     /// <summary>How attention is computed unless a pass asks for attention weights (which needs eager).</summary>
     public AttentionImplementation AttentionImplementation { get; }
@@ -61,7 +77,7 @@ public sealed class DbrxForCausalLM : nn.Module
     /// <param name="rows">Sequences it holds.</param>
     /// <param name="capacity">Tokens per sequence; defaults to the config's <c>max_seq_len</c>.</param>
     public DbrxKvCache CreateCache(int rows, int? capacity = null) =>
-        new(Config, rows, capacity ?? Config.MaxSeqLen, DType, Device);
+        new(Config, rows, capacity ?? Config.MaxSeqLen, DType, Placement.Blocks);
 
     /// <summary>Runs a forward pass over token ids with default options and returns the logits' owner.</summary>
     public DbrxCausalLMOutput Forward(Tensor inputIds, DbrxKvCache? cache = null) =>
@@ -87,7 +103,7 @@ public sealed class DbrxForCausalLM : nn.Module
         if (routerOutputs)
         {
             long tokens = body.LastHiddenState.shape[1];
-            using var currentMask = prepared.AttentionMask?.narrow(1, prepared.AttentionMask.shape[1] - tokens, tokens);
+            using var currentMask = prepared.AttentionMask?.narrow(1, prepared.AttentionMask.shape[1] - tokens, tokens).to(Placement.Head);
             aux = DbrxLoadBalancingLoss.Compute(body.RouterProbabilities!, Config.Ffn.MoeNumExperts, Config.Ffn.MoeTopK, currentMask);
         }
         Tensor? loss = null;
@@ -179,7 +195,7 @@ public sealed class DbrxForCausalLM : nn.Module
             AttentionMask = input.AttentionMask?.to(Device),
             PositionIds = input.PositionIds?.to(ScalarType.Int64, Device),
             Cache = input.Cache,
-            Labels = input.Labels?.to(ScalarType.Int64, Device),
+            Labels = input.Labels?.to(ScalarType.Int64, Placement.Head),
             OutputHiddenStates = input.OutputHiddenStates,
             OutputAttentions = input.OutputAttentions,
             OutputRouterLogits = input.OutputRouterLogits,

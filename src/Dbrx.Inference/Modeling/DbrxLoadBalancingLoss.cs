@@ -21,7 +21,9 @@ public static class DbrxLoadBalancingLoss
         if (routerProbabilities.Count == 0)
             throw new ArgumentException("No router probabilities.", nameof(routerProbabilities));
         using var scope = NewDisposeScope();
-        var probabilities = cat(routerProbabilities.ToArray(), 0).to_type(ScalarType.Float32);
+        // Blocks may live on different devices: gather everything where the last one is.
+        Device device = routerProbabilities[^1].device;
+        var probabilities = cat(routerProbabilities.Select(p => p.to(ScalarType.Float32, device)).ToArray(), 0);
         var (_, selected) = probabilities.topk(topK, -1);
         var chosen = nn.functional.one_hot(selected, experts).to_type(ScalarType.Float32);   // [L·N, k, E]
         Tensor tokensPerExpert, probabilityPerExpert;
@@ -33,7 +35,7 @@ public static class DbrxLoadBalancingLoss
         else
         {
             long layers = probabilities.shape[0] / attentionMask.NumberOfElements;
-            var rowMask = attentionMask.to_type(ScalarType.Float32).reshape(1, -1).expand(layers, -1).reshape(-1, 1);   // [L·N, 1]
+            var rowMask = attentionMask.to(ScalarType.Float32, device).reshape(1, -1).expand(layers, -1).reshape(-1, 1);   // [L·N, 1]
             tokensPerExpert = (chosen * rowMask.unsqueeze(-1)).sum([0]) / rowMask.sum();
             probabilityPerExpert = (probabilities * rowMask).sum([0]) / rowMask.sum();
         }

@@ -17,14 +17,14 @@ public sealed class DbrxModel : nn.Module
     private readonly ModuleList<DbrxBlock> blocks;
     private readonly DbrxLayerNorm normF;
 
-    internal DbrxModel(DbrxConfig config, ScalarType dtype, Device device, ExpertDispatch dispatch) : base(nameof(DbrxModel))
+    internal DbrxModel(DbrxConfig config, ScalarType dtype, DbrxPlacement placement, ExpertDispatch dispatch) : base(nameof(DbrxModel))
     {
         Config = config;
         DType = dtype;
-        Device = device;
-        wte = new DbrxEmbedding(config.VocabSize, config.DModel, dtype, device);
-        blocks = new ModuleList<DbrxBlock>(Enumerable.Range(0, config.NLayers).Select(i => new DbrxBlock(config, i, dtype, device, dispatch)).ToArray());
-        normF = new DbrxLayerNorm(config.DModel, dtype, device);
+        Placement = placement;
+        wte = new DbrxEmbedding(config.VocabSize, config.DModel, dtype, placement.Embedding);
+        blocks = new ModuleList<DbrxBlock>(Enumerable.Range(0, config.NLayers).Select(i => new DbrxBlock(config, i, dtype, placement.Blocks[i], dispatch)).ToArray());
+        normF = new DbrxLayerNorm(config.DModel, dtype, placement.Head);
         register_module("wte", wte);
         register_module("blocks", blocks);
         register_module("norm_f", normF);
@@ -36,8 +36,8 @@ public sealed class DbrxModel : nn.Module
     /// <summary>The dtype of the weights and activations.</summary>
     public ScalarType DType { get; }
 
-    /// <summary>The device holding the weights.</summary>
-    public Device Device { get; }
+    /// <summary>Where the embedding, each block and the head live.</summary>
+    public DbrxPlacement Placement { get; }
 
     /// <summary>Looks up the embeddings of token ids.</summary>
     public Tensor Embed(Tensor inputIds) => wte.forward(inputIds);
@@ -53,7 +53,10 @@ public sealed class DbrxModel : nn.Module
         var routerProbabilities = outputRouterLogits ? new List<Tensor>() : null;
         for (int i = 0; i < blocks.Count; i++)
         {
-            BlockOutput block = blocks[i].Forward(hidden, context, outputRouterLogits);
+            Device device = Placement.Blocks[i];
+            if (hidden.device != device)
+                hidden = hidden.to(device);
+            BlockOutput block = blocks[i].Forward(hidden, context.On(device), outputRouterLogits);
             hidden = block.Hidden;
             if (i < blocks.Count - 1)
                 hiddenStates?.Add(hidden);
@@ -62,7 +65,7 @@ public sealed class DbrxModel : nn.Module
                 routerProbabilities!.Add(probabilities);
         }
         input.Cache?.Advance((int)batch, tokens);
-        var last = normF.forward(hidden);
+        var last = normF.forward(hidden.device == Placement.Head ? hidden : hidden.to(Placement.Head));
         hiddenStates?.Add(last);
         return new DbrxModelOutput(last, hiddenStates, attentions, routerProbabilities);
     }

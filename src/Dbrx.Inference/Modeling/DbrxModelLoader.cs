@@ -1,6 +1,7 @@
 using Dbrx.Inference.Checkpoints;
 using Dbrx.Inference.Configuration;
 using Dbrx.Inference.Runtime;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Dbrx.Inference.Modeling;
@@ -8,8 +9,18 @@ namespace Dbrx.Inference.Modeling;
 /// <summary>Options for <see cref="DbrxModelLoader.Load"/>.</summary>
 public sealed record DbrxLoadOptions
 {
-    /// <summary><c>cpu</c>, <c>cuda</c>, <c>cuda:N</c> or <c>auto</c> (CUDA when available).</summary>
+    /// <summary>
+    /// <c>cpu</c>, <c>cuda</c>, <c>cuda:N</c>, <c>auto</c> (spread over the GPUs by their free memory, then the CPU,
+    /// as the reference's <c>device_map="auto"</c>; the CPU alone without CUDA), or an explicit map such as
+    /// <c>embedding=cuda:0,0-19=cuda:0,20-39=cuda:1,head=cuda:1</c> (see <see cref="DbrxPlacement.Parse"/>).
+    /// </summary>
     public string Device { get; init; } = "auto";
+
+    /// <summary>KV-cache rows the "auto" plan leaves room for on each GPU (the generator's batch size).</summary>
+    public int PlanCacheRows { get; init; } = 8;
+
+    /// <summary>Tokens per KV-cache row the "auto" plan leaves room for; default max_seq_len capped at 4096.</summary>
+    public int? PlanCacheTokens { get; init; }
 
     /// <summary><c>float32</c>, <c>bfloat16</c>, <c>float16</c>, or <c>auto</c> (see <see cref="DbrxDevices.ParseDType"/>).</summary>
     public string DType { get; init; } = "auto";
@@ -39,11 +50,13 @@ public static class DbrxModelLoader
         ArgumentException.ThrowIfNullOrEmpty(directory);
         options ??= new DbrxLoadOptions();
         DbrxConfig config = DbrxConfigJson.Load(directory);
-        Device device = DbrxDevices.ParseDevice(options.Device);
-        ScalarType dtype = DbrxDevices.ParseDType(options.DType, device, config.TorchDtype);
+        bool explicitMap = options.Device.Contains('=', StringComparison.Ordinal);
+        Device first = explicitMap ? DbrxPlacement.Parse(options.Device, config.NLayers).Embedding : DbrxDevices.ParseDevice(options.Device);
+        ScalarType dtype = DbrxDevices.ParseDType(options.DType, first, config.TorchDtype);
+        DbrxPlacement placement = explicitMap ? DbrxPlacement.Parse(options.Device, config.NLayers) : Place(config, dtype, first, options);
         using var checkpoint = SafetensorsCheckpoint.Open(directory);
         CheckMatches(config, checkpoint, options.Strict);
-        var model = new DbrxForCausalLM(config, dtype, device, options.AttentionImplementation, options.ExpertDispatch);
+        var model = new DbrxForCausalLM(config, dtype, placement, options.AttentionImplementation, options.ExpertDispatch);
         try
         {
             LoadWeights(model, checkpoint);
@@ -54,6 +67,18 @@ public static class DbrxModelLoader
             model.Dispose();
             throw;
         }
+    }
+
+    /// <summary>
+    /// One device, or for "auto" on a CUDA machine a plan over the GPUs' free memory; a plan that leaves everything on
+    /// the first GPU is simply that device.
+    /// </summary>
+    private static DbrxPlacement Place(DbrxConfig config, ScalarType dtype, Device device, DbrxLoadOptions options)
+    {
+        if (options.Device.Trim().ToLowerInvariant() != "auto" || device.type != DeviceType.CUDA)
+            return DbrxPlacement.OnDevice(device, config.NLayers);
+        var footprint = DbrxMemoryFootprint.Of(config, dtype, options.PlanCacheRows, options.PlanCacheTokens ?? Math.Min(config.MaxSeqLen, 4096));
+        return DbrxPlacementPlanner.Plan(config.NLayers, footprint, AcceleratorMemory.Query());
     }
 
     /// <summary>
