@@ -58,7 +58,7 @@ public sealed class DependencyInjectionTests(TinyCheckpoint tiny) : IClassFixtur
     [Theory]
     [InlineData(null, "auto", "ModelPath is required")]
     [InlineData("/does/not/exist", "auto", "ModelPath '/does/not/exist' does not exist")]
-    [InlineData("TINY", "tpu", "Device 'tpu' is not a device; use cpu, cuda, cuda:N or auto")]
+    [InlineData("TINY", "tpu", "Device 'tpu' is not a device; use cpu, cuda, cuda:N, auto, or a map")]
     [InlineData("TINY", "cuda:x", "Device 'cuda:x' is not a device")]
     public void Invalid_options_fail_at_registration_with_the_option_named(string? path, string device, string message)
     {

@@ -44,7 +44,7 @@ public sealed class EndToEndTests(TinyCheckpoint tiny) : IClassFixture<TinyCheck
         AIFunction weather = AIFunctionFactory.Create((string city, int days) => $"{city}: sunny", "get_weather", "Weather forecast for a city.");
         foreach (var mode in new ChatToolMode[] { ChatToolMode.RequireAny, ChatToolMode.RequireSpecific("get_weather") })
         {
-            var response = await client.GetResponseAsync("Weather in Oslo for 3 days?", new ChatOptions { Tools = [weather], ToolMode = mode, Temperature = 0.8f, Seed = 5, MaxOutputTokens = 80 }, Ct);
+            var response = await client.GetResponseAsync("Weather in Oslo for 3 days?", new ChatOptions { Tools = [weather], ToolMode = mode, AllowMultipleToolCalls = false, Temperature = 0.8f, Seed = 5, MaxOutputTokens = 80 }, Ct);
             Assert.Equal(ChatFinishReason.ToolCalls, response.FinishReason);
             var call = Assert.Single(response.Messages.SelectMany(m => m.Contents).OfType<FunctionCallContent>());
             Assert.Equal("get_weather", call.Name);
@@ -84,7 +84,7 @@ public sealed class EndToEndTests(TinyCheckpoint tiny) : IClassFixture<TinyCheck
         var client = provider.GetRequiredService<IChatClient>();
         int invocations = 0;
         AIFunction time = AIFunctionFactory.Create(() => { invocations++; return "12:00"; }, "get_time", "Gets the current time.");
-        var response = await client.GetResponseAsync("What time is it?", new ChatOptions { Tools = [time], ToolMode = ChatToolMode.RequireAny, MaxOutputTokens = 24 }, Ct);
+        var response = await client.GetResponseAsync("What time is it?", new ChatOptions { Tools = [time], ToolMode = ChatToolMode.RequireAny, AllowMultipleToolCalls = false, MaxOutputTokens = 24 }, Ct);
         Assert.Equal(1, invocations);
         Assert.Contains(response.Messages, m => m.Contents.OfType<FunctionResultContent>().Any(r => r.Result?.ToString() == "12:00"));
         Assert.Equal(ChatRole.Assistant, response.Messages[^1].Role);
@@ -167,7 +167,7 @@ public sealed class EndToEndTests(TinyCheckpoint tiny) : IClassFixture<TinyCheck
         builder.AddDbrxChatClient(o => { o.ModelPath = tiny.Directory; o.Device = "cpu"; o.DefaultMaxOutputTokens = 40; o.ContextLength = 2048; });
         builder.Plugins.AddFromObject(plugin, "weather");
         Kernel kernel = builder.Build();
-        var settings = new DbrxPromptExecutionSettings { FunctionChoiceBehavior = FunctionChoiceBehavior.Required(), MaxTokens = 40 };
+        var settings = new DbrxPromptExecutionSettings { FunctionChoiceBehavior = FunctionChoiceBehavior.Required(options: new() { AllowParallelCalls = false }), MaxTokens = 40 };
         FunctionResult result = await kernel.InvokePromptAsync("What is the weather in Rome?", new KernelArguments(settings), cancellationToken: Ct);
         Assert.Single(plugin.Cities);
         Assert.NotNull(result.ToString());
@@ -184,7 +184,7 @@ public sealed class EndToEndTests(TinyCheckpoint tiny) : IClassFixture<TinyCheck
         var chat = kernel.GetRequiredService<IChatCompletionService>();
         var history = new ChatHistory();
         history.AddUserMessage("Weather in Lima?");
-        var settings = new DbrxPromptExecutionSettings { FunctionChoiceBehavior = FunctionChoiceBehavior.Required(), MaxTokens = 40 };
+        var settings = new DbrxPromptExecutionSettings { FunctionChoiceBehavior = FunctionChoiceBehavior.Required(options: new() { AllowParallelCalls = false }), MaxTokens = 40 };
         var answer = await chat.GetChatMessageContentAsync(history, settings, kernel, Ct);
         Assert.Single(plugin.Cities);
         Assert.Equal(AuthorRole.Assistant, answer.Role);
@@ -200,7 +200,7 @@ public sealed class EndToEndTests(TinyCheckpoint tiny) : IClassFixture<TinyCheck
         var agent = new ChatClientAgent(client, new ChatClientAgentOptions
         {
             Name = "forecaster",
-            ChatOptions = new ChatOptions { Instructions = "You answer weather questions.", Tools = [weather], ToolMode = ChatToolMode.RequireAny, MaxOutputTokens = 40 },
+            ChatOptions = new ChatOptions { Instructions = "You answer weather questions.", Tools = [weather], ToolMode = ChatToolMode.RequireAny, AllowMultipleToolCalls = false, MaxOutputTokens = 40 },
         });
         var session = await agent.CreateSessionAsync(Ct);
         var first = await agent.RunAsync("Weather in Paris?", session, cancellationToken: Ct);
