@@ -15,6 +15,7 @@ var root = new RootCommand("dbrx: inspect, create and run DBRX checkpoints with 
     TokenizeCommand.Detokenize(),
     GenerateCommand.Create(),
     ChatCommand.Create(),
+    BenchCommand.Create(),
 };
 root.Options.Add(CliOptions.Verbose);
 ParseResult parse = root.Parse(args);

@@ -1,0 +1,216 @@
+using System.Diagnostics;
+using Dbrx.Inference.Configuration;
+using Dbrx.Inference.Modeling;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Dbrx.Cli.Bench;
+
+/// <summary>What the benchmark measures, and the limits it measures them against on the same machine, in the same run.</summary>
+internal sealed record BenchReport
+{
+    public required string Device { get; init; }
+    public required string DType { get; init; }
+    public required DbrxConfig Config { get; init; }
+    public required double ReadBandwidthBytesPerSecond { get; init; }
+    public required double MatmulFlopsPerSecond { get; init; }
+    public required Dictionary<int, double> PrefillTokensPerSecond { get; init; }
+    public required Dictionary<int, double> PrefillMatmulFraction { get; init; }
+    public required double DecodeMillisecondsPerToken { get; init; }
+    public required int DecodeContext { get; init; }
+    public required double ActiveBytesPerToken { get; init; }
+    public required double BandwidthFloorMilliseconds { get; init; }
+    public required Dictionary<int, double> BatchDecodeTokensPerSecond { get; init; }
+    public required long PeakMemoryBytes { get; init; }
+    public required string PeakMemoryKind { get; init; }
+
+    /// <summary>Decode time of the floor over the time measured: 1 is the bandwidth limit.</summary>
+    public double DecodeFloorFraction => BandwidthFloorMilliseconds / DecodeMillisecondsPerToken;
+}
+
+/// <summary>
+/// The engine's speed against the machine's own limits, measured in one run: read bandwidth (a large <c>sum</c>),
+/// matmul throughput (a large square matmul), then prefill, batch-1 decode and batched decode of a random-weight DBRX.
+/// Ratios, not absolute numbers, say how close the engine is to the hardware.
+/// </summary>
+internal sealed class DbrxBenchmark(DbrxForCausalLM model, Action<string> log)
+{
+    private readonly Device device = model.Device;
+    private bool Cuda => device.type == DeviceType.CUDA;
+
+    /// <summary>Runs every measurement.</summary>
+    public BenchReport Run(IReadOnlyList<int> prefillLengths, int decodeContext, IReadOnlyList<int> batches, int decodeSteps)
+    {
+        using var mode = inference_mode();
+        double bandwidth = ReadBandwidth();
+        log($"read bandwidth {bandwidth / 1e9:F1} GB/s");
+        double matmul = MatmulFlops();
+        log($"matmul {matmul / 1e12:F2} TFLOP/s");
+
+        var prefill = new Dictionary<int, double>();
+        var prefillFraction = new Dictionary<int, double>();
+        foreach (int length in prefillLengths)
+        {
+            double seconds = Time(() => Prefill(1, length), repeats: 2);
+            prefill[length] = length / seconds;
+            prefillFraction[length] = PrefillFlops(length) / seconds / matmul;
+            log($"prefill {length}: {prefill[length]:F0} tokens/s ({prefillFraction[length]:P0} of matmul)");
+        }
+
+        double decode = DecodeSeconds(1, decodeContext, decodeSteps) * 1000;
+        double activeBytes = ActiveBytesPerToken(decodeContext);
+        double floor = activeBytes / bandwidth * 1000;
+        log($"decode batch 1, context {decodeContext}: {decode:F2} ms/token (floor {floor:F2} ms: {floor / decode:P0})");
+
+        var batched = new Dictionary<int, double>();
+        foreach (int batch in batches)
+        {
+            batched[batch] = batch / DecodeSeconds(batch, decodeContext, decodeSteps);
+            log($"decode batch {batch}: {batched[batch]:F0} tokens/s");
+        }
+
+        var (peak, kind) = PeakMemory();
+        return new BenchReport
+        {
+            Device = DeviceName(),
+            DType = Inference.Runtime.DbrxDevices.DTypeName(model.DType),
+            Config = model.Config,
+            ReadBandwidthBytesPerSecond = bandwidth,
+            MatmulFlopsPerSecond = matmul,
+            PrefillTokensPerSecond = prefill,
+            PrefillMatmulFraction = prefillFraction,
+            DecodeMillisecondsPerToken = decode,
+            DecodeContext = decodeContext,
+            ActiveBytesPerToken = activeBytes,
+            BandwidthFloorMilliseconds = floor,
+            BatchDecodeTokensPerSecond = batched,
+            PeakMemoryBytes = peak,
+            PeakMemoryKind = kind,
+        };
+    }
+
+    /// <summary>Bytes per second a reduction reads, in the model's dtype (what decode reads).</summary>
+    private double ReadBandwidth()
+    {
+        long bytes = Cuda ? 4L << 30 : 1L << 30;
+        using var probe = ones(1, model.DType);
+        long elements = bytes / probe.ElementSize;
+        using var data = ones(elements, model.DType, device);
+        double seconds = Time(() => data.sum().Dispose(), repeats: 5);
+        return bytes / seconds;
+    }
+
+    private double MatmulFlops()
+    {
+        long n = Cuda ? 8192 : 1024;
+        ScalarType dtype = Cuda ? ScalarType.BFloat16 : ScalarType.Float32;
+        using var a = randn(n, n, dtype, device);
+        using var b = randn(n, n, dtype, device);
+        double seconds = Time(() => a.matmul(b).Dispose(), repeats: 5);
+        return 2.0 * n * n * n / seconds;
+    }
+
+    private void Prefill(int batch, int length)
+    {
+        using var scope = NewDisposeScope();
+        using var cache = model.CreateCache(batch, length);
+        var ids = randint(0, model.Config.VocabSize, [batch, length], ScalarType.Int64, device);
+        model.Forward(new DbrxModelInput { InputIds = ids, Cache = cache, NumLogitsToKeep = 1 }).Dispose();
+    }
+
+    /// <summary>Seconds per decode step of <paramref name="batch"/> rows over a prefilled context.</summary>
+    private double DecodeSeconds(int batch, int context, int steps)
+    {
+        using var cache = model.CreateCache(batch, context + steps + 2);
+        using (var prompt = randint(0, model.Config.VocabSize, [batch, context], ScalarType.Int64, device))
+            model.Forward(new DbrxModelInput { InputIds = prompt, Cache = cache, NumLogitsToKeep = 1 }).Dispose();
+        using var next = randint(0, model.Config.VocabSize, [batch, 1], ScalarType.Int64, device);
+        model.Forward(next, cache).Dispose();
+        Synchronize();
+        var clock = Stopwatch.StartNew();
+        for (int i = 0; i < steps; i++)
+        {
+            using var output = model.Forward(new DbrxModelInput { InputIds = next, Cache = cache, NumLogitsToKeep = 1 });
+            // The sampled token would feed the next step; argmax keeps the step honest without a host sync per row.
+            using var token = output.Logits.argmax(-1);
+        }
+        Synchronize();
+        return clock.Elapsed.TotalSeconds / steps;
+    }
+
+    /// <summary>
+    /// Bytes a batch-1 decode step must read: every block's attention and router weights, the 4 (top-k) chosen experts,
+    /// the norms, lm_head, and the KV cache over the context.
+    /// </summary>
+    private double ActiveBytesPerToken(int context)
+    {
+        DbrxConfig c = model.Config;
+        double element = model.DType == ScalarType.Float32 ? 4 : 2;
+        double attention = (double)c.DModel * (c.DModel + 2 * c.Attention.KvNHeads * c.HeadDim) + (double)c.DModel * c.DModel;
+        double experts = 3.0 * c.Ffn.MoeTopK * c.Ffn.FfnHiddenSize * c.DModel;
+        double perBlock = attention + experts + (double)c.Ffn.MoeNumExperts * c.DModel + 2.0 * c.DModel;
+        double cache = 2.0 * context * c.Attention.KvNHeads * c.HeadDim;
+        return (c.NLayers * (perBlock + cache) + (double)c.VocabSize * c.DModel + c.DModel) * element;
+    }
+
+    /// <summary>Matmul FLOPs of a prefill: 2 per active weight per token, plus attention's two products (causal: half).</summary>
+    private double PrefillFlops(int length)
+    {
+        DbrxConfig c = model.Config;
+        double attention = (double)c.DModel * (c.DModel + 2 * c.Attention.KvNHeads * c.HeadDim) + (double)c.DModel * c.DModel;
+        double experts = 3.0 * c.Ffn.MoeTopK * c.Ffn.FfnHiddenSize * c.DModel;
+        double weights = 2.0 * length * (c.NLayers * (attention + experts + (double)c.Ffn.MoeNumExperts * c.DModel) + c.DModel);
+        double scores = c.NLayers * 2.0 * 2.0 * length * length * c.DModel / 2;
+        return weights + scores;
+    }
+
+    private double Time(Action action, int repeats)
+    {
+        action();
+        Synchronize();
+        var clock = Stopwatch.StartNew();
+        for (int i = 0; i < repeats; i++)
+            action();
+        Synchronize();
+        return clock.Elapsed.TotalSeconds / repeats;
+    }
+
+    private void Synchronize()
+    {
+        if (Cuda)
+            cuda.synchronize(device);
+    }
+
+    private string DeviceName()
+    {
+        if (!Cuda)
+            return $"CPU ({Environment.ProcessorCount} cores, {System.Runtime.InteropServices.RuntimeInformation.OSDescription})";
+        return NvidiaSmi("--query-gpu=name --format=csv,noheader")?.Split('\n')[device.index < 0 ? 0 : device.index].Trim() ?? "CUDA device";
+    }
+
+    /// <summary>GPU: memory the process holds (the caching allocator keeps its high-water mark); CPU: peak working set.</summary>
+    private (long Bytes, string Kind) PeakMemory()
+    {
+        if (!Cuda)
+            return (Process.GetCurrentProcess().PeakWorkingSet64, "peak process working set");
+        string? apps = NvidiaSmi("--query-compute-apps=pid,used_memory --format=csv,noheader,nounits");
+        long mib = apps?.Split('\n').Select(l => l.Split(',')).Where(f => f.Length == 2 && f[0].Trim() == Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture))
+            .Sum(f => long.Parse(f[1].Trim(), System.Globalization.CultureInfo.InvariantCulture)) ?? 0;
+        return (mib * 1024 * 1024, "GPU memory held by the process (caching allocator high-water mark)");
+    }
+
+    private static string? NvidiaSmi(string arguments)
+    {
+        try
+        {
+            using var process = Process.Start(new ProcessStartInfo("nvidia-smi", arguments) { RedirectStandardOutput = true, UseShellExecute = false })!;
+            string output = process.StandardOutput.ReadToEnd();
+            process.WaitForExit();
+            return process.ExitCode == 0 ? output : null;
+        }
+        catch (System.ComponentModel.Win32Exception)
+        {
+            return null;
+        }
+    }
+}

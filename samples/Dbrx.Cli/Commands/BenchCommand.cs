@@ -1,0 +1,132 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Dbrx.Cli.Bench;
+using Dbrx.Inference.Configuration;
+using Dbrx.Inference.Modeling;
+using Dbrx.Inference.Runtime;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Dbrx.Cli.Commands;
+
+/// <summary><c>dbrx bench</c>: prefill and decode speed as fractions of the machine's own measured limits.</summary>
+internal static class BenchCommand
+{
+    /// <summary>The CPU default: DBRX's structure at a width a developer machine runs in seconds.</summary>
+    internal static readonly DbrxConfig CpuShape = DbrxPresets.DbrxInstruct with
+    {
+        DModel = 1024,
+        NHeads = 16,
+        NLayers = 2,
+        MaxSeqLen = 4096,
+        Attention = DbrxPresets.DbrxInstruct.Attention with { KvNHeads = 4 },
+        Ffn = DbrxPresets.DbrxInstruct.Ffn with { FfnHiddenSize = 1792 },
+    };
+
+    public static Command Create()
+    {
+        var model = new Option<DirectoryInfo>("--model", "-m") { Description = "Benchmark this checkpoint instead of a random-weight DBRX." };
+        var blocks = new Option<int?>("--blocks") { Description = "Blocks of the random model (default 4 on CUDA at DBRX width, 2 on the CPU at a smaller width)." };
+        var device = CliOptions.Device();
+        var dtype = CliOptions.DType("auto");
+        var prefill = new Option<string>("--prefill") { Description = "Prefill lengths (default 512,2048 on CUDA; 128,512 on the CPU)." };
+        var context = new Option<int?>("--context") { Description = "Context decode steps attend over (default 1024 on CUDA, 256 on the CPU)." };
+        var batches = new Option<string>("--batches") { Description = "Batch sizes for batched decode (default 8,32 on CUDA; 4,8 on the CPU)." };
+        var steps = new Option<int>("--steps") { Description = "Decode steps timed per measurement.", DefaultValueFactory = _ => 16 };
+        var json = new Option<bool>("--json") { Description = "Print one JSON object instead of a table." };
+        var command = new Command("bench", "Measure prefill and decode speed against this machine's read bandwidth and matmul rate.")
+        {
+            model, blocks, device, dtype, prefill, context, batches, steps, json,
+        };
+        command.SetAction(CliAction.Run(parse =>
+        {
+            bool quiet = parse.GetValue(json);
+            void Log(string line)
+            {
+                if (!quiet)
+                    Console.Error.WriteLine(line);
+            }
+            using DbrxForCausalLM bench = parse.GetValue(model) is { } folder
+                ? DbrxModelLoader.Load(folder.FullName, new DbrxLoadOptions { Device = parse.GetValue(device)!, DType = parse.GetValue(dtype)! })
+                : RandomModel(parse.GetValue(device)!, parse.GetValue(dtype)!, parse.GetValue(blocks), Log);
+            bool cuda = bench.Device.type == DeviceType.CUDA;
+            var report = new DbrxBenchmark(bench, Log).Run(
+                Numbers(parse.GetValue(prefill) ?? (cuda ? "512,2048" : "128,512")),
+                parse.GetValue(context) ?? (cuda ? 1024 : 256),
+                Numbers(parse.GetValue(batches) ?? (cuda ? "8,32" : "4,8")),
+                parse.GetValue(steps));
+            Console.WriteLine(quiet ? Json(report) : Table(report));
+            return 0;
+        }));
+        return command;
+    }
+
+    private static DbrxForCausalLM RandomModel(string deviceName, string dtypeName, int? blocks, Action<string> log)
+    {
+        Device device = DbrxDevices.ParseDevice(deviceName);
+        bool cuda = device.type == DeviceType.CUDA;
+        DbrxConfig config = (cuda ? DbrxPresets.DbrxInstruct : CpuShape) with { NLayers = blocks ?? (cuda ? 4 : 2) };
+        ScalarType dtype = DbrxDevices.ParseDType(dtypeName, device, "bfloat16");
+        log($"random DBRX: d_model {config.DModel}, {config.NHeads}/{config.Attention.KvNHeads} heads, {config.Ffn.MoeNumExperts} experts x {config.Ffn.FfnHiddenSize}, top-{config.Ffn.MoeTopK}, {config.NLayers} blocks, vocab {config.VocabSize}, {DbrxDevices.DTypeName(dtype)} on {device}");
+        var model = new DbrxForCausalLM(config, dtype, device);
+        // Values only shape the routing here, so they are drawn on the device, fast, rather than through the
+        // reproducible CPU initialiser that checkpoints use.
+        manual_seed(0);
+        using (no_grad())
+        {
+            foreach (var (name, parameter) in model.named_parameters())
+            {
+                if (name.EndsWith("norm_1.weight", StringComparison.Ordinal) || name.EndsWith("norm_2.weight", StringComparison.Ordinal) || name.EndsWith("norm_f.weight", StringComparison.Ordinal))
+                    parameter.fill_(1);
+                else
+                    parameter.normal_(0, config.InitializerRange);
+            }
+        }
+        return model;
+    }
+
+    private static int[] Numbers(string text) =>
+        [.. text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(t => int.Parse(t, CultureInfo.InvariantCulture))];
+
+    private static string Json(BenchReport r)
+    {
+        var root = new JsonObject
+        {
+            ["device"] = r.Device,
+            ["dtype"] = r.DType,
+            ["config"] = JsonNode.Parse(DbrxConfigJson.ToJson(r.Config)),
+            ["limits"] = new JsonObject { ["read_bandwidth_gb_s"] = r.ReadBandwidthBytesPerSecond / 1e9, ["matmul_tflop_s"] = r.MatmulFlopsPerSecond / 1e12 },
+            ["prefill_tokens_per_s"] = new JsonObject(r.PrefillTokensPerSecond.Select(p => KeyValuePair.Create(p.Key.ToString(CultureInfo.InvariantCulture), (JsonNode?)p.Value))),
+            ["prefill_fraction_of_matmul"] = new JsonObject(r.PrefillMatmulFraction.Select(p => KeyValuePair.Create(p.Key.ToString(CultureInfo.InvariantCulture), (JsonNode?)p.Value))),
+            ["decode_batch1_ms_per_token"] = r.DecodeMillisecondsPerToken,
+            ["decode_context"] = r.DecodeContext,
+            ["active_bytes_per_token"] = r.ActiveBytesPerToken,
+            ["bandwidth_floor_ms"] = r.BandwidthFloorMilliseconds,
+            ["decode_fraction_of_floor"] = r.DecodeFloorFraction,
+            ["decode_tokens_per_s"] = new JsonObject(r.BatchDecodeTokensPerSecond.Select(p => KeyValuePair.Create(p.Key.ToString(CultureInfo.InvariantCulture), (JsonNode?)p.Value))),
+            ["peak_memory_bytes"] = r.PeakMemoryBytes,
+            ["peak_memory_kind"] = r.PeakMemoryKind,
+        };
+        return root.ToJsonString(new JsonSerializerOptions { WriteIndented = true });
+    }
+
+    private static string Table(BenchReport r)
+    {
+        var lines = new List<string>
+        {
+            $"device                 {r.Device}, {r.DType}",
+            $"model                  d_model {r.Config.DModel}, {r.Config.NLayers} blocks, {r.Config.Ffn.MoeNumExperts} experts x {r.Config.Ffn.FfnHiddenSize}, top-{r.Config.Ffn.MoeTopK}",
+            $"read bandwidth         {r.ReadBandwidthBytesPerSecond / 1e9,10:F1} GB/s   (sum over a large tensor)",
+            $"matmul                 {r.MatmulFlopsPerSecond / 1e12,10:F2} TFLOP/s (square matmul)",
+        };
+        foreach (var (length, rate) in r.PrefillTokensPerSecond)
+            lines.Add($"prefill {length,-14} {rate,10:F0} tokens/s  = {r.PrefillMatmulFraction[length]:P0} of the matmul rate");
+        lines.Add($"decode, batch 1        {r.DecodeMillisecondsPerToken,10:F2} ms/token  = {r.DecodeFloorFraction:P0} of the bandwidth floor ({r.BandwidthFloorMilliseconds:F2} ms for {r.ActiveBytesPerToken / 1e9:F2} GB at context {r.DecodeContext})");
+        foreach (var (batch, rate) in r.BatchDecodeTokensPerSecond)
+            lines.Add($"decode, batch {batch,-8} {rate,10:F0} tokens/s");
+        lines.Add($"peak memory            {r.PeakMemoryBytes / (double)(1L << 30),10:F2} GiB ({r.PeakMemoryKind})");
+        return string.Join('\n', lines);
+    }
+}

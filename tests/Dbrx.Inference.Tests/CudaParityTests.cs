@@ -1,0 +1,104 @@
+using Dbrx.Inference.Generation;
+using Dbrx.Inference.Modeling;
+using Dbrx.Inference.Runtime;
+using Dbrx.Inference.Tests.Support;
+using Dbrx.Inference.Tokenization;
+using static TorchSharp.torch;
+
+namespace Dbrx.Inference.Tests;
+
+/// <summary>
+/// The golden parity suite on CUDA: float32 within 1e-4 and greedy tokens equal; bfloat16 logits within bfloat16's
+/// tolerance of the float32 reference; a GPU+CPU split equal to one device. Skipped, with the reason, where there is
+/// no CUDA (CUDA comes from TorchSharp-cuda or DBRX_LIBTORCH_DIR; see README, 'GPUs').
+/// </summary>
+public sealed class CudaParityTests : IDisposable
+{
+    private const int Padding = 3, Tokens = 11;
+    private readonly Golden golden = new();
+
+    public void Dispose() => golden.Dispose();
+
+    private static void RequireCuda()
+    {
+        try
+        {
+            DbrxTorchRuntime.RequireCuda();
+        }
+        catch (InvalidOperationException e)
+        {
+            Assert.Skip($"No CUDA here: {e.Message}");
+        }
+    }
+
+    private static DbrxForCausalLM Load(string dtype, AttentionImplementation attention = AttentionImplementation.Sdpa, string device = "cuda") =>
+        DbrxModelLoader.Load(TestData.GoldenModel, new DbrxLoadOptions { Device = device, DType = dtype, AttentionImplementation = attention });
+
+    [Theory]
+    [InlineData(AttentionImplementation.Eager)]
+    [InlineData(AttentionImplementation.Sdpa)]
+    public void Float32_logits_match_the_reference_on_cuda(AttentionImplementation attention)
+    {
+        RequireCuda();
+        using var model = Load("float32", attention);
+        using var output = Run(model);
+        using var expected = golden.Get("logits");
+        AssertRealPositionsClose(expected, output.Logits, 1e-4, "float32 logits on CUDA");
+    }
+
+    [Fact]
+    public async Task Greedy_tokens_equal_the_reference_on_cuda()
+    {
+        RequireCuda();
+        using var model = Load("float32");
+        using var generator = new DbrxGenerator(model, DbrxTokenizer.Default, new DbrxGeneratorOptions { ContextLength = 64 });
+        using var prompt = golden.Get("gen_prompt");
+        using var expected = golden.Get("gen_output");
+        int[] ids = prompt.ToLongArray().Select(i => (int)i).ToArray();
+        var result = await generator.GenerateAsync(ids, new DbrxGenerationOptions { Temperature = 0, MaxNewTokens = 20, StopTokenIds = [] }, TestContext.Current.CancellationToken);
+        Assert.Equal(expected.ToLongArray().Skip(ids.Length).Select(i => (int)i), result.TokenIds);
+    }
+
+    /// <summary>bfloat16 keeps 8 bits of mantissa: logits of order 1-10 may differ from float32 by a few hundredths.</summary>
+    [Theory]
+    [InlineData(AttentionImplementation.Sdpa)]
+    [InlineData(AttentionImplementation.FlashAttention2)]
+    public void Bfloat16_logits_are_within_bfloat16_tolerance_of_the_reference(AttentionImplementation attention)
+    {
+        RequireCuda();
+        using var model = Load("bfloat16", attention);
+        using var output = Run(model);
+        using var expected = golden.Get("logits");
+        using var logits = output.Logits.to(ScalarType.Float32, CPU);
+        using var scale = expected.abs().max();
+        AssertRealPositionsClose(expected, logits, 0.05 * Math.Max(1, scale.item<float>()), "bfloat16 logits on CUDA");
+    }
+
+    [Fact]
+    public void A_gpu_and_cpu_split_equals_one_device()
+    {
+        RequireCuda();
+        using var split = Load("float32", device: "embedding=cuda:0,0=cuda:0,1=cpu,head=cpu");
+        using var single = Load("float32");
+        using var a = Run(split);
+        using var b = Run(single);
+        using var splitLogits = a.Logits.to(CPU);
+        using var singleLogits = b.Logits.to(CPU);
+        AssertRealPositionsClose(singleLogits, splitLogits, 1e-4, "GPU+CPU split");
+        Assert.Equal(TorchSharp.DeviceType.CPU, split.Placement.Head.type);
+    }
+
+    private DbrxCausalLMOutput Run(DbrxForCausalLM model)
+    {
+        using var ids = golden.Get("input_ids");
+        using var mask = golden.Get("attention_mask");
+        return model.Forward(new DbrxModelInput { InputIds = ids, AttentionMask = mask });
+    }
+
+    private static void AssertRealPositionsClose(Tensor expected, Tensor actual, double tolerance, string what)
+    {
+        using var a = actual.to(ScalarType.Float32, CPU);
+        TensorAssert.Close(expected[0], a[0], tolerance, $"{what}, row 0");
+        TensorAssert.Close(expected[1].narrow(0, Padding, Tokens - Padding), a[1].narrow(0, Padding, Tokens - Padding), tolerance, $"{what}, row 1");
+    }
+}
