@@ -10,6 +10,8 @@ internal sealed class ModelOptions
     public Option<string> Device { get; } = CliOptions.Device();
     public Option<string> DType { get; }
     public Option<string> Attention { get; } = CliOptions.Attention();
+    public Option<int> Int4GroupSize { get; } = new("--int4-group-size") { Description = "With --dtype int4: weights per scale.", DefaultValueFactory = _ => 128 };
+    public Option<string> Int4Modules { get; } = new("--int4-modules") { Description = "With --dtype int4: experts (always), attention, lm_head, comma-separated.", DefaultValueFactory = _ => "experts" };
 
     public ModelOptions(string defaultDType) => DType = CliOptions.DType(defaultDType);
 
@@ -19,6 +21,8 @@ internal sealed class ModelOptions
         command.Options.Add(Device);
         command.Options.Add(DType);
         command.Options.Add(Attention);
+        command.Options.Add(Int4GroupSize);
+        command.Options.Add(Int4Modules);
     }
 
     public string Directory(ParseResult parse) => parse.GetValue(Model)!.FullName;
@@ -28,5 +32,7 @@ internal sealed class ModelOptions
         Device = parse.GetValue(Device)!,
         DType = parse.GetValue(DType)!,
         AttentionImplementation = AttentionImplementations.Parse(parse.GetValue(Attention)!),
+        Int4GroupSize = parse.GetValue(Int4GroupSize),
+        Int4Modules = parse.GetValue(Int4Modules)!,
     });
 }

@@ -16,6 +16,7 @@ var root = new RootCommand("dbrx: inspect, create and run DBRX checkpoints with 
     GenerateCommand.Create(),
     ChatCommand.Create(),
     BenchCommand.Create(),
+    QuantizeCommand.Create(),
 };
 root.Options.Add(CliOptions.Verbose);
 ParseResult parse = root.Parse(args);

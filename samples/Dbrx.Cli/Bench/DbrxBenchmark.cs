@@ -73,7 +73,7 @@ internal sealed class DbrxBenchmark(DbrxForCausalLM model, Action<string> log)
         return new BenchReport
         {
             Device = DeviceName(),
-            DType = Inference.Runtime.DbrxDevices.DTypeName(model.DType),
+            DType = (model.Quantization is null ? "" : "int4 experts, ") + Inference.Runtime.DbrxDevices.DTypeName(model.DType),
             Config = model.Config,
             ReadBandwidthBytesPerSecond = bandwidth,
             MatmulFlopsPerSecond = matmul,
@@ -146,11 +146,15 @@ internal sealed class DbrxBenchmark(DbrxForCausalLM model, Action<string> log)
     {
         DbrxConfig c = model.Config;
         double element = model.DType == ScalarType.Float32 ? 4 : 2;
-        double attention = (double)c.DModel * (c.DModel + 2 * c.Attention.KvNHeads * c.HeadDim) + (double)c.DModel * c.DModel;
-        double experts = 3.0 * c.Ffn.MoeTopK * c.Ffn.FfnHiddenSize * c.DModel;
-        double perBlock = attention + experts + (double)c.Ffn.MoeNumExperts * c.DModel + 2.0 * c.DModel;
-        double cache = 2.0 * context * c.Attention.KvNHeads * c.HeadDim;
-        return (c.NLayers * (perBlock + cache) + (double)c.VocabSize * c.DModel + c.DModel) * element;
+        // int4 weights: half a byte each plus a scale and a zero per group in the activation dtype.
+        double Weights(double count, bool quantized) =>
+            quantized ? count / 2 + 2 * count / model.Quantization!.GroupSize * element : count * element;
+        var q = model.Quantization;
+        double attention = Weights((double)c.DModel * (c.DModel + 2 * c.Attention.KvNHeads * c.HeadDim) + (double)c.DModel * c.DModel, q is { Attention: true });
+        double experts = Weights(3.0 * c.Ffn.MoeTopK * c.Ffn.FfnHiddenSize * c.DModel, q is not null);
+        double perBlock = attention + experts + ((double)c.Ffn.MoeNumExperts * c.DModel + 2.0 * c.DModel) * element;
+        double cache = 2.0 * context * c.Attention.KvNHeads * c.HeadDim * element;
+        return c.NLayers * (perBlock + cache) + Weights((double)c.VocabSize * c.DModel, q is { LmHead: true }) + c.DModel * element;
     }
 
     /// <summary>Matmul FLOPs of a prefill: 2 per active weight per token, plus attention's two products (causal: half).</summary>

@@ -5,6 +5,7 @@ using System.Text.Json.Nodes;
 using Dbrx.Cli.Bench;
 using Dbrx.Inference.Configuration;
 using Dbrx.Inference.Modeling;
+using Dbrx.Inference.Quantization;
 using Dbrx.Inference.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -69,21 +70,11 @@ internal static class BenchCommand
         bool cuda = device.type == DeviceType.CUDA;
         DbrxConfig config = (cuda ? DbrxPresets.DbrxInstruct : CpuShape) with { NLayers = blocks ?? (cuda ? 4 : 2) };
         ScalarType dtype = DbrxDevices.ParseDType(dtypeName, device, "bfloat16");
-        log($"random DBRX: d_model {config.DModel}, {config.NHeads}/{config.Attention.KvNHeads} heads, {config.Ffn.MoeNumExperts} experts x {config.Ffn.FfnHiddenSize}, top-{config.Ffn.MoeTopK}, {config.NLayers} blocks, vocab {config.VocabSize}, {DbrxDevices.DTypeName(dtype)} on {device}");
-        var model = new DbrxForCausalLM(config, dtype, device);
-        // Values only shape the routing here, so they are drawn on the device, fast, rather than through the
-        // reproducible CPU initialiser that checkpoints use.
-        manual_seed(0);
-        using (no_grad())
-        {
-            foreach (var (name, parameter) in model.named_parameters())
-            {
-                if (name.EndsWith("norm_1.weight", StringComparison.Ordinal) || name.EndsWith("norm_2.weight", StringComparison.Ordinal) || name.EndsWith("norm_f.weight", StringComparison.Ordinal))
-                    parameter.fill_(1);
-                else
-                    parameter.normal_(0, config.InitializerRange);
-            }
-        }
+        DbrxQuantization? quantization = dtypeName.Equals("int4", StringComparison.OrdinalIgnoreCase) ? new DbrxQuantization() : null;
+        log($"random DBRX: d_model {config.DModel}, {config.NHeads}/{config.Attention.KvNHeads} heads, {config.Ffn.MoeNumExperts} experts x {config.Ffn.FfnHiddenSize}, top-{config.Ffn.MoeTopK}, {config.NLayers} blocks, vocab {config.VocabSize}, {(quantization is null ? "" : "int4 experts, ")}{DbrxDevices.DTypeName(dtype)} on {device}");
+        var model = new DbrxForCausalLM(config, dtype, DbrxPlacement.OnDevice(device, config.NLayers), quantization: quantization);
+        // Values only shape the routing here, so they are drawn on the device, fast.
+        DbrxInitializer.FillOnDevice(model, seed: 0);
         return model;
     }
 

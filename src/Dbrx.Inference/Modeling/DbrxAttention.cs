@@ -10,20 +10,21 @@ namespace Dbrx.Inference.Modeling;
 /// </summary>
 public sealed class DbrxAttention : nn.Module
 {
-    private readonly DbrxLinear wqkv;
-    private readonly DbrxLinear outProj;
+    private readonly nn.Module<Tensor, Tensor> wqkv;
+    private readonly nn.Module<Tensor, Tensor> outProj;
     private readonly int heads, kvHeads, headDim, layer;
     private readonly double? clip;
 
-    internal DbrxAttention(DbrxConfig config, int layer, ScalarType dtype, Device device) : base(nameof(DbrxAttention))
+    internal DbrxAttention(DbrxConfig config, int layer, ScalarType dtype, Device device, Quantization.DbrxQuantization? quantization) : base(nameof(DbrxAttention))
     {
         heads = config.NHeads;
         kvHeads = config.Attention.KvNHeads;
         headDim = config.HeadDim;
         clip = config.Attention.ClipQkv;
         this.layer = layer;
-        wqkv = new DbrxLinear(config.DModel, config.DModel + 2L * kvHeads * headDim, dtype, device);
-        outProj = new DbrxLinear(config.DModel, config.DModel, dtype, device);
+        bool int4 = quantization is { Attention: true };
+        wqkv = DbrxLinear.Create(config.DModel, config.DModel + 2L * kvHeads * headDim, dtype, device, int4 ? quantization : null);
+        outProj = DbrxLinear.Create(config.DModel, config.DModel, dtype, device, int4 ? quantization : null);
         register_module("Wqkv", wqkv);
         register_module("out_proj", outProj);
     }

@@ -13,10 +13,10 @@ public sealed class DbrxBlock : nn.Module
     private readonly NormAttnNorm normAttnNorm;
     private readonly DbrxFfn ffn;
 
-    internal DbrxBlock(DbrxConfig config, int layer, ScalarType dtype, Device device, ExpertDispatch dispatch) : base(nameof(DbrxBlock))
+    internal DbrxBlock(DbrxConfig config, int layer, ScalarType dtype, Device device, ExpertDispatch dispatch, Quantization.DbrxQuantization? quantization) : base(nameof(DbrxBlock))
     {
-        normAttnNorm = new NormAttnNorm(config, layer, dtype, device);
-        ffn = new DbrxFfn(config, dtype, device, dispatch);
+        normAttnNorm = new NormAttnNorm(config, layer, dtype, device, quantization);
+        ffn = new DbrxFfn(config, dtype, device, dispatch, quantization);
         register_module("norm_attn_norm", normAttnNorm);
         register_module("ffn", ffn);
     }
@@ -40,10 +40,10 @@ public sealed class DbrxBlock : nn.Module
 
     private sealed class NormAttnNorm : nn.Module
     {
-        public NormAttnNorm(DbrxConfig config, int layer, ScalarType dtype, Device device) : base("DbrxNormAttentionNorm")
+        public NormAttnNorm(DbrxConfig config, int layer, ScalarType dtype, Device device, Quantization.DbrxQuantization? quantization) : base("DbrxNormAttentionNorm")
         {
             Norm1 = new DbrxLayerNorm(config.DModel, dtype, device);
-            Attention = new DbrxAttention(config, layer, dtype, device);
+            Attention = new DbrxAttention(config, layer, dtype, device, quantization);
             Norm2 = new DbrxLayerNorm(config.DModel, dtype, device);
             register_module("norm_1", Norm1);
             register_module("attn", Attention);

@@ -1,4 +1,5 @@
 using Dbrx.Inference.Configuration;
+using Dbrx.Inference.Quantization;
 using Dbrx.Inference.Runtime;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -13,23 +14,33 @@ namespace Dbrx.Inference.Modeling;
 /// </summary>
 public sealed class DbrxExperts : nn.Module
 {
-    private readonly ExpertGlu mlp;
+    private readonly ExpertGlu? mlp;
+    private readonly Int4ExpertGlu? int4;
     private readonly int experts;
     private readonly long hidden;
     private readonly Func<Tensor, Tensor> activation;
 
     private readonly ExpertDispatch dispatch;
 
-    internal DbrxExperts(DbrxConfig config, ScalarType dtype, Device device, ExpertDispatch dispatch) : base(nameof(DbrxExperts))
+    internal DbrxExperts(DbrxConfig config, ScalarType dtype, Device device, ExpertDispatch dispatch, DbrxQuantization? quantization) : base(nameof(DbrxExperts))
     {
-        this.dispatch = dispatch == ExpertDispatch.Auto
-            ? device.type == DeviceType.CUDA ? ExpertDispatch.Grouped : ExpertDispatch.PerExpert
+        // libtorch has no grouped int4 matmul: quantized experts always run one by one.
+        this.dispatch = quantization is not null ? ExpertDispatch.PerExpert
+            : dispatch == ExpertDispatch.Auto ? device.type == DeviceType.CUDA ? ExpertDispatch.Grouped : ExpertDispatch.PerExpert
             : dispatch;
         experts = config.Ffn.MoeNumExperts;
         hidden = config.Ffn.FfnHiddenSize;
         activation = DbrxActivation.Get(config.Ffn.ActivationName);
-        mlp = new ExpertGlu(experts * hidden, config.DModel, dtype, device);
-        register_module("mlp", mlp);
+        if (quantization is null)
+        {
+            mlp = new ExpertGlu(experts * hidden, config.DModel, dtype, device);
+            register_module("mlp", mlp);
+        }
+        else
+        {
+            int4 = new Int4ExpertGlu(experts, hidden, config.DModel, quantization.GroupSize, dtype, device);
+            register_module("mlp", int4);
+        }
     }
 
     /// <summary>
@@ -55,7 +66,7 @@ public sealed class DbrxExperts : nn.Module
     {
         var offsets = counts.cumsum(0).to_type(ScalarType.Int32);
         var sorted = x.index_select(0, rowOf);
-        var w1 = mlp.W1.view(experts, hidden, -1).transpose(1, 2);
+        var w1 = mlp!.W1.view(experts, hidden, -1).transpose(1, 2);
         var v1 = mlp.V1.view(experts, hidden, -1).transpose(1, 2);
         var w2 = mlp.W2.view(experts, hidden, -1);
         var gate = activation(AtenOps.GroupedMatmul(sorted, w1, offsets));
@@ -64,13 +75,13 @@ public sealed class DbrxExperts : nn.Module
         return zeros_like(x).index_add_(0, rowOf, y, 1);
     }
 
-    /// <summary>One matmul per expert with rows, its weights read as views.</summary>
+    /// <summary>One matmul per expert with rows, its weights read as views (or its int4 weights).</summary>
     private Tensor PerExpert(Tensor x, Tensor rowOf, Tensor weightOf, long[] counts)
     {
         var output = zeros_like(x);
-        var w1 = mlp.W1.view(experts, hidden, -1);
-        var v1 = mlp.V1.view(experts, hidden, -1);
-        var w2 = mlp.W2.view(experts, hidden, -1);
+        var w1 = mlp?.W1.view(experts, hidden, -1);
+        var v1 = mlp?.V1.view(experts, hidden, -1);
+        var w2 = mlp?.W2.view(experts, hidden, -1);
         long offset = 0;
         for (int e = 0; e < experts; e++)
         {
@@ -79,13 +90,33 @@ public sealed class DbrxExperts : nn.Module
                 continue;
             var rows = rowOf.narrow(0, offset, count);
             var xe = x.index_select(0, rows);
-            var gate = activation(nn.functional.linear(xe, w1[e]));
-            var up = nn.functional.linear(xe, v1[e]);
-            var y = (gate * up).matmul(w2[e]) * weightOf.narrow(0, offset, count).unsqueeze(1);
-            output.index_add_(0, rows, y, 1);
+            Tensor y;
+            if (int4 is not null)
+                y = int4.W2.Apply(e, activation(int4.W1.Apply(e, xe)) * int4.V1.Apply(e, xe));
+            else
+                y = (activation(nn.functional.linear(xe, w1![e])) * nn.functional.linear(xe, v1![e])).matmul(w2![e]);
+            output.index_add_(0, rows, y * weightOf.narrow(0, offset, count).unsqueeze(1), 1);
             offset += count;
         }
         return output;
+    }
+
+    /// <summary>The three expert tensors in int4, under the same names.</summary>
+    private sealed class Int4ExpertGlu : nn.Module
+    {
+        public Int4ExpertGlu(int experts, long hidden, long width, int groupSize, ScalarType dtype, Device device) : base("DbrxExpertGLU")
+        {
+            W1 = new Int4ExpertWeights(experts, hidden, width, transposed: false, groupSize, dtype, device);
+            V1 = new Int4ExpertWeights(experts, hidden, width, transposed: false, groupSize, dtype, device);
+            W2 = new Int4ExpertWeights(experts, hidden, width, transposed: true, groupSize, dtype, device);
+            register_module("w1", W1);
+            register_module("v1", V1);
+            register_module("w2", W2);
+        }
+
+        public Int4ExpertWeights W1 { get; }
+        public Int4ExpertWeights V1 { get; }
+        public Int4ExpertWeights W2 { get; }
     }
 
     /// <summary>Holds the three fused weights under the reference's names (<c>w1</c>, <c>v1</c>, <c>w2</c>, no <c>.weight</c>).</summary>

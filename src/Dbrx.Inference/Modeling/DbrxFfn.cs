@@ -10,10 +10,10 @@ public sealed class DbrxFfn : nn.Module
     private readonly DbrxRouter router;
     private readonly DbrxExperts experts;
 
-    internal DbrxFfn(DbrxConfig config, ScalarType dtype, Device device, ExpertDispatch dispatch) : base(nameof(DbrxFfn))
+    internal DbrxFfn(DbrxConfig config, ScalarType dtype, Device device, ExpertDispatch dispatch, Quantization.DbrxQuantization? quantization) : base(nameof(DbrxFfn))
     {
         router = new DbrxRouter(config, dtype, device);
-        experts = new DbrxExperts(config, dtype, device, dispatch);
+        experts = new DbrxExperts(config, dtype, device, dispatch, quantization);
         register_module("router", router);
         register_module("experts", experts);
     }

@@ -1,4 +1,5 @@
 using Dbrx.Inference.Configuration;
+using Dbrx.Inference.Quantization;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -16,7 +17,7 @@ namespace Dbrx.Inference.Modeling;
 public sealed class DbrxForCausalLM : nn.Module
 {
     private readonly DbrxModel transformer;
-    private readonly DbrxLinear lmHead;
+    private readonly nn.Module<Tensor, Tensor> lmHead;
 
     /// <summary>Builds the model with uninitialised weights.</summary>
     /// <param name="config">A validated configuration.</param>
@@ -35,7 +36,8 @@ public sealed class DbrxForCausalLM : nn.Module
     /// <param name="placement">Where the embedding, each block and the head live.</param>
     /// <param name="attentionImplementation">How attention is computed by default.</param>
     /// <param name="expertDispatch">How expert matmuls are issued.</param>
-    public DbrxForCausalLM(DbrxConfig config, ScalarType dtype, DbrxPlacement placement, AttentionImplementation attentionImplementation = AttentionImplementation.Sdpa, ExpertDispatch expertDispatch = ExpertDispatch.Auto)
+    /// <param name="quantization">Int4 weights for the experts (and optionally attention and lm_head), or null for float.</param>
+    public DbrxForCausalLM(DbrxConfig config, ScalarType dtype, DbrxPlacement placement, AttentionImplementation attentionImplementation = AttentionImplementation.Sdpa, ExpertDispatch expertDispatch = ExpertDispatch.Auto, DbrxQuantization? quantization = null)
         : base(nameof(DbrxForCausalLM))
     {
         ArgumentNullException.ThrowIfNull(config);
@@ -47,16 +49,23 @@ public sealed class DbrxForCausalLM : nn.Module
             throw new ArgumentException($"dtype {dtype} is not supported; use float32, bfloat16 or float16.", nameof(dtype));
         if (attentionImplementation == AttentionImplementation.FlashAttention2 && (placement.Blocks.Any(d => d.type != DeviceType.CUDA) || dtype == ScalarType.Float32))
             throw new ArgumentException($"flash_attention_2 needs every block on a CUDA device and bfloat16 or float16 weights (here: {placement}, {dtype}); use sdpa or eager.", nameof(attentionImplementation));
+        quantization?.Validate(config);
+        if (quantization is not null && placement.Devices.Any(d => d.type == DeviceType.CUDA) && dtype != ScalarType.BFloat16)
+            throw new ArgumentException($"int4 weights on CUDA compute in bfloat16 (libtorch's int4 kernel), not {dtype}.", nameof(dtype));
         Config = config;
+        Quantization = quantization;
         AttentionImplementation = attentionImplementation;
-        transformer = new DbrxModel(config, dtype, placement, expertDispatch);
-        lmHead = new DbrxLinear(config.DModel, config.VocabSize, dtype, placement.Head);
+        transformer = new DbrxModel(config, dtype, placement, expertDispatch, quantization);
+        lmHead = DbrxLinear.Create(config.DModel, config.VocabSize, dtype, placement.Head, quantization is { LmHead: true } ? quantization : null);
         register_module("transformer", transformer);
         register_module("lm_head", lmHead);
     }
 
     /// <summary>The configuration the model was built from.</summary>
     public DbrxConfig Config { get; }
+
+    /// <summary>The int4 quantization of the weights, or null for float weights.</summary>
+    public DbrxQuantization? Quantization { get; }
 
     /// <summary>The weights' dtype.</summary>
     public ScalarType DType => transformer.DType;
@@ -72,6 +81,14 @@ public sealed class DbrxForCausalLM : nn.Module
 
     /// <summary>The transformer without the head.</summary>
     public DbrxModel Transformer => transformer;
+
+    /// <summary>The int4 parts of the model by the float checkpoint tensor each replaces.</summary>
+    internal IReadOnlyDictionary<string, IInt4Target> Int4Targets() =>
+        // TorchSharp also lists modules under their C# field names after the registered ones: the first name is ours.
+        named_modules()
+            .Where(m => m.module is IInt4Target)
+            .DistinctBy(m => m.module)
+            .ToDictionary(m => ((IInt4Target)m.module).CheckpointName(m.name), m => (IInt4Target)m.module, StringComparer.Ordinal);
 
     /// <summary>Allocates a KV cache for this model.</summary>
     /// <param name="rows">Sequences it holds.</param>

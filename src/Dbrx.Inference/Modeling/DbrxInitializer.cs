@@ -62,6 +62,31 @@ public sealed class DbrxInitializer : IDisposable
         }
     }
 
+    /// <summary>
+    /// Fills a model with random weights drawn on its own devices from libtorch's default generator: fast, for
+    /// benchmarks, but not the reproducible stream checkpoints use. Same distributions as the reference's
+    /// initialisation; int4 parts are quantized from such random weights one tensor at a time.
+    /// </summary>
+    public static void FillOnDevice(DbrxForCausalLM model, long seed)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        manual_seed(seed);
+        var specs = DbrxTensorLayout.For(model.Config).ToDictionary(s => s.Name);
+        using var grad = no_grad();
+        foreach (var (name, parameter) in model.named_parameters())
+        {
+            if (specs[name].Init == DbrxInitKind.Ones)
+                parameter.fill_(1);
+            else
+                parameter.normal_(0, model.Config.InitializerRange);
+        }
+        foreach (var (name, target) in model.Int4Targets())
+        {
+            using var scope = NewDisposeScope();
+            target.LoadFloat(empty(specs[name].Shape, model.DType, model.Placement.Blocks[0]).normal_(0, model.Config.InitializerRange));
+        }
+    }
+
     /// <summary>Releases the generator.</summary>
     public void Dispose() => generator.Dispose();
 }

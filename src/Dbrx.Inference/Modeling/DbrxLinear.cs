@@ -15,6 +15,12 @@ public sealed class DbrxLinear : nn.Module<Tensor, Tensor>
         register_parameter("weight", weight);
     }
 
+    /// <summary>A float linear layer, or an int4 one when <paramref name="quantization"/> is given.</summary>
+    internal static nn.Module<Tensor, Tensor> Create(long inFeatures, long outFeatures, ScalarType dtype, Device device, Quantization.DbrxQuantization? quantization) =>
+        quantization is null
+            ? new DbrxLinear(inFeatures, outFeatures, dtype, device)
+            : new Quantization.Int4Linear(inFeatures, outFeatures, quantization.GroupSize, dtype, device);
+
     /// <summary>The weight, <c>[out, in]</c>.</summary>
     public Tensor Weight => weight;
 

@@ -17,13 +17,13 @@ public sealed class DbrxModel : nn.Module
     private readonly ModuleList<DbrxBlock> blocks;
     private readonly DbrxLayerNorm normF;
 
-    internal DbrxModel(DbrxConfig config, ScalarType dtype, DbrxPlacement placement, ExpertDispatch dispatch) : base(nameof(DbrxModel))
+    internal DbrxModel(DbrxConfig config, ScalarType dtype, DbrxPlacement placement, ExpertDispatch dispatch, Quantization.DbrxQuantization? quantization) : base(nameof(DbrxModel))
     {
         Config = config;
         DType = dtype;
         Placement = placement;
         wte = new DbrxEmbedding(config.VocabSize, config.DModel, dtype, placement.Embedding);
-        blocks = new ModuleList<DbrxBlock>(Enumerable.Range(0, config.NLayers).Select(i => new DbrxBlock(config, i, dtype, placement.Blocks[i], dispatch)).ToArray());
+        blocks = new ModuleList<DbrxBlock>(Enumerable.Range(0, config.NLayers).Select(i => new DbrxBlock(config, i, dtype, placement.Blocks[i], dispatch, quantization)).ToArray());
         normF = new DbrxLayerNorm(config.DModel, dtype, placement.Head);
         register_module("wte", wte);
         register_module("blocks", blocks);

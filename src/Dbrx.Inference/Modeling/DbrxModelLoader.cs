@@ -1,5 +1,6 @@
 using Dbrx.Inference.Checkpoints;
 using Dbrx.Inference.Configuration;
+using Dbrx.Inference.Quantization;
 using Dbrx.Inference.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -22,8 +23,18 @@ public sealed record DbrxLoadOptions
     /// <summary>Tokens per KV-cache row the "auto" plan leaves room for; default max_seq_len capped at 4096.</summary>
     public int? PlanCacheTokens { get; init; }
 
-    /// <summary><c>float32</c>, <c>bfloat16</c>, <c>float16</c>, or <c>auto</c> (see <see cref="DbrxDevices.ParseDType"/>).</summary>
+    /// <summary>
+    /// <c>float32</c>, <c>bfloat16</c>, <c>float16</c>, <c>auto</c> (see <see cref="DbrxDevices.ParseDType"/>), or
+    /// <c>int4</c>: quantize while loading (see <see cref="Int4Modules"/>, <see cref="Int4GroupSize"/>). A checkpoint saved
+    /// quantized (with a <c>quantization_config</c>) loads as int4 whatever this says.
+    /// </summary>
     public string DType { get; init; } = "auto";
+
+    /// <summary>With <c>int4</c>: the modules quantized, comma-separated: <c>experts</c> (always), <c>attention</c>, <c>lm_head</c>.</summary>
+    public string Int4Modules { get; init; } = "experts";
+
+    /// <summary>With <c>int4</c>: weights per scale and zero.</summary>
+    public int Int4GroupSize { get; init; } = 128;
 
     /// <summary>How attention is computed.</summary>
     public AttentionImplementation AttentionImplementation { get; init; } = AttentionImplementation.Sdpa;
@@ -52,14 +63,21 @@ public static class DbrxModelLoader
         DbrxConfig config = DbrxConfigJson.Load(directory);
         bool explicitMap = options.Device.Contains('=', StringComparison.Ordinal);
         Device first = explicitMap ? DbrxPlacement.Parse(options.Device, config.NLayers).Embedding : DbrxDevices.ParseDevice(options.Device);
-        ScalarType dtype = DbrxDevices.ParseDType(options.DType, first, config.TorchDtype);
-        DbrxPlacement placement = explicitMap ? DbrxPlacement.Parse(options.Device, config.NLayers) : Place(config, dtype, first, options);
+        DbrxQuantization? stored = DbrxQuantization.FromConfigFile(directory);
+        DbrxQuantization? quantization = stored ?? (options.DType.Trim().Equals("int4", StringComparison.OrdinalIgnoreCase)
+            ? DbrxQuantization.WithModules(options.Int4Modules, options.Int4GroupSize)
+            : null);
+        ScalarType dtype = DbrxDevices.ParseDType(quantization is not null && options.DType == "auto" ? "int4" : options.DType, first, config.TorchDtype);
+        quantization?.Validate(config);
+        DbrxPlacement placement = explicitMap ? DbrxPlacement.Parse(options.Device, config.NLayers) : Place(config, dtype, first, options, quantization);
+        var footprint = DbrxMemoryFootprint.Of(config, dtype, 1, Math.Min(config.MaxSeqLen, 4096), quantization);
+        DbrxMemoryCheck.Check(placement, footprint, DbrxMemoryCheck.FreeMemory(placement));
         using var checkpoint = SafetensorsCheckpoint.Open(directory);
-        CheckMatches(config, checkpoint, options.Strict);
-        var model = new DbrxForCausalLM(config, dtype, placement, options.AttentionImplementation, options.ExpertDispatch);
+        CheckMatches(config, checkpoint, options.Strict, stored);
+        var model = new DbrxForCausalLM(config, dtype, placement, options.AttentionImplementation, options.ExpertDispatch, quantization);
         try
         {
-            LoadWeights(model, checkpoint);
+            LoadWeights(model, checkpoint, checkpointQuantized: stored is not null);
             return model;
         }
         catch
@@ -73,11 +91,11 @@ public static class DbrxModelLoader
     /// One device, or for "auto" on a CUDA machine a plan over the GPUs' free memory; a plan that leaves everything on
     /// the first GPU is simply that device.
     /// </summary>
-    private static DbrxPlacement Place(DbrxConfig config, ScalarType dtype, Device device, DbrxLoadOptions options)
+    private static DbrxPlacement Place(DbrxConfig config, ScalarType dtype, Device device, DbrxLoadOptions options, DbrxQuantization? quantization)
     {
         if (options.Device.Trim().ToLowerInvariant() != "auto" || device.type != DeviceType.CUDA)
             return DbrxPlacement.OnDevice(device, config.NLayers);
-        var footprint = DbrxMemoryFootprint.Of(config, dtype, options.PlanCacheRows, options.PlanCacheTokens ?? Math.Min(config.MaxSeqLen, 4096));
+        var footprint = DbrxMemoryFootprint.Of(config, dtype, options.PlanCacheRows, options.PlanCacheTokens ?? Math.Min(config.MaxSeqLen, 4096), quantization);
         return DbrxPlacementPlanner.Plan(config.NLayers, footprint, AcceleratorMemory.Query());
     }
 
@@ -85,26 +103,26 @@ public static class DbrxModelLoader
     /// Checks names and shapes before any data is read: every error is reported at once, naming tensors and files.
     /// The 3-D <c>[experts, ffn_hidden_size, d_model]</c> expert layout some converters write is accepted.
     /// </summary>
-    public static void CheckMatches(DbrxConfig config, SafetensorsCheckpoint checkpoint, bool strict = true)
+    public static void CheckMatches(DbrxConfig config, SafetensorsCheckpoint checkpoint, bool strict = true, DbrxQuantization? stored = null)
     {
         ArgumentNullException.ThrowIfNull(config);
         ArgumentNullException.ThrowIfNull(checkpoint);
         var problems = new List<string>();
-        var expected = DbrxTensorLayout.For(config);
+        var expected = DbrxTensorLayout.Stored(config, stored);
         var names = expected.Select(s => s.Name).ToHashSet(StringComparer.Ordinal);
-        foreach (DbrxTensorSpec spec in expected)
+        foreach (var (name, shape, dtype) in expected)
         {
-            if (!checkpoint.Contains(spec.Name))
+            if (!checkpoint.Contains(name))
             {
-                problems.Add($"missing tensor '{spec.Name}' {SafetensorsTensorInfo.FormatShape(spec.Shape)}");
+                problems.Add($"missing tensor '{name}' {SafetensorsTensorInfo.FormatShape(shape)}");
                 continue;
             }
-            SafetensorsTensorInfo info = checkpoint.Info(spec.Name);
-            string file = Path.GetFileName(checkpoint.FileOf(spec.Name).Path);
-            if (!ShapeMatches(spec, info.Shape, config))
-                problems.Add($"tensor '{spec.Name}' in {file} has shape {info.ShapeText}, the model expects {SafetensorsTensorInfo.FormatShape(spec.Shape)}");
-            else if (info.DType is not (SafetensorsDType.F32 or SafetensorsDType.BF16 or SafetensorsDType.F16 or SafetensorsDType.F64))
-                problems.Add($"tensor '{spec.Name}' in {file} has dtype {info.DType}, expected a floating-point type");
+            SafetensorsTensorInfo info = checkpoint.Info(name);
+            string file = Path.GetFileName(checkpoint.FileOf(name).Path);
+            if (!ShapeMatches(name, shape, info.Shape, config))
+                problems.Add($"tensor '{name}' in {file} has shape {info.ShapeText}, the model expects {SafetensorsTensorInfo.FormatShape(shape)}");
+            else if (dtype is { } exact ? info.DType != exact : info.DType is not (SafetensorsDType.F32 or SafetensorsDType.BF16 or SafetensorsDType.F16 or SafetensorsDType.F64))
+                problems.Add($"tensor '{name}' in {file} has dtype {info.DType}, expected {(dtype?.ToString() ?? "a floating-point type")}");
         }
         if (strict)
         {
@@ -123,20 +141,41 @@ public static class DbrxModelLoader
         }
     }
 
-    private static bool ShapeMatches(DbrxTensorSpec spec, long[] actual, DbrxConfig config)
+    private static bool ShapeMatches(string name, long[] expected, long[] actual, DbrxConfig config)
     {
-        if (actual.SequenceEqual(spec.Shape))
+        if (actual.SequenceEqual(expected))
             return true;
-        bool expert = spec.Name.Contains(".ffn.experts.mlp.", StringComparison.Ordinal);
+        bool expert = name.EndsWith(".ffn.experts.mlp.w1", StringComparison.Ordinal) || name.EndsWith(".ffn.experts.mlp.v1", StringComparison.Ordinal) || name.EndsWith(".ffn.experts.mlp.w2", StringComparison.Ordinal);
         return expert && actual.SequenceEqual(new long[] { config.Ffn.MoeNumExperts, config.Ffn.FfnHiddenSize, config.DModel });
     }
 
-    /// <summary>Copies every tensor of the checkpoint into the model's parameters, one at a time.</summary>
-    public static void LoadWeights(DbrxForCausalLM model, SafetensorsCheckpoint checkpoint)
+    /// <summary>
+    /// Copies every tensor of the checkpoint into the model, one at a time: float tensors into parameters; for int4
+    /// parts, float tensors are quantized on the way (never holding more than one in float) and stored int4 tensors
+    /// are packed for the device.
+    /// </summary>
+    /// <param name="model">The model to fill.</param>
+    /// <param name="checkpoint">Its checkpoint.</param>
+    /// <param name="checkpointQuantized">The checkpoint stores int4 tensors (it has a quantization_config).</param>
+    public static void LoadWeights(DbrxForCausalLM model, SafetensorsCheckpoint checkpoint, bool checkpointQuantized = false)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(checkpoint);
         using var grad = no_grad();
+        foreach (var (name, target) in model.Int4Targets())
+        {
+            using var scope = NewDisposeScope();
+            if (checkpointQuantized)
+            {
+                var (qweight, scales, zeros) = DbrxQuantization.StoredNames(name);
+                target.LoadQuantized(new Int4Weights(checkpoint.Read(qweight, ScalarType.Byte, CPU), checkpoint.Read(scales, ScalarType.Float32, CPU), checkpoint.Read(zeros, ScalarType.Float32, CPU)));
+            }
+            else
+            {
+                // The checkpoint's own dtype: each part goes to float32 only while it is quantized.
+                target.LoadFloat(checkpoint.FileOf(name).Read(name));
+            }
+        }
         foreach (var (name, parameter) in model.named_parameters())
         {
             using var scope = NewDisposeScope();

@@ -1,4 +1,5 @@
 using Dbrx.Inference.Configuration;
+using Dbrx.Inference.Quantization;
 using static TorchSharp.torch;
 
 namespace Dbrx.Inference.Modeling;
@@ -15,12 +16,21 @@ public sealed record DeviceMemory(Device Device, long FreeBytes);
 /// <param name="HeadBytes">norm_f and lm_head.</param>
 public sealed record DbrxMemoryFootprint(long EmbeddingBytes, long BlockBytes, long CacheBytesPerBlock, long HeadBytes)
 {
-    /// <summary>The footprint of a configuration at a dtype, with a KV cache of <paramref name="cacheRows"/> × <paramref name="cacheTokens"/>.</summary>
-    public static DbrxMemoryFootprint Of(DbrxConfig config, ScalarType dtype, int cacheRows, int cacheTokens)
+    /// <summary>
+    /// The footprint of a configuration at a dtype (with int4 weights where <paramref name="quantization"/> says), with a
+    /// KV cache of <paramref name="cacheRows"/> × <paramref name="cacheTokens"/>.
+    /// </summary>
+    public static DbrxMemoryFootprint Of(DbrxConfig config, ScalarType dtype, int cacheRows, int cacheTokens, DbrxQuantization? quantization = null)
     {
         long element = dtype switch { ScalarType.Float32 => 4, ScalarType.BFloat16 or ScalarType.Float16 => 2, _ => 4 };
         var layout = DbrxTensorLayout.For(config);
-        long Bytes(Func<string, bool> which) => layout.Where(s => which(s.Name)).Sum(s => s.Shape.Aggregate(1L, (a, b) => a * b)) * element;
+        long TensorBytes(DbrxTensorSpec s)
+        {
+            long count = s.Shape.Aggregate(1L, (a, b) => a * b);
+            // int4: half a byte per weight, plus a scale and a zero per group in the activation dtype.
+            return quantization is not null && quantization.Quantizes(s.Name) ? count / 2 + 2 * (count / quantization.GroupSize) * element : count * element;
+        }
+        long Bytes(Func<string, bool> which) => layout.Where(s => which(s.Name)).Sum(TensorBytes);
         long cache = 2L * cacheRows * cacheTokens * config.Attention.KvNHeads * config.HeadDim * element;
         return new DbrxMemoryFootprint(
             Bytes(n => n.StartsWith("transformer.wte", StringComparison.Ordinal)),

@@ -1,4 +1,6 @@
+using Dbrx.Inference.Checkpoints;
 using Dbrx.Inference.Configuration;
+using Dbrx.Inference.Quantization;
 
 namespace Dbrx.Inference.Modeling;
 
@@ -44,4 +46,33 @@ public static class DbrxTensorLayout
         specs.Add(new("lm_head.weight", [config.VocabSize, d], DbrxInitKind.Normal));
         return specs;
     }
+
+    /// <summary>
+    /// The tensors a checkpoint stores: the float layout, or with <paramref name="quantization"/> each quantized tensor
+    /// replaced by its qweight (U8), scales and zeros (BF16). A null dtype means the model's float dtype.
+    /// </summary>
+    public static IReadOnlyList<(string Name, long[] Shape, SafetensorsDType? DType)> Stored(DbrxConfig config, DbrxQuantization? quantization)
+    {
+        var stored = new List<(string, long[], SafetensorsDType?)>();
+        foreach (DbrxTensorSpec spec in For(config))
+        {
+            if (quantization is null || !quantization.Quantizes(spec.Name))
+            {
+                stored.Add((spec.Name, spec.Shape, null));
+                continue;
+            }
+            var (rows, columns) = QuantizedOrientation(config, spec);
+            var (qweight, scales, zeros) = DbrxQuantization.StoredNames(spec.Name);
+            stored.Add((qweight, [rows, columns / 2], SafetensorsDType.U8));
+            stored.Add((scales, [rows, columns / quantization.GroupSize], SafetensorsDType.BF16));
+            stored.Add((zeros, [rows, columns / quantization.GroupSize], SafetensorsDType.BF16));
+        }
+        return stored;
+    }
+
+    /// <summary>A quantized tensor's linear orientation <c>[rows, columns]</c>: w2's experts are transposed to <c>[d, I]</c>.</summary>
+    private static (long Rows, long Columns) QuantizedOrientation(DbrxConfig config, DbrxTensorSpec spec) =>
+        spec.Name.EndsWith(".mlp.w2", StringComparison.Ordinal)
+            ? ((long)config.Ffn.MoeNumExperts * config.DModel, config.Ffn.FfnHiddenSize)
+            : (spec.Shape[0], spec.Shape[1]);
 }

@@ -17,6 +17,18 @@ internal static class AtenOps
         def grouped_mm(a: Tensor, b: Tensor, offsets: Tensor):
             return torch._grouped_mm(a, b, offs=offsets)
 
+        def int4_pack_cpu(values: Tensor, inner_k_tiles: int):
+            return torch._convert_weight_to_int4pack_for_cpu(values, inner_k_tiles)
+
+        def int4_pack_cuda(pairs: Tensor, inner_k_tiles: int):
+            return torch._convert_weight_to_int4pack(pairs, inner_k_tiles)
+
+        def int4_mm_cpu(x: Tensor, packed: Tensor, group_size: int, scales_and_zeros: Tensor):
+            return torch._weight_int4pack_mm_for_cpu(x, packed, group_size, scales_and_zeros)
+
+        def int4_mm_cuda(x: Tensor, packed: Tensor, group_size: int, scales_and_zeros: Tensor):
+            return torch._weight_int4pack_mm(x, packed, group_size, scales_and_zeros)
+
         """;
 
     private static readonly Lazy<TorchSharp.torch.jit.CompilationUnit> Unit = new(() => jit.compile(Script));
@@ -27,6 +39,22 @@ internal static class AtenOps
     /// </summary>
     public static Tensor ScaledDotProductAttentionGqa(Tensor q, Tensor k, Tensor v, Tensor? mask, bool causal) =>
         Unit.Value.invoke<Tensor>("sdpa_gqa", q, k, v, mask!, causal);
+
+    /// <summary>Inner K tiles of libtorch's int4 layouts: tinygemm's 8 on CUDA, 2 for the CPU kernel.</summary>
+    public static int InnerKTiles(Device device) => device.type == TorchSharp.DeviceType.CUDA ? 8 : 2;
+
+    /// <summary>Packs int4 values <c>[N, K]</c> (int32, 0..15, on the CPU) into the CPU kernel's layout.</summary>
+    public static Tensor PackInt4ForCpu(Tensor values) => Unit.Value.invoke<Tensor>("int4_pack_cpu", values, InnerKTiles(CPU));
+
+    /// <summary>Packs int4 pairs <c>[N, K/2]</c> (uint8, on a CUDA device) into tinygemm's layout.</summary>
+    public static Tensor PackInt4ForCuda(Tensor pairs) => Unit.Value.invoke<Tensor>("int4_pack_cuda", pairs, InnerKTiles(pairs.device));
+
+    /// <summary>
+    /// <c>x</c> <c>[M, K]</c> times the packed int4 weight's transpose: <c>[M, N]</c>. <paramref name="scalesAndZeros"/>
+    /// is <c>[K/group, N, 2]</c> in x's dtype; a weight is <c>(q − 8) · scale + zero</c>.
+    /// </summary>
+    public static Tensor Int4Matmul(Tensor x, Tensor packed, int groupSize, Tensor scalesAndZeros) =>
+        Unit.Value.invoke<Tensor>(x.device_type == TorchSharp.DeviceType.CUDA ? "int4_mm_cuda" : "int4_mm_cpu", x, packed, groupSize, scalesAndZeros);
 
     /// <summary>
     /// <c>a</c> <c>[rows, K]</c> sorted by group, times <c>b</c> <c>[groups, K, N]</c>: rows before

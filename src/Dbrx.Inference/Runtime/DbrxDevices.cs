@@ -6,7 +6,7 @@ namespace Dbrx.Inference.Runtime;
 public static class DbrxDevices
 {
     /// <summary>The dtype names <see cref="ParseDType"/> accepts.</summary>
-    public static IReadOnlyList<string> DTypeNames { get; } = ["auto", "float32", "fp32", "bfloat16", "bf16", "float16", "fp16"];
+    public static IReadOnlyList<string> DTypeNames { get; } = ["auto", "float32", "fp32", "bfloat16", "bf16", "float16", "fp16", "int4"];
 
     /// <summary>
     /// Resolves a device name. <c>auto</c> is the first CUDA device when CUDA is available, else the CPU.
@@ -19,7 +19,7 @@ public static class DbrxDevices
         if (text == "cpu")
             return CPU;
         if (text == "auto")
-            return CudaAvailable() ? CUDA : CPU;
+            return CudaAvailable() ? new Device(TorchSharp.DeviceType.CUDA, 0) : CPU;
         if (text == "cuda" || text.StartsWith("cuda:", StringComparison.Ordinal))
         {
             int index = 0;
@@ -60,6 +60,8 @@ public static class DbrxDevices
             "float32" or "fp32" or "float" => ScalarType.Float32,
             "bfloat16" or "bf16" => ScalarType.BFloat16,
             "float16" or "fp16" or "half" => ScalarType.Float16,
+            // int4 weights compute in bfloat16 on CUDA (the int4 kernel's dtype) and in float32 on the CPU.
+            "int4" => device.type == TorchSharp.DeviceType.CUDA ? ScalarType.BFloat16 : ScalarType.Float32,
             _ => throw new ArgumentException($"Unknown dtype '{name}'; use one of: {string.Join(", ", DTypeNames)}.", nameof(name)),
         };
     }

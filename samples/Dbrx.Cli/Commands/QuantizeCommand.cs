@@ -1,0 +1,30 @@
+using System.CommandLine;
+using Dbrx.Inference.Quantization;
+
+namespace Dbrx.Cli.Commands;
+
+/// <summary><c>dbrx quantize</c>: writes an int4 copy of a checkpoint once, so later loads skip quantizing.</summary>
+internal static class QuantizeCommand
+{
+    public static Command Create()
+    {
+        var model = CliOptions.Model();
+        var output = new Option<DirectoryInfo>("--output", "-o") { Description = "Folder for the quantized checkpoint (must be empty or absent).", Required = true };
+        var groupSize = new Option<int>("--group-size") { Description = "Weights per scale and zero: 32, 64, 128 or 256.", DefaultValueFactory = _ => 128 };
+        var modules = new Option<string>("--modules") { Description = "Quantized modules: experts (always), attention, lm_head, comma-separated.", DefaultValueFactory = _ => "experts" };
+        var shard = new Option<string>("--max-shard-size") { Description = "Shard size of the output, e.g. 5GB.", DefaultValueFactory = _ => "5GB" };
+        var command = new Command("quantize", "Write an int4 copy of a checkpoint (safetensors plus a quantization_config in config.json).") { model, output, groupSize, modules, shard };
+        command.SetAction(CliAction.Run(parse =>
+        {
+            string target = parse.GetValue(output)!.FullName;
+            if (Directory.Exists(target) && Directory.EnumerateFileSystemEntries(target).Any())
+                throw new IOException($"Output folder '{target}' is not empty; choose a new folder.");
+            var quantization = DbrxQuantization.WithModules(parse.GetValue(modules)!, parse.GetValue(groupSize));
+            Console.Error.WriteLine($"quantizing {string.Join(", ", quantization.Modules)} to int4 (group {quantization.GroupSize}) into {target}");
+            DbrxQuantizer.Write(parse.GetValue(model)!.FullName, target, quantization, InitCommand.ParseSize(parse.GetValue(shard)!));
+            Console.WriteLine(target);
+            return 0;
+        }));
+        return command;
+    }
+}

@@ -1,0 +1,58 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Dbrx.Inference.Checkpoints;
+using Dbrx.Inference.Configuration;
+using Dbrx.Inference.Modeling;
+using static TorchSharp.torch;
+
+namespace Dbrx.Inference.Quantization;
+
+/// <summary>
+/// Writes a pre-quantized copy of a DBRX checkpoint (<c>dbrx quantize</c>), so quantizing 264 GB happens once: tensor
+/// by tensor, each quantized one expert at a time, so memory stays near one float tensor.
+/// </summary>
+public static class DbrxQuantizer
+{
+    /// <summary>Files copied unchanged from the source folder when present.</summary>
+    private static readonly string[] SideFiles = ["tokenizer.json", "tokenizer_config.json", "generation_config.json", "special_tokens_map.json", "added_tokens.json"];
+
+    /// <summary>Quantizes <paramref name="sourceDirectory"/> into <paramref name="outputDirectory"/>.</summary>
+    /// <exception cref="ArgumentException">The group size does not fit the model, or the source is already quantized.</exception>
+    public static void Write(string sourceDirectory, string outputDirectory, DbrxQuantization quantization, long maxShardBytes = 5_000_000_000)
+    {
+        ArgumentNullException.ThrowIfNull(quantization);
+        DbrxConfig config = DbrxConfigJson.Load(sourceDirectory);
+        if (DbrxQuantization.FromConfigFile(sourceDirectory) is not null)
+            throw new ArgumentException($"'{sourceDirectory}' is already quantized.");
+        quantization.Validate(config);
+        using var checkpoint = SafetensorsCheckpoint.Open(sourceDirectory);
+        DbrxModelLoader.CheckMatches(config, checkpoint);
+
+        var layout = DbrxTensorLayout.Stored(config, quantization);
+        var tensors = layout.Select(t => (t.Name, t.DType ?? checkpoint.Info(t.Name).DType, t.Shape)).ToList();
+        using var writer = new SafetensorsCheckpointWriter(outputDirectory, tensors, maxShardBytes);
+        foreach (DbrxTensorSpec spec in DbrxTensorLayout.For(config))
+        {
+            using var scope = NewDisposeScope();
+            Tensor source = checkpoint.FileOf(spec.Name).Read(spec.Name).view(spec.Shape);
+            if (!quantization.Quantizes(spec.Name))
+            {
+                writer.WriteTensor(source);
+                continue;
+            }
+            using Int4Weights quantized = spec.Name.Contains(".ffn.experts.mlp.", StringComparison.Ordinal)
+                ? Int4ExpertWeights.QuantizeStored(source, config.Ffn.MoeNumExperts, config.Ffn.FfnHiddenSize, config.DModel, spec.Name.EndsWith(".w2", StringComparison.Ordinal), quantization.GroupSize)
+                : Int4Weights.Quantize(source, quantization.GroupSize);
+            writer.WriteTensor(quantized.Pairs);
+            writer.WriteTensor(quantized.Scales.to_type(ScalarType.BFloat16));
+            writer.WriteTensor(quantized.Zeros.to_type(ScalarType.BFloat16));
+        }
+        writer.Complete();
+
+        var json = JsonNode.Parse(DbrxConfigJson.ToJson(config))!.AsObject();
+        json["quantization_config"] = quantization.ToJson();
+        File.WriteAllText(Path.Combine(outputDirectory, DbrxConfigJson.FileName), json.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+        foreach (string file in SideFiles.Where(f => File.Exists(Path.Combine(sourceDirectory, f))))
+            File.Copy(Path.Combine(sourceDirectory, file), Path.Combine(outputDirectory, file), overwrite: true);
+    }
+}

@@ -1,0 +1,109 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Dbrx.Inference.Quantization;
+
+/// <summary>
+/// One of an expert block's three fused tensors (<c>mlp.w1</c>, <c>mlp.v1</c> or <c>mlp.w2</c>) in int4: each expert's
+/// weight quantized and packed on its own, in the linear orientation <c>[out, in]</c> (so w2, used untransposed in the
+/// reference, is stored transposed).
+/// </summary>
+internal sealed class Int4ExpertWeights : nn.Module, IInt4Target
+{
+    private readonly int experts, groupSize;
+    private readonly long hidden, width;
+    private readonly bool transposed;
+    private readonly ScalarType dtype;
+    private readonly Device device;
+    private Tensor[] packed;
+    private Tensor[] scalesAndZeros;
+
+    /// <param name="experts">Experts in the block.</param>
+    /// <param name="hidden">ffn_hidden_size.</param>
+    /// <param name="width">d_model.</param>
+    /// <param name="transposed">True for w2 (<c>[I, d]</c> per expert in the checkpoint, applied as <c>z · w2</c>).</param>
+    /// <param name="groupSize">Weights per scale.</param>
+    /// <param name="dtype">Activation dtype (of the scales).</param>
+    /// <param name="device">Where the weights live.</param>
+    public Int4ExpertWeights(int experts, long hidden, long width, bool transposed, int groupSize, ScalarType dtype, Device device) : base(nameof(Int4ExpertWeights))
+    {
+        this.experts = experts;
+        this.hidden = hidden;
+        this.width = width;
+        this.transposed = transposed;
+        this.groupSize = groupSize;
+        this.dtype = dtype;
+        this.device = device;
+        // Owned here rather than registered as buffers, since loading replaces them; freed in Dispose.
+        packed = [.. Enumerable.Range(0, experts).Select(_ => empty([0], ScalarType.Byte, device).DetachFromDisposeScope())];
+        scalesAndZeros = [.. Enumerable.Range(0, experts).Select(_ => empty([0], dtype, device).DetachFromDisposeScope())];
+    }
+
+    public string CheckpointName(string modulePath) => modulePath;
+
+    /// <summary><c>x</c> <c>[n, in]</c> through expert <paramref name="expert"/>: <c>[n, out]</c>.</summary>
+    public Tensor Apply(int expert, Tensor x) => Runtime.AtenOps.Int4Matmul(x, packed[expert], groupSize, scalesAndZeros[expert]);
+
+    public Int4Weights Quantize(Tensor weight) => QuantizeStored(weight, experts, hidden, width, transposed, groupSize);
+
+    /// <summary>
+    /// Quantizes a stored expert tensor (<c>[E·I, d]</c>) expert by expert into the stored int4 form: rows
+    /// <c>[E·I, d/2]</c> for w1 and v1, <c>[E·d, I/2]</c> for w2 (see <see cref="DbrxQuantization"/>).
+    /// </summary>
+    public static Int4Weights QuantizeStored(Tensor weight, int experts, long hidden, long width, bool transposed, int groupSize)
+    {
+        using var scope = NewDisposeScope();
+        var parts = Enumerable.Range(0, experts).Select(e => QuantizeExpert(weight, e, experts, hidden, width, transposed, groupSize)).ToList();
+        var quantized = new Int4Weights(cat(parts.Select(p => p.Pairs).ToArray(), 0), cat(parts.Select(p => p.Scales).ToArray(), 0), cat(parts.Select(p => p.Zeros).ToArray(), 0));
+        scope.MoveToOuter(quantized.Pairs, quantized.Scales, quantized.Zeros);
+        return quantized;
+    }
+
+    /// <summary>Quantizes expert by expert, so only one expert's weight is ever held in float32.</summary>
+    public void LoadFloat(Tensor weight)
+    {
+        for (int e = 0; e < experts; e++)
+        {
+            using var scope = NewDisposeScope();
+            Store(e, QuantizeExpert(weight, e, experts, hidden, width, transposed, groupSize));
+        }
+    }
+
+    /// <summary>
+    /// One expert's slice of the stored tensor <c>[E·I, d]</c> in its linear orientation: <c>[I, d]</c> for w1 and v1,
+    /// <c>[d, I]</c> for w2 (transposed, so every weight is quantized along its input dimension).
+    /// </summary>
+    private static Int4Weights QuantizeExpert(Tensor weight, int expert, int experts, long hidden, long width, bool transposed, int groupSize)
+    {
+        var slice = weight.view(experts, hidden, width)[expert];
+        return Int4Weights.Quantize(transposed ? slice.t() : slice, groupSize);
+    }
+
+    private void Store(int expert, Int4Weights weights)
+    {
+        packed[expert].Dispose();
+        scalesAndZeros[expert].Dispose();
+        packed[expert] = weights.Pack(device).DetachFromDisposeScope();
+        scalesAndZeros[expert] = weights.ScalesAndZeros(dtype, device).DetachFromDisposeScope();
+    }
+
+    public void LoadQuantized(Int4Weights weights)
+    {
+        long rows = weights.Pairs.shape[0] / experts;
+        for (int e = 0; e < experts; e++)
+        {
+            using var slice = new Int4Weights(weights.Pairs.narrow(0, e * rows, rows), weights.Scales.narrow(0, e * rows, rows), weights.Zeros.narrow(0, e * rows, rows));
+            Store(e, slice);
+        }
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            foreach (Tensor t in packed.Concat(scalesAndZeros))
+                t.Dispose();
+        }
+        base.Dispose(disposing);
+    }
+}

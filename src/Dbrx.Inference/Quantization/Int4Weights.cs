@@ -1,0 +1,80 @@
+using static TorchSharp.torch;
+
+namespace Dbrx.Inference.Quantization;
+
+/// <summary>A weight <c>[N, K]</c> quantized to int4: two values per byte and a scale and zero per group of each row.</summary>
+/// <param name="Pairs">U8 <c>[N, K/2]</c>, the even column in the high nibble.</param>
+/// <param name="Scales">Float <c>[N, K/group]</c>.</param>
+/// <param name="Zeros">Float <c>[N, K/group]</c>: the value of q = 8.</param>
+public sealed record Int4Weights(Tensor Pairs, Tensor Scales, Tensor Zeros) : IDisposable
+{
+    /// <summary>
+    /// Round-to-nearest groupwise quantization of <paramref name="weight"/> (<c>[N, K]</c>): per group,
+    /// <c>scale = (max − min) / 15</c> and <c>zero = min + 8 · scale</c>, both rounded to bfloat16 (how they are stored,
+    /// so quantizing on load and loading a saved quantization give the same model), then
+    /// <c>q = round((w − zero) / scale) + 8</c> clamped to 0..15. The error of each weight is half a step plus the
+    /// bfloat16 rounding of its group's scale.
+    /// </summary>
+    public static Int4Weights Quantize(Tensor weight, int groupSize)
+    {
+        long rows = weight.shape[0], columns = weight.shape[1];
+        if (columns % groupSize != 0 || columns % 2 != 0)
+            throw new ArgumentException($"A row of {columns} values does not split into groups of {groupSize}.");
+        using var scope = NewDisposeScope();
+        var groups = weight.to_type(ScalarType.Float32).reshape(rows, columns / groupSize, groupSize);
+        var max = groups.amax([-1], keepdim: true);
+        var min = groups.amin([-1], keepdim: true);
+        var scales = ((max - min).clamp_min(1e-6) / 15).to_type(ScalarType.BFloat16).to_type(ScalarType.Float32);
+        var zeros = (min + scales * 8).to_type(ScalarType.BFloat16).to_type(ScalarType.Float32);
+        var q = ((groups - zeros) / scales + 8).round().clamp(0, 15).to_type(ScalarType.Int32).view(rows, columns / 2, 2);
+        var pairs = (q.select(-1, 0) * 16 + q.select(-1, 1)).to_type(ScalarType.Byte);
+        var result = new Int4Weights(pairs, scales.view(rows, -1), zeros.view(rows, -1));
+        scope.MoveToOuter(result.Pairs, result.Scales, result.Zeros);
+        return result;
+    }
+
+    /// <summary>The values q, int32 <c>[N, K]</c>.</summary>
+    public Tensor Values()
+    {
+        using var scope = NewDisposeScope();
+        var wide = Pairs.to_type(ScalarType.Int32);
+        var values = stack([wide.div(16, rounding_mode: RoundingMode.floor), wide.remainder(16)], -1).view(Pairs.shape[0], Pairs.shape[1] * 2);
+        return scope.MoveToOuter(values);
+    }
+
+    /// <summary>The float32 weight these values stand for: <c>(q − 8) · scale + zero</c>.</summary>
+    public Tensor Dequantize()
+    {
+        using var scope = NewDisposeScope();
+        long rows = Pairs.shape[0], groups = Scales.shape[1];
+        var q = Values().view(rows, groups, -1).to_type(ScalarType.Float32);
+        var weight = ((q - 8) * Scales.to_type(ScalarType.Float32).unsqueeze(-1) + Zeros.to_type(ScalarType.Float32).unsqueeze(-1)).view(rows, -1);
+        return scope.MoveToOuter(weight);
+    }
+
+    /// <summary>The weight in the layout the int4 matmul of <paramref name="device"/> reads.</summary>
+    public Tensor Pack(Device device)
+    {
+        using var scope = NewDisposeScope();
+        var packed = device.type == TorchSharp.DeviceType.CUDA
+            ? Runtime.AtenOps.PackInt4ForCuda(Pairs.to(device))
+            : Runtime.AtenOps.PackInt4ForCpu(Values().cpu()).to(device);
+        return scope.MoveToOuter(packed);
+    }
+
+    /// <summary>Scales and zeros in the kernels' layout, <c>[K/group, N, 2]</c>, in <paramref name="dtype"/> on <paramref name="device"/>.</summary>
+    public Tensor ScalesAndZeros(ScalarType dtype, Device device)
+    {
+        using var scope = NewDisposeScope();
+        var packed = stack([Scales, Zeros], -1).transpose(0, 1).contiguous().to(dtype, device);
+        return scope.MoveToOuter(packed);
+    }
+
+    /// <summary>Frees the tensors.</summary>
+    public void Dispose()
+    {
+        Pairs.Dispose();
+        Scales.Dispose();
+        Zeros.Dispose();
+    }
+}
