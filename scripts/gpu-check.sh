@@ -17,3 +17,10 @@ cat "$out/dbrx-bench.json"
 echo "== transformers on the same configuration"
 timeout 180 python3 scripts/transformers_bench.py > "$out/transformers-bench.json" 2> "$out/transformers-bench.log"
 cat "$out/transformers-bench.json"
+echo "== int4: speed at DBRX width (floor from int4 bytes), quality against bf16, a full-depth plan"
+timeout 120 dotnet .device/Dbrx.Cli/dbrx.dll bench --device cuda --dtype int4 --json > "$out/dbrx-bench-int4.json" 2> "$out/dbrx-bench-int4.log"
+cat "$out/dbrx-bench-int4.json"
+timeout 120 dotnet .device/Dbrx.Cli/dbrx.dll bench --device cuda --int4-quality > "$out/int4-quality.json" 2>&1
+cat "$out/int4-quality.json"
+dotnet .device/Dbrx.Cli/dbrx.dll info --preset dbrx-instruct --gpu-memory "$(nvidia-smi --query-gpu=memory.free --format=csv,noheader,nounits | head -1)MiB" > "$out/int4-plan.txt" 2>&1
+cat "$out/int4-plan.txt"

@@ -126,6 +126,20 @@ public sealed class Int4QuantizationTests
     }
 
     [Fact]
+    public void Quantizing_a_model_in_memory_equals_quantizing_it_on_load()
+    {
+        using var dir = new TempDirectory();
+        DbrxRandomCheckpoint.Write(Config, dir.Path, seed: 9, ScalarType.BFloat16);
+        using var full = DbrxModelLoader.Load(dir.Path, new DbrxLoadOptions { Device = "cpu", DType = "float32" });
+        using var inMemory = DbrxQuantizer.Quantize(full, DbrxQuantization.WithModules("experts,lm_head", groupSize: 32));
+        using var onLoad = DbrxModelLoader.Load(dir.Path, new DbrxLoadOptions { Device = "cpu", DType = "int4", Int4GroupSize = 32, Int4Modules = "experts,lm_head" });
+        using var ids = tensor(new long[] { 3, 30, 300 }, [1, 3], ScalarType.Int64);
+        using var a = inMemory.Forward(ids);
+        using var b = onLoad.Forward(ids);
+        TensorAssert.Close(b.Logits, a.Logits, 1e-6, "in memory vs on load");
+    }
+
+    [Fact]
     public async Task Generation_runs_on_int4_weights()
     {
         using var dir = new TempDirectory();

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Dbrx.Inference.Configuration;
 using Dbrx.Inference.Modeling;
+using Dbrx.Inference.Quantization;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -37,6 +38,29 @@ internal sealed class DbrxBenchmark(DbrxForCausalLM model, Action<string> log)
 {
     private readonly Device device = model.Device;
     private bool Cuda => device.type == DeviceType.CUDA;
+
+    /// <summary>
+    /// Int4 against float on the same inputs: <paramref name="prompts"/> random prompts of <paramref name="length"/>
+    /// tokens through this (float) model and its int4 copy; the mean cosine similarity of the logits and how often the
+    /// most likely token agrees.
+    /// </summary>
+    public (double Cosine, double TopOneAgreement) CompareInt4(DbrxQuantization quantization, int prompts, int length)
+    {
+        using var mode = inference_mode();
+        using var int4 = DbrxQuantizer.Quantize(model, quantization);
+        double cosine = 0, agreement = 0;
+        for (int i = 0; i < prompts; i++)
+        {
+            using var scope = NewDisposeScope();
+            var ids = randint(0, model.Config.VocabSize, [1, length], ScalarType.Int64, device);
+            var a = model.Forward(ids).Logits.to_type(ScalarType.Float32).squeeze(0);
+            var b = int4.Forward(ids).Logits.to_type(ScalarType.Float32).squeeze(0);
+            cosine += nn.functional.cosine_similarity(a, b, 1).mean().item<float>();
+            agreement += a.argmax(-1).eq(b.argmax(-1)).to_type(ScalarType.Float32).mean().item<float>();
+        }
+        log($"int4 vs {Inference.Runtime.DbrxDevices.DTypeName(model.DType)}: cosine {cosine / prompts:F4}, top-1 agreement {agreement / prompts:P1}");
+        return (cosine / prompts, agreement / prompts);
+    }
 
     /// <summary>Runs every measurement.</summary>
     public BenchReport Run(IReadOnlyList<int> prefillLengths, int decodeContext, IReadOnlyList<int> batches, int decodeSteps)

@@ -37,9 +37,10 @@ internal static class BenchCommand
         var batches = new Option<string>("--batches") { Description = "Batch sizes for batched decode (default 8,32 on CUDA; 4,8 on the CPU)." };
         var steps = new Option<int>("--steps") { Description = "Decode steps timed per measurement.", DefaultValueFactory = _ => 16 };
         var json = new Option<bool>("--json") { Description = "Print one JSON object instead of a table." };
+        var quality = new Option<bool>("--int4-quality") { Description = "Instead of speed: compare the model's logits with its int4 copy (experts, group 128) on random prompts." };
         var command = new Command("bench", "Measure prefill and decode speed against this machine's read bandwidth and matmul rate.")
         {
-            model, blocks, device, dtype, prefill, context, batches, steps, json,
+            model, blocks, device, dtype, prefill, context, batches, steps, json, quality,
         };
         command.SetAction(CliAction.Run(parse =>
         {
@@ -53,6 +54,12 @@ internal static class BenchCommand
                 ? DbrxModelLoader.Load(folder.FullName, new DbrxLoadOptions { Device = parse.GetValue(device)!, DType = parse.GetValue(dtype)! })
                 : RandomModel(parse.GetValue(device)!, parse.GetValue(dtype)!, parse.GetValue(blocks), Log);
             bool cuda = bench.Device.type == DeviceType.CUDA;
+            if (parse.GetValue(quality))
+            {
+                var (cosine, agreement) = new DbrxBenchmark(bench, Log).CompareInt4(new DbrxQuantization(), prompts: 8, length: 64);
+                Console.WriteLine(new JsonObject { ["int4_logits_cosine"] = cosine, ["int4_top1_agreement"] = agreement, ["dtype"] = DbrxDevices.DTypeName(bench.DType) }.ToJsonString());
+                return 0;
+            }
             var report = new DbrxBenchmark(bench, Log).Run(
                 Numbers(parse.GetValue(prefill) ?? (cuda ? "512,2048" : "128,512")),
                 parse.GetValue(context) ?? (cuda ? 1024 : 256),

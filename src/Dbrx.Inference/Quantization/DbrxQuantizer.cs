@@ -16,6 +16,26 @@ public static class DbrxQuantizer
     /// <summary>Files copied unchanged from the source folder when present.</summary>
     private static readonly string[] SideFiles = ["tokenizer.json", "tokenizer_config.json", "generation_config.json", "special_tokens_map.json", "added_tokens.json"];
 
+    /// <summary>
+    /// An int4 copy of a float model already in memory, on the same devices: its int4 parts quantized from the
+    /// model's weights, every other weight copied. Used to compare the two on the same inputs.
+    /// </summary>
+    public static DbrxForCausalLM Quantize(DbrxForCausalLM source, DbrxQuantization quantization)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        ArgumentNullException.ThrowIfNull(quantization);
+        if (source.Quantization is not null)
+            throw new ArgumentException("The model is already quantized.", nameof(source));
+        var copy = new DbrxForCausalLM(source.Config, source.DType, source.Placement, source.AttentionImplementation, quantization: quantization);
+        var weights = source.named_parameters().ToDictionary(p => p.name, p => p.parameter);
+        using var grad = no_grad();
+        foreach (var (name, target) in copy.Int4Targets())
+            target.LoadFloat(weights[name]);
+        foreach (var (name, parameter) in copy.named_parameters())
+            parameter.copy_(weights[name]);
+        return copy;
+    }
+
     /// <summary>Quantizes <paramref name="sourceDirectory"/> into <paramref name="outputDirectory"/>.</summary>
     /// <exception cref="ArgumentException">The group size does not fit the model, or the source is already quantized.</exception>
     public static void Write(string sourceDirectory, string outputDirectory, DbrxQuantization quantization, long maxShardBytes = 5_000_000_000)
