@@ -12,9 +12,9 @@ internal static class ChatCommand
     {
         var model = new ModelOptions("auto");
         var sampling = new GenerationOptions();
-        var system = new Option<string>("--system-prompt") { Description = "The system prompt (default: dbrx-instruct's)." };
-        var noSystem = new Option<bool>("--no-system-prompt") { Description = "No system prompt at all." };
-        var command = new Command("chat", "Chat with a model in the terminal. /reset starts over, /exit or Ctrl+D leaves, Ctrl+C stops an answer.") { system, noSystem };
+        var systemPrompt = new SystemPromptOptions();
+        var command = new Command("chat", "Chat with a model in the terminal. /reset starts over, /exit or Ctrl+D leaves, Ctrl+C stops an answer.");
+        systemPrompt.AddTo(command);
         model.AddTo(command);
         sampling.AddTo(command);
         command.SetAction(CliAction.Run(async (parse, _) =>
@@ -23,7 +23,7 @@ internal static class ChatCommand
             using var loaded = model.Load(parse);
             DbrxTokenizer tokenizer = DbrxTokenizer.FromModelFolder(model.Directory(parse));
             using var generator = new DbrxGenerator(loaded, tokenizer, sampling.Generator(parse));
-            var template = new DbrxChatTemplate { SystemPrompt = parse.GetValue(noSystem) ? null : parse.GetValue(system) ?? DbrxChatTemplate.DefaultSystemPrompt };
+            DbrxChatTemplate template = systemPrompt.Template(parse);
             var history = new List<DbrxChatMessage>();
             Console.Error.WriteLine($"chatting with {model.Directory(parse)} ({generator.ContextLength}-token context). /reset, /exit; Ctrl+C stops an answer.");
 

@@ -16,12 +16,12 @@ internal static class GenerateCommand
         var sampling = new GenerationOptions();
         var prompt = new Option<string>("--prompt", "-p") { Description = "Prompt text (encoded as ordinary text)." };
         var chat = new Option<bool>("--chat") { Description = "Treat --prompt as a user message and apply DBRX's chat template." };
-        var system = new Option<string>("--system-prompt") { Description = "With --chat: the system prompt (default: dbrx-instruct's)." };
-        var noSystem = new Option<bool>("--no-system-prompt") { Description = "With --chat: no system prompt at all." };
+        var systemPrompt = new SystemPromptOptions();
         var ids = CliOptions.TokenIds(required: false);
         var json = new Option<bool>("--json") { Description = "Print one JSON object at the end instead of streaming text." };
 
-        var command = new Command("generate", "Generate text from a prompt or token ids.") { prompt, chat, system, noSystem, ids, json };
+        var command = new Command("generate", "Generate text from a prompt or token ids (with --chat, the system prompt options apply).") { prompt, chat, ids, json };
+        systemPrompt.AddTo(command);
         model.AddTo(command);
         sampling.AddTo(command);
         command.Validators.Add(result =>
@@ -45,8 +45,7 @@ internal static class GenerateCommand
                 promptIds = given.Select(id => id > int.MaxValue ? -1 : (int)id).ToArray();
             else if (parse.GetValue(chat))
             {
-                var template = new DbrxChatTemplate { SystemPrompt = parse.GetValue(noSystem) ? null : parse.GetValue(system) ?? DbrxChatTemplate.DefaultSystemPrompt };
-                promptIds = template.Encode([DbrxChatMessage.User(parse.GetValue(prompt)!)], addGenerationPrompt: true, tokenizer);
+                promptIds = systemPrompt.Template(parse).Encode([DbrxChatMessage.User(parse.GetValue(prompt)!)], addGenerationPrompt: true, tokenizer);
             }
             else
                 promptIds = tokenizer.Encode(parse.GetValue(prompt)!);

@@ -61,15 +61,15 @@ public static class DbrxModelLoader
         ArgumentException.ThrowIfNullOrEmpty(directory);
         options ??= new DbrxLoadOptions();
         DbrxConfig config = DbrxConfigJson.Load(directory);
-        bool explicitMap = options.Device.Contains('=', StringComparison.Ordinal);
-        Device first = explicitMap ? DbrxPlacement.Parse(options.Device, config.NLayers).Embedding : DbrxDevices.ParseDevice(options.Device);
+        DbrxPlacement? map = options.Device.Contains('=', StringComparison.Ordinal) ? DbrxPlacement.Parse(options.Device, config.NLayers) : null;
+        Device first = map?.Embedding ?? DbrxDevices.ParseDevice(options.Device);
         DbrxQuantization? stored = DbrxQuantization.FromConfigFile(directory);
         DbrxQuantization? quantization = stored ?? (options.DType.Trim().Equals("int4", StringComparison.OrdinalIgnoreCase)
             ? DbrxQuantization.WithModules(options.Int4Modules, options.Int4GroupSize)
             : null);
         ScalarType dtype = DbrxDevices.ParseDType(quantization is not null && options.DType == "auto" ? "int4" : options.DType, first, config.TorchDtype);
         quantization?.Validate(config);
-        DbrxPlacement placement = explicitMap ? DbrxPlacement.Parse(options.Device, config.NLayers) : Place(config, dtype, first, options, quantization);
+        DbrxPlacement placement = map ?? Place(config, dtype, first, options, quantization);
         var footprint = DbrxMemoryFootprint.Of(config, dtype, 1, Math.Min(config.MaxSeqLen, 4096), quantization);
         DbrxMemoryCheck.Check(placement, footprint, DbrxMemoryCheck.FreeMemory(placement));
         using var checkpoint = SafetensorsCheckpoint.Open(directory);
