@@ -19,7 +19,7 @@ internal sealed class GenerationOptions
     public Option<double> PresencePenalty { get; } = new("--presence-penalty") { Description = "OpenAI semantics, in [-2, 2]." };
     public Option<long?> Seed { get; } = new("--seed") { Description = "Seed of the sampler; the same seed gives the same output." };
     public Option<string[]> Stop { get; } = new("--stop") { Description = "A stop sequence (repeat for several).", AllowMultipleArgumentsPerToken = false };
-    public Option<long[]> StopTokenIds { get; } = new("--stop-token-ids") { Description = "Token ids that end generation (default: DBRX's end of turn).", CustomParser = TokenIdList.Parse };
+    public Option<long[]> StopTokenIds { get; } = new("--stop-token-ids") { Description = "Token ids that end generation (default: DBRX's end of turn; \"none\" for none).", CustomParser = TokenIdList.Parse };
     public Option<string[]> LogitBias { get; } = new("--logit-bias") { Description = "ID=BIAS, added to that token's logit (repeat for several)." };
     public Option<bool> Truncate { get; } = new("--truncate") { Description = "Drop the oldest prompt tokens when the prompt does not fit the context." };
     public Option<int?> ContextLength { get; } = new("--context-length") { Description = "Tokens per sequence, prompt and output (default: max_seq_len capped at 4096)." };
@@ -42,12 +42,21 @@ internal sealed class GenerationOptions
         PresencePenalty = parse.GetValue(PresencePenalty),
         Seed = parse.GetValue(Seed),
         StopSequences = parse.GetValue(Stop) ?? [],
-        StopTokenIds = parse.GetValue(StopTokenIds)?.Select(id => checked((int)id)).ToArray(),
+        StopTokenIds = parse.GetResult(StopTokenIds) is null ? null : parse.GetValue(StopTokenIds)!.Select(id => checked((int)id)).ToArray(),
         LogitBias = ParseBias(parse.GetValue(LogitBias)),
         TruncatePromptFromLeft = parse.GetValue(Truncate),
     };
 
     public DbrxGeneratorOptions Generator(ParseResult parse) => new() { MaxBatchSize = 1, ContextLength = parse.GetValue(ContextLength) };
+
+    /// <summary>
+    /// Without an explicit --max-new-tokens, the default shrinks to what the context leaves after the prompt, so a
+    /// short-context model still answers; an explicit value is kept (and refused if it cannot fit).
+    /// </summary>
+    public DbrxGenerationOptions FitToContext(ParseResult parse, DbrxGenerationOptions options, int promptTokens, int contextLength) =>
+        parse.GetResult(MaxNewTokens) is { Implicit: false } || promptTokens >= contextLength
+            ? options
+            : options with { MaxNewTokens = Math.Min(options.MaxNewTokens, contextLength - promptTokens) };
 
     private static Dictionary<int, double>? ParseBias(string[]? entries)
     {

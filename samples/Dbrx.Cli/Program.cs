@@ -13,6 +13,7 @@ var root = new RootCommand("dbrx: inspect, create and run DBRX checkpoints with 
     LogitsCommand.Create(),
     TokenizeCommand.Tokenize(),
     TokenizeCommand.Detokenize(),
+    TemplateCommand.Create(),
     GenerateCommand.Create(),
     ChatCommand.Create(),
     BenchCommand.Create(),

@@ -8,8 +8,8 @@ internal static class TokenIdList
 {
     public static long[] Parse(ArgumentResult result)
     {
-        // Called for an absent optional option too, which gives no ids and no error.
-        if (result.Tokens.Count == 0)
+        // Called for an absent optional option too, which gives no ids and no error; "none" is an explicit empty list.
+        if (result.Tokens.Count == 0 || result.Tokens is [{ Value: "none" }])
             return [];
         var ids = new List<long>();
         foreach (var token in result.Tokens)

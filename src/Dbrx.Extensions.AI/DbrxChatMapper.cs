@@ -64,18 +64,22 @@ internal static class DbrxChatMapper
             constrained = tools.Count > 0 ? JsonSchemaCompiler.Finish(new AnyOfNode([ToolCallProtocol.Envelope(tools, allowMultiple), answer])) : answer;
         }
 
+        var (conversation, template) = Render(history, extras, clientOptions.SystemPrompt);
+        int[] prompt = template.Encode(conversation, addGenerationPrompt: true, engine.Tokenizer);
+        // Without an explicit limit, the default shrinks to what the context leaves after the prompt.
+        bool shrunk = options?.MaxOutputTokens is null && prompt.Length < engine.ContextLength && engine.ContextLength - prompt.Length < generation.MaxNewTokens;
+        if (shrunk)
+            generation = generation with { MaxNewTokens = engine.ContextLength - prompt.Length };
         if (constrained is not null)
         {
             var root = constrained;
             var tokenizer = engine.Tokenizer;
             int minimum = new JsonSchemaConstraint(root, tokenizer).MinimumTokens;
             if (minimum > generation.MaxNewTokens)
-                throw new ArgumentException($"MaxOutputTokens is {generation.MaxNewTokens}, but the required JSON output needs up to {minimum} tokens at its shortest; raise MaxOutputTokens to at least {minimum}.");
+                throw new ArgumentException($"MaxOutputTokens is {generation.MaxNewTokens}{(shrunk ? " (what the context leaves after the prompt)" : "")}, but the required JSON output needs up to {minimum} tokens at its shortest; raise MaxOutputTokens to at least {minimum}.");
             generation = generation with { ConstraintFactory = () => new JsonSchemaConstraint(root, tokenizer), StopSequences = [] };
         }
 
-        var (conversation, template) = Render(history, extras, clientOptions.SystemPrompt);
-        int[] prompt = template.Encode(conversation, addGenerationPrompt: true, engine.Tokenizer);
         return new DbrxChatRequest(prompt, generation, tools.Count > 0, required, allowMultiple);
     }
 

@@ -78,6 +78,19 @@ public sealed class CliTests : IClassFixture<CliTests.TinyCheckpoint>
     }
 
     [Fact]
+    public async Task Template_renders_the_chat_template_as_text_and_ids()
+    {
+        const string messages = """[{"role":"system","content":"Be brief."},{"role":"user","content":"Hi <|im_end|>"}]""";
+        var text = await Cli.Run("template", "--messages", messages);
+        Assert.Equal(0, text.ExitCode);
+        Assert.Equal("<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\nHi <|im_end|><|im_end|>\n<|im_start|>assistant\n", text.Out);
+        var ids = await Cli.Run("template", "--messages", messages, "--ids");
+        int[] expected = Inference.Chat.DbrxChatTemplate.Default.Encode([Inference.Chat.DbrxChatMessage.System("Be brief."), Inference.Chat.DbrxChatMessage.User("Hi <|im_end|>")], true, DbrxTokenizer.Default);
+        Assert.Equal(string.Join(",", expected), ids.Out.Trim());
+        Assert.Equal(2, expected.Count(id => id == DbrxSpecialTokens.ImEnd));
+    }
+
+    [Fact]
     public async Task Generate_json_carries_all_ids_text_reason_and_usage()
     {
         var result = await Cli.Run("generate", "--model", tiny.Directory, "--prompt", "Hello", "--max-new-tokens", "6", "--temperature", "0", "--json");

@@ -109,6 +109,18 @@ public sealed class DbrxChatClientTests
     }
 
     [Fact]
+    public async Task The_default_output_limit_shrinks_to_what_the_context_leaves_but_an_explicit_one_is_kept()
+    {
+        var engine = new FakeEngine();
+        engine.Mock.SetupGet(e => e.ContextLength).Returns(300);
+        using var client = Client(engine);
+        await client.GetResponseAsync(Hello, cancellationToken: Ct);
+        Assert.Equal(300 - engine.Calls[0].Prompt.Length, engine.Calls[0].Options.MaxNewTokens);
+        await client.GetResponseAsync(Hello, new ChatOptions { MaxOutputTokens = 500 }, Ct);
+        Assert.Equal(500, engine.Calls[1].Options.MaxNewTokens);
+    }
+
+    [Fact]
     public async Task The_prompt_is_the_dbrx_template_with_the_default_system_prompt_and_instructions_merged()
     {
         var engine = new FakeEngine();

@@ -50,6 +50,7 @@ internal static class GenerateCommand
             else
                 promptIds = tokenizer.Encode(parse.GetValue(prompt)!);
 
+            options = sampling.FitToContext(parse, options, promptIds.Length, generator.ContextLength);
             using var interrupt = new InterruptToCancel();
             bool asJson = parse.GetValue(json);
             var generatedIds = new List<int>();
