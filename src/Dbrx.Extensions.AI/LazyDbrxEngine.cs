@@ -33,7 +33,7 @@ internal sealed class LazyDbrxEngine : IDbrxEngine
 
     public int VocabularySize => config.VocabSize;
 
-    public int ContextLength => options.ContextLength ?? Math.Min(config.MaxSeqLen, 4096);
+    public int ContextLength => options.ContextLength ?? config.DefaultContextLength;
 
     /// <summary>Whether the weights are loaded.</summary>
     public bool IsLoaded => generator is not null;

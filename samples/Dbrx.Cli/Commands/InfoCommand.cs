@@ -63,7 +63,7 @@ internal static class InfoCommand
                 : null;
             foreach (var (name, quantization) in new (string, DbrxQuantization?)[] { ("bfloat16", null), ("int4", int4) })
             {
-                var footprint = DbrxMemoryFootprint.Of(config, ScalarType.BFloat16, cacheRows: 1, cacheTokens: Math.Min(config.MaxSeqLen, 4096), quantization);
+                var footprint = DbrxMemoryFootprint.Of(config, ScalarType.BFloat16, cacheRows: 1, cacheTokens: config.DefaultContextLength, quantization);
                 var entry = new JsonObject
                 {
                     ["weights_bytes"] = footprint.TotalBytes(config.NLayers) - config.NLayers * footprint.CacheBytesPerBlock,

@@ -92,6 +92,12 @@ public sealed record DbrxConfig
     /// <summary>Query heads that share one key/value head.</summary>
     public int KvGroups => NHeads / Attention.KvNHeads;
 
+    /// <summary>
+    /// Tokens per sequence a KV cache holds unless told otherwise: <c>max_seq_len</c> capped at 4096, so the cache of
+    /// a 32K-context model stays small; callers that need long prompts set their context length explicitly.
+    /// </summary>
+    public int DefaultContextLength => Math.Min(MaxSeqLen, 4096);
+
     /// <summary>Total parameter count.</summary>
     public long ParameterCount => EmbeddingParameters * 2 + DModel + NLayers * (AttentionParameters + RouterParameters + ExpertParameters);
 

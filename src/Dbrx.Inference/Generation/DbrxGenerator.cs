@@ -49,7 +49,7 @@ public sealed class DbrxGenerator : IDbrxEngine
         Model = model;
         Tokenizer = tokenizer;
         this.ownsModel = ownsModel;
-        ContextLength = Options.ContextLength ?? Math.Min(model.Config.MaxSeqLen, 4096);
+        ContextLength = Options.ContextLength ?? model.Config.DefaultContextLength;
         cache = model.CreateCache(Options.MaxBatchSize, ContextLength);
         worker = new Thread(Run) { IsBackground = true, Name = "DBRX generator" };
         worker.Start();

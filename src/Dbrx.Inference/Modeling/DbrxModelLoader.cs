@@ -70,7 +70,7 @@ public static class DbrxModelLoader
         ScalarType dtype = DbrxDevices.ParseDType(quantization is not null && options.DType == "auto" ? "int4" : options.DType, first, config.TorchDtype);
         quantization?.Validate(config);
         DbrxPlacement placement = map ?? Place(config, dtype, first, options, quantization);
-        var footprint = DbrxMemoryFootprint.Of(config, dtype, 1, Math.Min(config.MaxSeqLen, 4096), quantization);
+        var footprint = DbrxMemoryFootprint.Of(config, dtype, 1, config.DefaultContextLength, quantization);
         DbrxMemoryCheck.Check(placement, footprint, DbrxMemoryCheck.FreeMemory(placement));
         using var checkpoint = SafetensorsCheckpoint.Open(directory);
         CheckMatches(config, checkpoint, options.Strict, stored);
@@ -95,7 +95,7 @@ public static class DbrxModelLoader
     {
         if (options.Device.Trim().ToLowerInvariant() != "auto" || device.type != DeviceType.CUDA)
             return DbrxPlacement.OnDevice(device, config.NLayers);
-        var footprint = DbrxMemoryFootprint.Of(config, dtype, options.PlanCacheRows, options.PlanCacheTokens ?? Math.Min(config.MaxSeqLen, 4096), quantization);
+        var footprint = DbrxMemoryFootprint.Of(config, dtype, options.PlanCacheRows, options.PlanCacheTokens ?? config.DefaultContextLength, quantization);
         return DbrxPlacementPlanner.Plan(config.NLayers, footprint, AcceleratorMemory.Query());
     }
 
