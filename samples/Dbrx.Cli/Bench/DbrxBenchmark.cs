@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Dbrx.Inference.Checkpoints;
 using Dbrx.Inference.Configuration;
 using Dbrx.Inference.Modeling;
 using Dbrx.Inference.Quantization;
@@ -169,16 +170,14 @@ internal sealed class DbrxBenchmark(DbrxForCausalLM model, Action<string> log)
     private double ActiveBytesPerToken(int context)
     {
         DbrxConfig c = model.Config;
-        double element = model.DType == ScalarType.Float32 ? 4 : 2;
-        // int4 weights: half a byte each plus a scale and a zero per group in the activation dtype.
-        double Weights(double count, bool quantized) =>
-            quantized ? count / 2 + 2 * count / model.Quantization!.GroupSize * element : count * element;
+        int element = SafetensorsDTypes.FromScalarType(model.DType).Size();
         var q = model.Quantization;
-        double attention = Weights((double)c.DModel * (c.DModel + 2 * c.Attention.KvNHeads * c.HeadDim) + (double)c.DModel * c.DModel, q is { Attention: true });
-        double experts = Weights(3.0 * c.Ffn.MoeTopK * c.Ffn.FfnHiddenSize * c.DModel, q is not null);
+        double Weights(long count, bool quantized) => quantized ? q!.WeightBytes(count, element) : (double)count * element;
+        double attention = Weights((long)c.DModel * (c.DModel + 2L * c.Attention.KvNHeads * c.HeadDim) + (long)c.DModel * c.DModel, q is { Attention: true });
+        double experts = Weights(3L * c.Ffn.MoeTopK * c.Ffn.FfnHiddenSize * c.DModel, q is not null);
         double perBlock = attention + experts + ((double)c.Ffn.MoeNumExperts * c.DModel + 2.0 * c.DModel) * element;
         double cache = 2.0 * context * c.Attention.KvNHeads * c.HeadDim * element;
-        return c.NLayers * (perBlock + cache) + Weights((double)c.VocabSize * c.DModel, q is { LmHead: true }) + c.DModel * element;
+        return c.NLayers * (perBlock + cache) + Weights((long)c.VocabSize * c.DModel, q is { LmHead: true }) + (double)c.DModel * element;
     }
 
     /// <summary>Matmul FLOPs of a prefill: 2 per active weight per token, plus attention's two products (causal: half).</summary>

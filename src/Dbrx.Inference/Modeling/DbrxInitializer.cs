@@ -31,7 +31,7 @@ public sealed class DbrxInitializer : IDisposable
     /// </summary>
     public IEnumerable<Tensor> Chunks(DbrxTensorSpec spec, ScalarType dtype)
     {
-        long total = spec.Shape.Aggregate(1L, (a, b) => a * b);
+        long total = spec.ElementCount;
         for (long start = 0; start < total; start += ChunkElements)
         {
             long count = Math.Min(ChunkElements, total - start);

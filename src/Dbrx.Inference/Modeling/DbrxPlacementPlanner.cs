@@ -1,3 +1,4 @@
+using Dbrx.Inference.Checkpoints;
 using Dbrx.Inference.Configuration;
 using Dbrx.Inference.Quantization;
 using static TorchSharp.torch;
@@ -22,14 +23,10 @@ public sealed record DbrxMemoryFootprint(long EmbeddingBytes, long BlockBytes, l
     /// </summary>
     public static DbrxMemoryFootprint Of(DbrxConfig config, ScalarType dtype, int cacheRows, int cacheTokens, DbrxQuantization? quantization = null)
     {
-        long element = dtype switch { ScalarType.Float32 => 4, ScalarType.BFloat16 or ScalarType.Float16 => 2, _ => 4 };
+        int element = SafetensorsDTypes.FromScalarType(dtype).Size();
         var layout = DbrxTensorLayout.For(config);
-        long TensorBytes(DbrxTensorSpec s)
-        {
-            long count = s.Shape.Aggregate(1L, (a, b) => a * b);
-            // int4: half a byte per weight, plus a scale and a zero per group in the activation dtype.
-            return quantization is not null && quantization.Quantizes(s.Name) ? count / 2 + 2 * (count / quantization.GroupSize) * element : count * element;
-        }
+        long TensorBytes(DbrxTensorSpec s) =>
+            quantization is not null && quantization.Quantizes(s.Name) ? quantization.WeightBytes(s.ElementCount, element) : s.ElementCount * element;
         long Bytes(Func<string, bool> which) => layout.Where(s => which(s.Name)).Sum(TensorBytes);
         long cache = 2L * cacheRows * cacheTokens * config.Attention.KvNHeads * config.HeadDim * element;
         return new DbrxMemoryFootprint(

@@ -14,7 +14,7 @@ public static class DbrxRandomCheckpoint
 {
     /// <summary>Bytes a checkpoint of this configuration occupies in <paramref name="dtype"/>.</summary>
     public static long ByteSize(DbrxConfig config, ScalarType dtype) =>
-        DbrxTensorLayout.For(config).Sum(s => s.Shape.Aggregate(1L, (a, b) => a * b)) * SafetensorsDTypes.FromScalarType(dtype).Size();
+        config.ParameterCount * SafetensorsDTypes.FromScalarType(dtype).Size();
 
     /// <summary>
     /// The folder of the tiny random model the samples use offline, written on first use under the user's local

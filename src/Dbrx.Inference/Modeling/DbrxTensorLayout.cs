@@ -18,7 +18,11 @@ public enum DbrxInitKind
 /// <param name="Name">Hugging Face name, for example <c>transformer.blocks.0.ffn.experts.mlp.w1</c>.</param>
 /// <param name="Shape">Its shape.</param>
 /// <param name="Init">How it is initialised.</param>
-public sealed record DbrxTensorSpec(string Name, long[] Shape, DbrxInitKind Init);
+public sealed record DbrxTensorSpec(string Name, long[] Shape, DbrxInitKind Init)
+{
+    /// <summary>Values the tensor holds.</summary>
+    public long ElementCount => Shape.Aggregate(1L, (a, b) => a * b);
+}
 
 /// <summary>The tensors of a DBRX checkpoint in Hugging Face's names, in the order the reference registers them.</summary>
 public static class DbrxTensorLayout

@@ -96,6 +96,12 @@ public sealed record DbrxQuantization
         return WithModules(modules, q["group_size"]?.GetValue<int>() ?? 128);
     }
 
+    /// <summary>
+    /// Bytes <paramref name="weights"/> int4 weights occupy in memory: half a byte each, plus a scale and a zero per
+    /// group in the activation dtype of <paramref name="elementBytes"/> bytes.
+    /// </summary>
+    public long WeightBytes(long weights, int elementBytes) => weights / 2 + 2 * (weights / GroupSize) * elementBytes;
+
     /// <summary>Whether a float checkpoint tensor is stored quantized under this scheme.</summary>
     public bool Quantizes(string tensorName) =>
         tensorName.Contains(".ffn.experts.mlp.", StringComparison.Ordinal)
