@@ -145,8 +145,7 @@ public static class DbrxModelLoader
     {
         if (actual.SequenceEqual(expected))
             return true;
-        bool expert = name.EndsWith(".ffn.experts.mlp.w1", StringComparison.Ordinal) || name.EndsWith(".ffn.experts.mlp.v1", StringComparison.Ordinal) || name.EndsWith(".ffn.experts.mlp.w2", StringComparison.Ordinal);
-        return expert && actual.SequenceEqual(new long[] { config.Ffn.MoeNumExperts, config.Ffn.FfnHiddenSize, config.DModel });
+        return DbrxTensorLayout.IsExpertWeight(name) && actual.SequenceEqual(new long[] { config.Ffn.MoeNumExperts, config.Ffn.FfnHiddenSize, config.DModel });
     }
 
     /// <summary>

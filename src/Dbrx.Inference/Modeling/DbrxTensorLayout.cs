@@ -51,6 +51,13 @@ public static class DbrxTensorLayout
         return specs;
     }
 
+    /// <summary>Whether a tensor is one of a block's three fused expert weights (<c>ffn.experts.mlp.w1</c>, <c>v1</c>, <c>w2</c>).</summary>
+    public static bool IsExpertWeight(string name) =>
+        name.EndsWith(".ffn.experts.mlp.w1", StringComparison.Ordinal) || name.EndsWith(".ffn.experts.mlp.v1", StringComparison.Ordinal) || IsExpertW2(name);
+
+    /// <summary>Whether a tensor is a block's expert <c>w2</c>, the one the reference applies untransposed (<c>z · w2</c>).</summary>
+    public static bool IsExpertW2(string name) => name.EndsWith(".ffn.experts.mlp.w2", StringComparison.Ordinal);
+
     /// <summary>
     /// The tensors a checkpoint stores: the float layout, or with <paramref name="quantization"/> each quantized tensor
     /// replaced by its qweight (U8), scales and zeros (BF16). A null dtype means the model's float dtype.
@@ -76,7 +83,7 @@ public static class DbrxTensorLayout
 
     /// <summary>A quantized tensor's linear orientation <c>[rows, columns]</c>: w2's experts are transposed to <c>[d, I]</c>.</summary>
     private static (long Rows, long Columns) QuantizedOrientation(DbrxConfig config, DbrxTensorSpec spec) =>
-        spec.Name.EndsWith(".mlp.w2", StringComparison.Ordinal)
+        IsExpertW2(spec.Name)
             ? ((long)config.Ffn.MoeNumExperts * config.DModel, config.Ffn.FfnHiddenSize)
             : (spec.Shape[0], spec.Shape[1]);
 }

@@ -104,7 +104,7 @@ public sealed record DbrxQuantization
 
     /// <summary>Whether a float checkpoint tensor is stored quantized under this scheme.</summary>
     public bool Quantizes(string tensorName) =>
-        tensorName.Contains(".ffn.experts.mlp.", StringComparison.Ordinal)
+        Modeling.DbrxTensorLayout.IsExpertWeight(tensorName)
         || (Attention && (tensorName.EndsWith(".attn.Wqkv.weight", StringComparison.Ordinal) || tensorName.EndsWith(".attn.out_proj.weight", StringComparison.Ordinal)))
         || (LmHead && tensorName == "lm_head.weight");
 

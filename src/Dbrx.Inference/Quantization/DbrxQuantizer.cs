@@ -60,8 +60,8 @@ public static class DbrxQuantizer
                 writer.WriteTensor(source);
                 continue;
             }
-            using Int4Weights quantized = spec.Name.Contains(".ffn.experts.mlp.", StringComparison.Ordinal)
-                ? Int4ExpertWeights.QuantizeStored(source, config.Ffn.MoeNumExperts, config.Ffn.FfnHiddenSize, config.DModel, spec.Name.EndsWith(".w2", StringComparison.Ordinal), quantization.GroupSize)
+            using Int4Weights quantized = DbrxTensorLayout.IsExpertWeight(spec.Name)
+                ? Int4ExpertWeights.QuantizeStored(source, config.Ffn.MoeNumExperts, config.Ffn.FfnHiddenSize, config.DModel, DbrxTensorLayout.IsExpertW2(spec.Name), quantization.GroupSize)
                 : Int4Weights.Quantize(source, quantization.GroupSize);
             writer.WriteTensor(quantized.Pairs);
             writer.WriteTensor(quantized.Scales.to_type(ScalarType.BFloat16));
