@@ -14,12 +14,9 @@ public sealed class JsonGrammarTests
         var states = new List<JsonGrammar.Stack> { JsonGrammar.Start(root) };
         foreach (byte b in Encoding.UTF8.GetBytes(text))
         {
-            var next = new List<JsonGrammar.Stack>();
-            foreach (var state in states)
-                JsonGrammar.Step(state, b, next);
-            if (next.Count == 0)
+            states = JsonGrammar.Step(states, b);
+            if (states.Count == 0)
                 return false;
-            states = next;
         }
         return states.Any(JsonGrammar.IsComplete);
     }

@@ -64,6 +64,15 @@ internal static class JsonGrammar
     public static bool IsComplete(Stack stack) =>
         stack.Top is DoneFrame || stack is { Parent: null, Top: NumberFrame { Phase: NumberPhase.Zero or NumberPhase.Integer or NumberPhase.Fraction } };
 
+    /// <summary>Every state reachable from any of <paramref name="stacks"/> by <paramref name="b"/>; empty when the byte is rejected.</summary>
+    public static List<Stack> Step(IEnumerable<Stack> stacks, byte b)
+    {
+        var next = new List<Stack>();
+        foreach (Stack stack in stacks)
+            Step(stack, b, next);
+        return next;
+    }
+
     /// <summary>Adds every state reachable from <paramref name="stack"/> by <paramref name="b"/> to <paramref name="output"/>.</summary>
     public static void Step(Stack stack, byte b, List<Stack> output)
     {

@@ -110,9 +110,7 @@ internal sealed class JsonSchemaConstraint : ITokenConstraint
         {
             if (onlyNonPlain && !trie.NeedsVisitInString(child))
                 continue;
-            var next = new List<JsonGrammar.Stack>();
-            foreach (JsonGrammar.Stack state in current)
-                JsonGrammar.Step(state, b, next);
+            var next = JsonGrammar.Step(current, b);
             if (next.Count == 0)
                 continue;
             int id = trie.TokenAt(child);
@@ -130,12 +128,7 @@ internal sealed class JsonSchemaConstraint : ITokenConstraint
         ReadOnlySpan<byte> bytes = tokenizer.TokenBytes(tokenId);
         var current = states;
         foreach (byte b in bytes)
-        {
-            var next = new List<JsonGrammar.Stack>();
-            foreach (JsonGrammar.Stack state in current)
-                JsonGrammar.Step(state, b, next);
-            current = next;
-        }
+            current = JsonGrammar.Step(current, b);
         if (current.Count == 0 || bytes.IsEmpty)
             throw new InvalidOperationException($"Token {tokenId} does not continue the constrained JSON output.");
         states = current;
