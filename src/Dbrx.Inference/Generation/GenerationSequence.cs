@@ -67,17 +67,20 @@ internal sealed class GenerationSequence : IDisposable
         firstToken ??= clock.Elapsed;
 
         if (stopTokens.Contains(token))
-            return Finish(GenerationFinishReason.EndOfTurn, [token], stops.Push(decoder.Flush()) + stops.Flush());
+            return Finish(GenerationFinishReason.EndOfTurn, [token], FlushText());
         string text = stops.Push(decoder.Append(token));
         if (stops.Stopped)
             return Finish(GenerationFinishReason.StopSequence, [token], text);
         if (constraint is { IsComplete: true })
-            return Finish(GenerationFinishReason.EndOfTurn, [token], text + stops.Push(decoder.Flush()) + stops.Flush());
+            return Finish(GenerationFinishReason.EndOfTurn, [token], text + FlushText());
         if (generated >= Options.MaxNewTokens)
-            return Finish(GenerationFinishReason.Length, [token], text + stops.Push(decoder.Flush()) + stops.Flush());
+            return Finish(GenerationFinishReason.Length, [token], text + FlushText());
         updates.Writer.TryWrite(new GenerationUpdate { Text = text, TokenIds = [token] });
         return false;
     }
+
+    /// <summary>The text still held at the end: an unfinished character, then what the stop matcher held back.</summary>
+    private string FlushText() => stops.Push(decoder.Flush()) + stops.Flush();
 
     /// <summary>Ends the request as cancelled.</summary>
     public void FinishCancelled() => Finish(GenerationFinishReason.Cancelled, [], "");
