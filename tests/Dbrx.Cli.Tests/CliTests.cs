@@ -138,6 +138,7 @@ public sealed class CliTests : IClassFixture<CliTests.TinyCheckpoint>
     [InlineData(new[] { "logits", "--model", "GOLDEN", "--token-ids", "1,512", "--output", "/tmp/never.safetensors" }, "Token id 512 is outside the model's vocabulary of 512 ids")]
     [InlineData(new[] { "init", "--preset", "dbrx-instruct", "--output", "/tmp/dbrx-cli-never" }, "This checkpoint needs")]
     [InlineData(new[] { "generate", "--model", "GOLDEN", "--token-ids", "1", "--device", "cuda:7" }, "Device 'cuda:7'")]
+    [InlineData(new[] { "info", "--preset", "tiny", "--gpu-memory", "lots" }, "--gpu-memory 'lots' is not a size")]
     public async Task Errors_are_one_line_on_stderr_with_a_non_zero_exit_and_no_stack_trace(string[] args, string message)
     {
         var result = await Cli.Run(args.Select(a => a == "GOLDEN" ? Cli.GoldenModel : a).ToArray());

@@ -59,7 +59,7 @@ internal static class InfoCommand
             var int4 = DbrxQuantization.WithModules(parse.GetValue(modules)!, parse.GetValue(groupSize));
             var sizes = new JsonObject();
             var gpuList = parse.GetValue(gpus) is { } text
-                ? text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select((size, i) => new DeviceMemory(new Device(DeviceType.CUDA, i), InitCommand.ParseSize(size))).ToList()
+                ? text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select((size, i) => new DeviceMemory(new Device(DeviceType.CUDA, i), ByteSize.Parse(size, gpus.Name))).ToList()
                 : null;
             foreach (var (name, quantization) in new (string, DbrxQuantization?)[] { ("bfloat16", null), ("int4", int4) })
             {
@@ -88,7 +88,7 @@ internal static class InfoCommand
 
     private static string Text(DbrxConfig config, JsonObject result)
     {
-        static string Size(JsonNode? bytes) => InitCommand.Format(bytes!.GetValue<long>());
+        static string Size(JsonNode? bytes) => ByteSize.Format(bytes!.GetValue<long>());
         var lines = new List<string>
         {
             $"model        {result["model"]}",
@@ -103,8 +103,8 @@ internal static class InfoCommand
         if (result["files"] is JsonArray files)
         {
             lines.Add($"dtype        {string.Join(", ", result["dtypes"]!.AsObject().Select(p => $"{p.Key} ({p.Value} tensors)"))}; config says {config.TorchDtype ?? "nothing"}");
-            lines.Add($"files        {files.Count} ({InitCommand.Format(files.Sum(f => f!["bytes"]!.GetValue<long>()))}), {result["tensors"]} tensors, names and shapes match the config");
-            lines.AddRange(files.Select(f => $"  {f!["name"],-40} {InitCommand.Format(f["bytes"]!.GetValue<long>()),12}"));
+            lines.Add($"files        {files.Count} ({ByteSize.Format(files.Sum(f => f!["bytes"]!.GetValue<long>()))}), {result["tensors"]} tensors, names and shapes match the config");
+            lines.AddRange(files.Select(f => $"  {f!["name"],-40} {ByteSize.Format(f["bytes"]!.GetValue<long>()),12}"));
         }
         foreach (var (dtype, node) in result["memory"]!.AsObject())
         {

@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.Globalization;
 using Dbrx.Inference.Configuration;
 using Dbrx.Inference.Modeling;
 using Dbrx.Inference.Runtime;
@@ -30,7 +29,7 @@ internal static class InitCommand
             DbrxConfig shape = parse.GetValue(config) is { } file ? DbrxConfigJson.Load(file.FullName) : DbrxPresets.Get(parse.GetValue(preset)!);
             ScalarType scalar = DbrxDevices.ParseDType(parse.GetValue(dtype) ?? shape.TorchDtype ?? "float32", CPU);
             string directory = parse.GetValue(output)!.FullName;
-            long maxShard = ParseSize(parse.GetValue(shard)!);
+            long maxShard = ByteSize.Parse(parse.GetValue(shard)!, shard.Name);
             long bytes = DbrxRandomCheckpoint.ByteSize(shape, scalar);
 
             if (Directory.Exists(directory) && Directory.EnumerateFileSystemEntries(directory).Any())
@@ -38,35 +37,13 @@ internal static class InitCommand
             string root = Path.GetPathRoot(directory) ?? "/";
             long free = new DriveInfo(root).AvailableFreeSpace;
             if (bytes > free * 0.95)
-                throw new IOException($"This checkpoint needs {Format(bytes)} on disk but '{root}' has {Format(free)} free; nothing was written. Try --preset tiny, a smaller --config or --dtype bfloat16.");
+                throw new IOException($"This checkpoint needs {ByteSize.Format(bytes)} on disk but '{root}' has {ByteSize.Format(free)} free; nothing was written. Try --preset tiny, a smaller --config or --dtype bfloat16.");
 
-            Console.Error.WriteLine($"writing {shape.ParameterCount:N0} parameters ({Format(bytes)}, {DbrxDevices.DTypeName(scalar)}, seed {parse.GetValue(seed)}) to {directory}");
+            Console.Error.WriteLine($"writing {shape.ParameterCount:N0} parameters ({ByteSize.Format(bytes)}, {DbrxDevices.DTypeName(scalar)}, seed {parse.GetValue(seed)}) to {directory}");
             DbrxRandomCheckpoint.Write(shape, directory, parse.GetValue(seed), scalar, maxShard);
             Console.WriteLine(directory);
             return 0;
         }));
         return command;
     }
-
-    /// <summary>Parses sizes like <c>500MB</c>, <c>5GB</c>, <c>1.5GiB</c> or a plain byte count.</summary>
-    internal static long ParseSize(string text)
-    {
-        string t = text.Trim().ToUpperInvariant();
-        (string suffix, double factor)[] units = [("GIB", 1L << 30), ("MIB", 1L << 20), ("KIB", 1L << 10), ("GB", 1e9), ("MB", 1e6), ("KB", 1e3), ("B", 1)];
-        foreach (var (suffix, factor) in units)
-        {
-            if (t.EndsWith(suffix, StringComparison.Ordinal) && double.TryParse(t[..^suffix.Length], NumberStyles.Float, CultureInfo.InvariantCulture, out double value) && value > 0)
-                return (long)(value * factor);
-        }
-        if (long.TryParse(t, NumberStyles.Integer, CultureInfo.InvariantCulture, out long bytes) && bytes > 0)
-            return bytes;
-        throw new ArgumentException($"--max-shard-size '{text}' is not a size; write it like 500MB or 5GB.");
-    }
-
-    internal static string Format(long bytes) => bytes switch
-    {
-        >= 1L << 30 => $"{bytes / (double)(1L << 30):F1} GiB",
-        >= 1L << 20 => $"{bytes / (double)(1L << 20):F1} MiB",
-        _ => $"{bytes / 1024.0:F1} KiB",
-    };
 }

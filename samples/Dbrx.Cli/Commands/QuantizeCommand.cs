@@ -21,7 +21,7 @@ internal static class QuantizeCommand
                 throw new IOException($"Output folder '{target}' is not empty; choose a new folder.");
             var quantization = DbrxQuantization.WithModules(parse.GetValue(modules)!, parse.GetValue(groupSize));
             Console.Error.WriteLine($"quantizing {string.Join(", ", quantization.Modules)} to int4 (group {quantization.GroupSize}) into {target}");
-            DbrxQuantizer.Write(parse.GetValue(model)!.FullName, target, quantization, InitCommand.ParseSize(parse.GetValue(shard)!));
+            DbrxQuantizer.Write(parse.GetValue(model)!.FullName, target, quantization, ByteSize.Parse(parse.GetValue(shard)!, shard.Name));
             Console.WriteLine(target);
             return 0;
         }));
