@@ -1,5 +1,7 @@
 using System.CommandLine;
+using Dbrx.Inference.Generation;
 using Dbrx.Inference.Modeling;
+using Dbrx.Inference.Tokenization;
 
 namespace Dbrx.Cli;
 
@@ -35,4 +37,19 @@ internal sealed class ModelOptions
         Int4GroupSize = parse.GetValue(Int4GroupSize),
         Int4Modules = parse.GetValue(Int4Modules)!,
     });
+
+    /// <summary>Loads the model and starts a generator that owns it, with the model folder's tokenizer.</summary>
+    public DbrxGenerator StartGenerator(ParseResult parse, DbrxGeneratorOptions options)
+    {
+        DbrxForCausalLM model = Load(parse);
+        try
+        {
+            return new DbrxGenerator(model, DbrxTokenizer.FromModelFolder(Directory(parse)), options, ownsModel: true);
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+    }
 }

@@ -1,7 +1,6 @@
 using System.CommandLine;
 using Dbrx.Inference.Chat;
 using Dbrx.Inference.Generation;
-using Dbrx.Inference.Tokenization;
 
 namespace Dbrx.Cli.Commands;
 
@@ -20,9 +19,7 @@ internal static class ChatCommand
         command.SetAction(CliAction.Run(async (parse, _) =>
         {
             DbrxGenerationOptions options = sampling.Build(parse);
-            using var loaded = model.Load(parse);
-            DbrxTokenizer tokenizer = DbrxTokenizer.FromModelFolder(model.Directory(parse));
-            using var generator = new DbrxGenerator(loaded, tokenizer, sampling.Generator(parse));
+            using DbrxGenerator generator = model.StartGenerator(parse, sampling.Generator(parse));
             DbrxChatTemplate template = systemPrompt.Template(parse);
             var history = new List<DbrxChatMessage>();
             Console.Error.WriteLine($"chatting with {model.Directory(parse)} ({generator.ContextLength}-token context). /reset, /exit; Ctrl+C stops an answer.");

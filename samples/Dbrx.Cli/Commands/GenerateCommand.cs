@@ -36,9 +36,8 @@ internal static class GenerateCommand
         command.SetAction(CliAction.Run(async (parse, cancellation) =>
         {
             DbrxGenerationOptions options = sampling.Build(parse);
-            using var loaded = model.Load(parse);
-            DbrxTokenizer tokenizer = DbrxTokenizer.FromModelFolder(model.Directory(parse));
-            using var generator = new Dbrx.Inference.Generation.DbrxGenerator(loaded, tokenizer, sampling.Generator(parse));
+            using DbrxGenerator generator = model.StartGenerator(parse, sampling.Generator(parse));
+            DbrxTokenizer tokenizer = generator.Tokenizer;
 
             int[] promptIds;
             if (parse.GetValue(ids) is { Length: > 0 } given)
