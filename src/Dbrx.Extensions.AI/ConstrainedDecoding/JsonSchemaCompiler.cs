@@ -80,9 +80,7 @@ internal static class JsonSchemaCompiler
             }
         }
 
-        public SchemaNode Compile(JsonElement schema) => CompileUnregistered(schema);
-
-        private SchemaNode CompileUnregistered(JsonElement schema)
+        public SchemaNode Compile(JsonElement schema)
         {
             if (schema.ValueKind == JsonValueKind.True || schema.ValueKind != JsonValueKind.Object)
             {
