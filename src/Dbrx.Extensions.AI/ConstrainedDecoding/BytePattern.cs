@@ -9,6 +9,9 @@ namespace Dbrx.Extensions.AI.ConstrainedDecoding;
 /// </summary>
 internal sealed class BytePattern
 {
+    /// <summary>The distance of a state from which no match can be reached (small enough to add to without overflow).</summary>
+    private const int Unreachable = int.MaxValue / 4;
+
     private readonly List<List<(byte Lo, byte Hi, int Target)>> edges = [];
     private readonly List<List<int>> epsilons = [];
     private int[] distanceToAccept = [];
@@ -55,7 +58,7 @@ internal sealed class BytePattern
             result.accept = end;
             result.Start = result.Closure([start]);
             result.ComputeDistances();
-            return result.MinLength >= int.MaxValue / 4 ? null : result;
+            return result.MinLength >= Unreachable ? null : result;
         }
         catch (FormatException)
         {
@@ -84,7 +87,7 @@ internal sealed class BytePattern
     /// <summary>Bytes still needed to reach a complete match.</summary>
     public int MinToAccept(int[] states)
     {
-        int best = int.MaxValue / 4;
+        int best = Unreachable;
         foreach (int state in states)
             best = Math.Min(best, distanceToAccept[state]);
         return best;
@@ -93,7 +96,7 @@ internal sealed class BytePattern
     /// <summary>Appends the shortest bytes that complete a match from <paramref name="states"/>.</summary>
     public void AppendShortestCompletion(int[] states, List<byte> output)
     {
-        while (MinToAccept(states) is > 0 and var distance && distance < int.MaxValue / 4)
+        while (MinToAccept(states) is > 0 and var distance && distance < Unreachable)
         {
             byte next = states.SelectMany(s => edges[s]).First(e => distanceToAccept[e.Target] == distance - 1).Lo;
             output.Add(next);
@@ -283,7 +286,7 @@ internal sealed class BytePattern
     private void ComputeDistances()
     {
         int n = edges.Count;
-        distanceToAccept = Enumerable.Repeat(int.MaxValue / 4, n).ToArray();
+        distanceToAccept = Enumerable.Repeat(Unreachable, n).ToArray();
         distanceToAccept[accept] = 0;
         // Bellman-Ford style relaxation: a byte edge costs 1, an epsilon edge 0. Patterns are small.
         for (bool changed = true; changed;)

@@ -195,7 +195,7 @@ internal static class JsonSchemaCompiler
                 bool changed = false;
                 foreach (SchemaNode node in nodes)
                 {
-                    int length = Math.Min(node.ComputeMinLength(), int.MaxValue / 4);
+                    int length = Math.Min(node.ComputeMinLength(), SchemaNode.Unknown);
                     if (length < node.MinLength)
                     {
                         node.MinLength = length;
