@@ -35,6 +35,16 @@ internal sealed class LazyDbrxEngine : IDbrxEngine
 
     public int ContextLength => options.ContextLength ?? config.DefaultContextLength;
 
+    /// <summary>How the weights load: device "auto" plans room for this client's batch and context on each GPU.</summary>
+    internal DbrxLoadOptions LoadOptions => new()
+    {
+        Device = options.Device,
+        DType = options.DType,
+        AttentionImplementation = AttentionImplementations.Parse(options.AttentionImplementation),
+        PlanCacheRows = options.MaxBatchSize,
+        PlanCacheTokens = ContextLength,
+    };
+
     /// <summary>Whether the weights are loaded.</summary>
     public bool IsLoaded => generator is not null;
 
@@ -50,12 +60,7 @@ internal sealed class LazyDbrxEngine : IDbrxEngine
                 ObjectDisposedException.ThrowIf(disposed, this);
                 if (generator is null)
                 {
-                    var model = DbrxModelLoader.Load(options.ModelPath!, new DbrxLoadOptions
-                    {
-                        Device = options.Device,
-                        DType = options.DType,
-                        AttentionImplementation = AttentionImplementations.Parse(options.AttentionImplementation),
-                    });
+                    var model = DbrxModelLoader.Load(options.ModelPath!, LoadOptions);
                     var serving = new DbrxGeneratorOptions { MaxBatchSize = options.MaxBatchSize, MaxQueuedRequests = options.MaxQueuedRequests, ContextLength = ContextLength };
                     generator = new DbrxGenerator(model, Tokenizer, serving, ownsModel: true);
                 }

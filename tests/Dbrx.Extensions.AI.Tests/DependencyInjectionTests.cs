@@ -24,6 +24,14 @@ public sealed class DependencyInjectionTests(TinyCheckpoint tiny) : IClassFixtur
     }
 
     [Fact]
+    public void The_auto_placement_plans_for_the_clients_batch_and_context()
+    {
+        using var client = new DbrxChatClient(new DbrxChatClientOptions { ModelPath = tiny.Directory, MaxBatchSize = 3, ContextLength = 100 });
+        var engine = (LazyDbrxEngine)client.GetService<IDbrxEngine>()!;
+        Assert.Equal((3, 100), (engine.LoadOptions.PlanCacheRows, engine.LoadOptions.PlanCacheTokens));
+    }
+
+    [Fact]
     public void Binds_the_dbrx_configuration_section_by_the_option_names()
     {
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
