@@ -23,7 +23,11 @@ public sealed partial class DbrxChatClientOptions
     /// </summary>
     public string Device { get; set; } = "auto";
 
-    /// <summary><c>auto</c>, <c>float32</c>, <c>bfloat16</c> or <c>float16</c>; <c>auto</c> is the checkpoint's dtype on CUDA, float32 on the CPU.</summary>
+    /// <summary>
+    /// <c>auto</c>, <c>float32</c>, <c>bfloat16</c>, <c>float16</c> or <c>int4</c> (experts quantized while loading,
+    /// group 128); <c>auto</c> is the checkpoint's dtype on CUDA, float32 on the CPU. A pre-quantized checkpoint loads
+    /// as int4 whatever this says.
+    /// </summary>
     public string DType { get; set; } = "auto";
 
     /// <summary><c>sdpa</c> (default), <c>eager</c> or <c>flash_attention_2</c> (CUDA, half precision).</summary>
