@@ -23,11 +23,9 @@ public sealed class DbrxGeneratorTests(TinyModel tiny) : IClassFixture<TinyModel
         using var golden = new Golden();
         using var model = Golden.LoadModel(AttentionImplementation.Sdpa);
         using var generator = new DbrxGenerator(model, DbrxTokenizer.Default, new DbrxGeneratorOptions { ContextLength = 64 });
-        using var prompt = golden.Get("gen_prompt");
-        using var expected = golden.Get("gen_output");
-        int[] promptIds = prompt.ToLongArray().Select(id => (int)id).ToArray();
+        var (promptIds, expected) = golden.GreedyGeneration();
         var result = await generator.GenerateAsync(promptIds, new DbrxGenerationOptions { Temperature = 0, MaxNewTokens = 20, StopTokenIds = [] }, TestContext.Current.CancellationToken);
-        Assert.Equal(expected.ToLongArray().Skip(promptIds.Length).Select(id => (int)id), result.TokenIds);
+        Assert.Equal(expected, result.TokenIds);
         Assert.Equal(GenerationFinishReason.Length, result.FinishReason);
         Assert.Equal(new GenerationUsage(7, 20), result.Usage);
     }
