@@ -1,7 +1,6 @@
 using Dbrx.Inference.Chat;
 using Dbrx.Inference.Generation;
 using Dbrx.Inference.Modeling;
-using Dbrx.Inference.Runtime;
 using Dbrx.Inference.Tests.Support;
 using Dbrx.Inference.Tokenization;
 
