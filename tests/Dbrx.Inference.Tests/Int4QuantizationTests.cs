@@ -35,7 +35,7 @@ public sealed class Int4QuantizationTests
     public void The_int4_linear_layer_computes_with_the_dequantized_weight()
     {
         using var weight = randn(96, 128) * 0.1;
-        using var layer = new Int4Linear(128, 96, groupSize: 32, ScalarType.Float32, CPU);
+        using var layer = new Int4Linear(groupSize: 32, ScalarType.Float32, CPU);
         layer.LoadFloat(weight);
         using var x = randn(2, 5, 128);
         using var y = layer.forward(x);

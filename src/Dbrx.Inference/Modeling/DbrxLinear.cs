@@ -19,7 +19,7 @@ public sealed class DbrxLinear : nn.Module<Tensor, Tensor>
     internal static nn.Module<Tensor, Tensor> Create(long inFeatures, long outFeatures, ScalarType dtype, Device device, Quantization.DbrxQuantization? quantization) =>
         quantization is null
             ? new DbrxLinear(inFeatures, outFeatures, dtype, device)
-            : new Quantization.Int4Linear(inFeatures, outFeatures, quantization.GroupSize, dtype, device);
+            : new Quantization.Int4Linear(quantization.GroupSize, dtype, device);
 
     /// <summary>The weight, <c>[out, in]</c>.</summary>
     public Tensor Weight => weight;

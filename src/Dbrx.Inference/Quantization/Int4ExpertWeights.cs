@@ -15,8 +15,8 @@ internal sealed class Int4ExpertWeights : nn.Module, IInt4Target
     private readonly bool transposed;
     private readonly ScalarType dtype;
     private readonly Device device;
-    private Tensor[] packed;
-    private Tensor[] scalesAndZeros;
+    // Not registered buffers: their layout depends on the device's kernel and loading replaces them.
+    private readonly Int4PackedWeight?[] weights;
 
     /// <param name="experts">Experts in the block.</param>
     /// <param name="hidden">ffn_hidden_size.</param>
@@ -34,15 +34,14 @@ internal sealed class Int4ExpertWeights : nn.Module, IInt4Target
         this.groupSize = groupSize;
         this.dtype = dtype;
         this.device = device;
-        // Owned here rather than registered as buffers, since loading replaces them; freed in Dispose.
-        packed = [.. Enumerable.Range(0, experts).Select(_ => empty([0], ScalarType.Byte, device).DetachFromDisposeScope())];
-        scalesAndZeros = [.. Enumerable.Range(0, experts).Select(_ => empty([0], dtype, device).DetachFromDisposeScope())];
+        weights = new Int4PackedWeight?[experts];
     }
 
     public string CheckpointName(string modulePath) => modulePath;
 
     /// <summary><c>x</c> <c>[n, in]</c> through expert <paramref name="expert"/>: <c>[n, out]</c>.</summary>
-    public Tensor Apply(int expert, Tensor x) => Runtime.AtenOps.Int4Matmul(x, packed[expert], groupSize, scalesAndZeros[expert]);
+    public Tensor Apply(int expert, Tensor x) =>
+        (weights[expert] ?? throw new InvalidOperationException($"Int4 expert {expert} was used before its weights were loaded.")).Matmul(x);
 
     public Int4Weights Quantize(Tensor weight) => QuantizeStored(weight, experts, hidden, width, transposed, groupSize);
 
@@ -79,20 +78,18 @@ internal sealed class Int4ExpertWeights : nn.Module, IInt4Target
         return Int4Weights.Quantize(transposed ? slice.t() : slice, groupSize);
     }
 
-    private void Store(int expert, Int4Weights weights)
+    private void Store(int expert, Int4Weights quantized)
     {
-        packed[expert].Dispose();
-        scalesAndZeros[expert].Dispose();
-        packed[expert] = weights.Pack(device).DetachFromDisposeScope();
-        scalesAndZeros[expert] = weights.ScalesAndZeros(dtype, device).DetachFromDisposeScope();
+        weights[expert]?.Dispose();
+        weights[expert] = new Int4PackedWeight(quantized, groupSize, dtype, device);
     }
 
-    public void LoadQuantized(Int4Weights weights)
+    public void LoadQuantized(Int4Weights stored)
     {
-        long rows = weights.Pairs.shape[0] / experts;
+        long rows = stored.Pairs.shape[0] / experts;
         for (int e = 0; e < experts; e++)
         {
-            using var slice = new Int4Weights(weights.Pairs.narrow(0, e * rows, rows), weights.Scales.narrow(0, e * rows, rows), weights.Zeros.narrow(0, e * rows, rows));
+            using var slice = new Int4Weights(stored.Pairs.narrow(0, e * rows, rows), stored.Scales.narrow(0, e * rows, rows), stored.Zeros.narrow(0, e * rows, rows));
             Store(e, slice);
         }
     }
@@ -101,8 +98,8 @@ internal sealed class Int4ExpertWeights : nn.Module, IInt4Target
     {
         if (disposing)
         {
-            foreach (Tensor t in packed.Concat(scalesAndZeros))
-                t.Dispose();
+            foreach (Int4PackedWeight? weight in weights)
+                weight?.Dispose();
         }
         base.Dispose(disposing);
     }

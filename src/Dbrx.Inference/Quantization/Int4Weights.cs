@@ -52,24 +52,6 @@ public sealed record Int4Weights(Tensor Pairs, Tensor Scales, Tensor Zeros) : ID
         return scope.MoveToOuter(weight);
     }
 
-    /// <summary>The weight in the layout the int4 matmul of <paramref name="device"/> reads.</summary>
-    public Tensor Pack(Device device)
-    {
-        using var scope = NewDisposeScope();
-        var packed = device.type == TorchSharp.DeviceType.CUDA
-            ? Runtime.AtenOps.PackInt4ForCuda(Pairs.to(device))
-            : Runtime.AtenOps.PackInt4ForCpu(Values().cpu()).to(device);
-        return scope.MoveToOuter(packed);
-    }
-
-    /// <summary>Scales and zeros in the kernels' layout, <c>[K/group, N, 2]</c>, in <paramref name="dtype"/> on <paramref name="device"/>.</summary>
-    public Tensor ScalesAndZeros(ScalarType dtype, Device device)
-    {
-        using var scope = NewDisposeScope();
-        var packed = stack([Scales, Zeros], -1).transpose(0, 1).contiguous().to(dtype, device);
-        return scope.MoveToOuter(packed);
-    }
-
     /// <summary>Frees the tensors.</summary>
     public void Dispose()
     {
