@@ -1,11 +1,12 @@
 using System.CommandLine;
 using Dbrx.Inference.Generation;
 using Dbrx.Inference.Modeling;
+using Dbrx.Inference.Quantization;
 using Dbrx.Inference.Tokenization;
 
 namespace Dbrx.Cli;
 
-/// <summary>The options that say which model to load and how: folder, device, dtype, attention.</summary>
+/// <summary>The options that say which model to load and how: folder, device, dtype, attention, int4 scheme.</summary>
 internal sealed class ModelOptions
 {
     public Option<DirectoryInfo> Model { get; } = CliOptions.Model();
@@ -15,7 +16,17 @@ internal sealed class ModelOptions
     public Option<int> Int4GroupSize { get; } = new("--int4-group-size") { Description = "With --dtype int4: weights per scale.", DefaultValueFactory = _ => 128 };
     public Option<string> Int4Modules { get; } = new("--int4-modules") { Description = "With --dtype int4: experts (always), attention, lm_head, comma-separated.", DefaultValueFactory = _ => "experts" };
 
-    public ModelOptions(string defaultDType) => DType = CliOptions.DType(defaultDType);
+    /// <param name="defaultDType">The command's default for --dtype.</param>
+    /// <param name="modelDescription">For commands where --model is optional (bench): what giving it means.</param>
+    public ModelOptions(string defaultDType, string? modelDescription = null)
+    {
+        DType = CliOptions.DType(defaultDType);
+        if (modelDescription is not null)
+        {
+            Model.Required = false;
+            Model.Description = modelDescription;
+        }
+    }
 
     public void AddTo(Command command)
     {
@@ -29,19 +40,27 @@ internal sealed class ModelOptions
 
     public string Directory(ParseResult parse) => parse.GetValue(Model)!.FullName;
 
-    public DbrxForCausalLM Load(ParseResult parse) => DbrxModelLoader.Load(Directory(parse), new DbrxLoadOptions
+    /// <summary>The int4 scheme --int4-modules and --int4-group-size describe (used when --dtype is int4).</summary>
+    public DbrxQuantization Quantization(ParseResult parse) => DbrxQuantization.WithModules(parse.GetValue(Int4Modules)!, parse.GetValue(Int4GroupSize));
+
+    public AttentionImplementation AttentionImplementation(ParseResult parse) => AttentionImplementations.Parse(parse.GetValue(Attention)!);
+
+    /// <summary>Loads the model, planning memory for a KV cache of <paramref name="cacheRows"/> rows of <paramref name="cacheTokens"/> tokens.</summary>
+    public DbrxForCausalLM Load(ParseResult parse, int cacheRows, int? cacheTokens) => DbrxModelLoader.Load(Directory(parse), new DbrxLoadOptions
     {
         Device = parse.GetValue(Device)!,
         DType = parse.GetValue(DType)!,
-        AttentionImplementation = AttentionImplementations.Parse(parse.GetValue(Attention)!),
+        AttentionImplementation = AttentionImplementation(parse),
         Int4GroupSize = parse.GetValue(Int4GroupSize),
         Int4Modules = parse.GetValue(Int4Modules)!,
+        PlanCacheRows = cacheRows,
+        PlanCacheTokens = cacheTokens,
     });
 
     /// <summary>Loads the model and starts a generator that owns it, with the model folder's tokenizer.</summary>
     public DbrxGenerator StartGenerator(ParseResult parse, DbrxGeneratorOptions options)
     {
-        DbrxForCausalLM model = Load(parse);
+        DbrxForCausalLM model = Load(parse, options.MaxBatchSize, options.ContextLength);
         try
         {
             return new DbrxGenerator(model, DbrxTokenizer.FromModelFolder(Directory(parse)), options, ownsModel: true);

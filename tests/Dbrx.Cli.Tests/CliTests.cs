@@ -130,6 +130,106 @@ public sealed class CliTests : IClassFixture<CliTests.TinyCheckpoint>
         Assert.Contains("(conversation cleared)", result.Error);
     }
 
+    /// <summary>
+    /// The issue's check: <c>dbrx init</c>, <c>dbrx quantize</c>, <c>dbrx generate</c>; greedy tokens of the int4 copy
+    /// against the float model's (the same checkpoint, loaded as float32).
+    /// </summary>
+    [Fact]
+    public async Task Quantize_then_generate_keeps_the_greedy_tokens_of_the_float_model()
+    {
+        string quantized = tiny.Directory + "-int4";
+        try
+        {
+            var quantize = await Cli.Run("quantize", "--model", tiny.Directory, "--output", quantized, "--group-size", "64");
+            Assert.True(quantize.ExitCode == 0, quantize.Error);
+            string[] generate = ["generate", "--prompt", "The capital of France is", "--max-new-tokens", "24", "--temperature", "0", "--stop-token-ids", "none", "--json"];
+            var full = await Cli.Run([.. generate, "--model", tiny.Directory, "--dtype", "float32"]);
+            var int4 = await Cli.Run([.. generate, "--model", quantized]);
+            Assert.True(full.ExitCode == 0 && int4.ExitCode == 0, full.Error + int4.Error);
+            int[] a = TokenIds(full.Out), b = TokenIds(int4.Out);
+            Assert.Equal(a.Length, b.Length);
+            double same = a.Zip(b).Count(p => p.First == p.Second) / (double)a.Length;
+            Assert.True(a.Take(16).SequenceEqual(b.Take(16)) && same >= 0.75, $"float {string.Join(",", a)}\nint4  {string.Join(",", b)}");
+        }
+        finally
+        {
+            if (Directory.Exists(quantized))
+                Directory.Delete(quantized, recursive: true);
+        }
+
+        static int[] TokenIds(string json) => JsonDocument.Parse(json).RootElement.GetProperty("token_ids").EnumerateArray().Select(e => e.GetInt32()).ToArray();
+    }
+
+    /// <summary>
+    /// <c>dbrx bench --json</c> on a checkpoint: every figure is present and positive, the limits were measured, and
+    /// the bandwidth floor is computed from the bytes a decode step reads, int4 bytes included.
+    /// </summary>
+    [Theory]
+    [InlineData("float32", null)]
+    [InlineData("int4", "experts,attention")]
+    public async Task Bench_json_reports_speed_against_limits_measured_in_the_same_run(string dtype, string? int4Modules)
+    {
+        string[] args = ["bench", "--model", tiny.Directory, "--device", "cpu", "--dtype", dtype, "--prefill", "16,32", "--context", "16", "--batches", "2", "--steps", "2", "--json"];
+        if (int4Modules is not null)
+            args = [.. args, "--int4-modules", int4Modules, "--int4-group-size", "32"];
+        var result = await Cli.Run(args);
+        Assert.True(result.ExitCode == 0, result.Error);
+        using var json = JsonDocument.Parse(result.Out);
+        var root = json.RootElement;
+        Assert.StartsWith("CPU (", root.GetProperty("device").GetString());
+        Assert.Equal(int4Modules is null ? "float32" : "int4 experts+attention (group 32), float32", root.GetProperty("dtype").GetString());
+        Assert.True(root.GetProperty("limits").GetProperty("read_bandwidth_gb_s").GetDouble() > 0);
+        Assert.True(root.GetProperty("limits").GetProperty("matmul_tflop_s").GetDouble() > 0);
+        foreach (string length in new[] { "16", "32" })
+        {
+            Assert.True(root.GetProperty("prefill_tokens_per_s").GetProperty(length).GetDouble() > 0);
+            Assert.True(root.GetProperty("prefill_fraction_of_matmul").GetProperty(length).GetDouble() > 0);
+        }
+        Assert.True(root.GetProperty("decode_tokens_per_s").GetProperty("2").GetDouble() > 0);
+        double decode = root.GetProperty("decode_batch1_ms_per_token").GetDouble(), floor = root.GetProperty("bandwidth_floor_ms").GetDouble();
+        Assert.Equal(floor / decode, root.GetProperty("decode_fraction_of_floor").GetDouble(), 1e-9);
+
+        // Bytes one decode step reads, counted here from the config: one embedding row, the top-k experts, the rest
+        // of the weights, the KV cache over the context (16 tokens), all float32 except int4 weights.
+        var c = Inference.Configuration.DbrxPresets.Tiny;
+        long qkv = (long)c.DModel * (c.DModel + 2 * c.Attention.KvNHeads * c.HeadDim), outProj = (long)c.DModel * c.DModel;
+        long chosenExperts = 3L * c.Ffn.MoeTopK * c.Ffn.FfnHiddenSize * c.DModel;
+        double Int4(long weights) => weights / 2.0 + 2.0 * (weights / 32) * 4;
+        double Float(long weights) => weights * 4.0;
+        double attention = int4Modules is null ? Float(qkv + outProj) : Int4(qkv) + Int4(outProj);
+        double experts = int4Modules is null ? Float(chosenExperts) : Int4(chosenExperts);
+        double perBlock = attention + experts + Float(c.Ffn.MoeNumExperts * (long)c.DModel + 2L * c.DModel) + Float(2L * 16 * c.Attention.KvNHeads * c.HeadDim);
+        double expected = Float(c.DModel) + c.NLayers * perBlock + Float(c.DModel + (long)c.VocabSize * c.DModel);
+        Assert.Equal(expected, root.GetProperty("active_bytes_per_token").GetDouble(), 1e-6 * expected);
+    }
+
+    [Fact]
+    public async Task Logits_accepts_int4_weights_and_stays_close_to_float()
+    {
+        string Output() => Path.Combine(Path.GetTempPath(), Guid.NewGuid().ToString("N") + ".safetensors");
+        string floatFile = Output(), int4File = Output();
+        try
+        {
+            string[] args = ["logits", "--model", tiny.Directory, "--token-ids", "791,6864,315,9822,374", "--device", "cpu"];
+            Assert.Equal(0, (await Cli.Run([.. args, "--output", floatFile])).ExitCode);
+            var int4 = await Cli.Run([.. args, "--output", int4File, "--dtype", "int4", "--int4-group-size", "64"]);
+            Assert.True(int4.ExitCode == 0, int4.Error);
+            using var a = SafetensorsFile.Open(floatFile);
+            using var b = SafetensorsFile.Open(int4File);
+            using var x = a.Read("logits").flatten(0, 1);
+            using var y = b.Read("logits").flatten(0, 1);
+            using var cosine = nn.functional.cosine_similarity(x, y, 1).mean();
+            using var sameTop = x.argmax(-1).eq(y.argmax(-1)).to_type(ScalarType.Float32).mean();
+            Assert.True(cosine.item<float>() > 0.999 && sameTop.item<float>() >= 0.8, $"cosine {cosine.item<float>()}, top-1 agreement {sameTop.item<float>()}");
+            Assert.False(x.allclose(y), "the int4 logits should differ from the float ones");
+        }
+        finally
+        {
+            File.Delete(floatFile);
+            File.Delete(int4File);
+        }
+    }
+
     [Theory]
     [InlineData(new[] { "info", "--model", "/nonexistent/model" }, "dbrx: error: '/nonexistent/model' does not exist")]
     [InlineData(new[] { "generate", "--model", "GOLDEN", "--prompt", "Hello" }, "outside the model's vocabulary of 512 ids")]
@@ -139,6 +239,8 @@ public sealed class CliTests : IClassFixture<CliTests.TinyCheckpoint>
     [InlineData(new[] { "init", "--preset", "dbrx-instruct", "--output", "/tmp/dbrx-cli-never" }, "This checkpoint needs")]
     [InlineData(new[] { "generate", "--model", "GOLDEN", "--token-ids", "1", "--device", "cuda:7" }, "Device 'cuda:7'")]
     [InlineData(new[] { "info", "--preset", "tiny", "--gpu-memory", "lots" }, "--gpu-memory 'lots' is not a size")]
+    [InlineData(new[] { "generate", "--model", "GOLDEN", "--token-ids", "1", "--device", "cpu", "--context-length", "2000000000" }, "The model does not fit: cpu would hold")]
+    [InlineData(new[] { "bench", "--device", "cpu", "--dtype", "int4", "--int4-group-size", "48" }, "The int4 group size must be 32, 64, 128 or 256, not 48")]
     public async Task Errors_are_one_line_on_stderr_with_a_non_zero_exit_and_no_stack_trace(string[] args, string message)
     {
         var result = await Cli.Run(args.Select(a => a == "GOLDEN" ? Cli.GoldenModel : a).ToArray());

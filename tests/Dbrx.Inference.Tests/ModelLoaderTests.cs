@@ -105,6 +105,18 @@ public sealed class ModelLoaderTests : IDisposable
         Assert.Contains("Unknown dtype 'int3'", Assert.Throws<ArgumentException>(() => DbrxModelLoader.Load(dir.Path, Cpu("int3"))).Message);
         Assert.Contains("flash_attention_2 needs every block on a CUDA device", Assert.Throws<ArgumentException>(() =>
             DbrxModelLoader.Load(dir.Path, Cpu() with { AttentionImplementation = AttentionImplementation.FlashAttention2 })).Message);
+        Assert.Contains("PlanCacheRows", Assert.Throws<ArgumentOutOfRangeException>(() => DbrxModelLoader.Load(dir.Path, Cpu() with { PlanCacheRows = -1 })).Message);
+    }
+
+    /// <summary>The up-front memory check counts the KV cache the caller plans for, so a cache that cannot fit is refused before loading.</summary>
+    [Fact]
+    public void A_kv_cache_that_cannot_fit_is_refused_before_loading_with_the_numbers()
+    {
+        DbrxRandomCheckpoint.Write(Config, dir.Path, 1, ScalarType.Float32);
+        var error = Assert.Throws<InvalidOperationException>(() => DbrxModelLoader.Load(dir.Path, Cpu() with { PlanCacheRows = 100_000, PlanCacheTokens = 1_000_000 }));
+        Assert.Matches(@"The model does not fit: cpu would hold [\d.]+ GiB .* but has [\d.]+ GiB free", error.Message);
+        using var model = DbrxModelLoader.Load(dir.Path, Cpu() with { PlanCacheRows = 1, PlanCacheTokens = 64 });
+        Assert.Equal(Config.NLayers, model.Config.NLayers);
     }
 
     [Fact]

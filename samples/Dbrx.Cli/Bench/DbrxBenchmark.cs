@@ -98,7 +98,7 @@ internal sealed class DbrxBenchmark(DbrxForCausalLM model, Action<string> log)
         return new BenchReport
         {
             Device = DeviceName(),
-            DType = (model.Quantization is null ? "" : "int4 experts, ") + Inference.Runtime.DbrxDevices.DTypeName(model.DType),
+            DType = (model.Quantization is { } q ? $"int4 {string.Join('+', q.Modules)} (group {q.GroupSize}), " : "") + Inference.Runtime.DbrxDevices.DTypeName(model.DType),
             Config = model.Config,
             ReadBandwidthBytesPerSecond = bandwidth,
             MatmulFlopsPerSecond = matmul,
@@ -164,29 +164,31 @@ internal sealed class DbrxBenchmark(DbrxForCausalLM model, Action<string> log)
     }
 
     /// <summary>
-    /// Bytes a batch-1 decode step must read: every block's attention and router weights, the 4 (top-k) chosen experts,
-    /// the norms, lm_head, and the KV cache over the context.
+    /// Bytes a batch-1 decode step must read: every tensor of the model as it is held (int4 where quantized) except
+    /// that only the top-k chosen experts of each block are read and only one row of the embedding, plus the KV cache
+    /// over the context.
     /// </summary>
     private double ActiveBytesPerToken(int context)
     {
         DbrxConfig c = model.Config;
         int element = SafetensorsDTypes.FromScalarType(model.DType).Size();
-        var q = model.Quantization;
-        double Weights(long count, bool quantized) => quantized ? q!.WeightBytes(count, element) : (double)count * element;
-        double attention = Weights((long)c.DModel * (c.DModel + 2L * c.Attention.KvNHeads * c.HeadDim) + (long)c.DModel * c.DModel, q is { Attention: true });
-        double experts = Weights(3L * c.Ffn.MoeTopK * c.Ffn.FfnHiddenSize * c.DModel, q is not null);
-        double perBlock = attention + experts + ((double)c.Ffn.MoeNumExperts * c.DModel + 2.0 * c.DModel) * element;
-        double cache = 2.0 * context * c.Attention.KvNHeads * c.HeadDim * element;
-        return c.NLayers * (perBlock + cache) + Weights((long)c.VocabSize * c.DModel, q is { LmHead: true }) + (double)c.DModel * element;
+        double chosenExperts = (double)c.Ffn.MoeTopK / c.Ffn.MoeNumExperts;
+        double weights = DbrxTensorLayout.For(c).Sum(s =>
+            s.Name == DbrxTensorLayout.EmbeddingName ? (double)c.DModel * element
+            : DbrxMemoryFootprint.TensorBytes(s, element, model.Quantization) * (DbrxTensorLayout.IsExpertWeight(s.Name) ? chosenExperts : 1));
+        double cache = c.NLayers * 2.0 * context * c.Attention.KvNHeads * c.HeadDim * element;
+        return weights + cache;
     }
 
-    /// <summary>Matmul FLOPs of a prefill: 2 per active weight per token, plus attention's two products (causal: half).</summary>
+    /// <summary>
+    /// Matmul FLOPs of a prefill: 2 per active weight per token (the embedding is a lookup and lm_head runs for the one
+    /// kept token; the norms' few weights are counted too), plus attention's two products (causal: half).
+    /// </summary>
     private double PrefillFlops(int length)
     {
         DbrxConfig c = model.Config;
-        double attention = (double)c.DModel * (c.DModel + 2 * c.Attention.KvNHeads * c.HeadDim) + (double)c.DModel * c.DModel;
-        double experts = 3.0 * c.Ffn.MoeTopK * c.Ffn.FfnHiddenSize * c.DModel;
-        double weights = 2.0 * length * (c.NLayers * (attention + experts + (double)c.Ffn.MoeNumExperts * c.DModel) + c.DModel);
+        double head = (double)c.VocabSize * c.DModel;
+        double weights = 2.0 * length * (c.ActiveParameterCount - 2 * head) + 2.0 * head;
         double scores = c.NLayers * 2.0 * 2.0 * length * length * c.DModel / 2;
         return weights + scores;
     }

@@ -1,6 +1,5 @@
 using System.CommandLine;
 using System.Globalization;
-using System.Text.Json;
 using System.Text.Json.Nodes;
 using Dbrx.Cli.Bench;
 using Dbrx.Inference.Configuration;
@@ -28,20 +27,19 @@ internal static class BenchCommand
 
     public static Command Create()
     {
-        var model = new Option<DirectoryInfo>("--model", "-m") { Description = "Benchmark this checkpoint instead of a random-weight DBRX." };
+        var models = new ModelOptions("auto", modelDescription: "Benchmark this checkpoint instead of a random-weight DBRX.");
         var blocks = new Option<int?>("--blocks") { Description = "Blocks of the random model (default 4 on CUDA at DBRX width, 2 on the CPU at a smaller width)." };
-        var device = CliOptions.Device();
-        var dtype = CliOptions.DType("auto");
         var prefill = new Option<string>("--prefill") { Description = "Prefill lengths (default 512,2048 on CUDA; 128,512 on the CPU)." };
         var context = new Option<int?>("--context") { Description = "Context decode steps attend over (default 1024 on CUDA, 256 on the CPU)." };
         var batches = new Option<string>("--batches") { Description = "Batch sizes for batched decode (default 8,32 on CUDA; 4,8 on the CPU)." };
         var steps = new Option<int>("--steps") { Description = "Decode steps timed per measurement.", DefaultValueFactory = _ => 16 };
         var json = new Option<bool>("--json") { Description = "Print one JSON object instead of a table." };
-        var quality = new Option<bool>("--int4-quality") { Description = "Instead of speed: compare the model's logits with its int4 copy (experts, group 128) on random prompts." };
+        var quality = new Option<bool>("--int4-quality") { Description = "Instead of speed: compare the model's logits with its int4 copy (--int4-modules, --int4-group-size) on random prompts." };
         var command = new Command("bench", "Measure prefill and decode speed against this machine's read bandwidth and matmul rate.")
         {
-            model, blocks, device, dtype, prefill, context, batches, steps, json, quality,
+            blocks, prefill, context, batches, steps, json, quality,
         };
+        models.AddTo(command);
         command.SetAction(CliAction.Run(parse =>
         {
             bool quiet = parse.GetValue(json);
@@ -50,36 +48,39 @@ internal static class BenchCommand
                 if (!quiet)
                     Console.Error.WriteLine(line);
             }
-            using DbrxForCausalLM bench = parse.GetValue(model) is { } folder
-                ? DbrxModelLoader.Load(folder.FullName, new DbrxLoadOptions { Device = parse.GetValue(device)!, DType = parse.GetValue(dtype)! })
-                : RandomModel(parse.GetValue(device)!, parse.GetValue(dtype)!, parse.GetValue(blocks), Log);
-            bool cuda = bench.Device.type == DeviceType.CUDA;
+            // Known once the device is: CUDA and CPU have different defaults.
+            bool cudaRequested = DbrxDevices.ParseDevice(parse.GetValue(models.Device)!).type == DeviceType.CUDA;
+            int[] prefillLengths = Numbers(parse.GetValue(prefill) ?? (cudaRequested ? "512,2048" : "128,512"));
+            int decodeContext = parse.GetValue(context) ?? (cudaRequested ? 1024 : 256);
+            int[] batchSizes = Numbers(parse.GetValue(batches) ?? (cudaRequested ? "8,32" : "4,8"));
+            int decodeSteps = parse.GetValue(steps);
+            DbrxQuantization? int4 = parse.GetValue(models.DType)!.Equals("int4", StringComparison.OrdinalIgnoreCase) ? models.Quantization(parse) : null;
+            using DbrxForCausalLM bench = parse.GetValue(models.Model) is not null
+                ? models.Load(parse, cacheRows: batchSizes.Append(1).Max(), cacheTokens: Math.Max(prefillLengths.Append(0).Max(), decodeContext + decodeSteps + 2))
+                : RandomModel(parse.GetValue(models.Device)!, parse.GetValue(models.DType)!, int4, models.AttentionImplementation(parse), parse.GetValue(blocks), Log);
             if (parse.GetValue(quality))
             {
-                var (cosine, agreement) = new DbrxBenchmark(bench, Log).CompareInt4(new DbrxQuantization(), prompts: 8, length: 64);
-                Console.WriteLine(new JsonObject { ["int4_logits_cosine"] = cosine, ["int4_top1_agreement"] = agreement, ["dtype"] = DbrxDevices.DTypeName(bench.DType) }.ToJsonString());
+                var (cosine, agreement) = new DbrxBenchmark(bench, Log).CompareInt4(models.Quantization(parse), prompts: 8, length: 64);
+                Console.WriteLine(CliJson.Format(new JsonObject { ["int4_logits_cosine"] = cosine, ["int4_top1_agreement"] = agreement, ["dtype"] = DbrxDevices.DTypeName(bench.DType) }, indented: false));
                 return 0;
             }
-            var report = new DbrxBenchmark(bench, Log).Run(
-                Numbers(parse.GetValue(prefill) ?? (cuda ? "512,2048" : "128,512")),
-                parse.GetValue(context) ?? (cuda ? 1024 : 256),
-                Numbers(parse.GetValue(batches) ?? (cuda ? "8,32" : "4,8")),
-                parse.GetValue(steps));
+            var report = new DbrxBenchmark(bench, Log).Run(prefillLengths, decodeContext, batchSizes, decodeSteps);
             Console.WriteLine(quiet ? Json(report) : Table(report));
             return 0;
         }));
         return command;
     }
 
-    private static DbrxForCausalLM RandomModel(string deviceName, string dtypeName, int? blocks, Action<string> log)
+    private static DbrxForCausalLM RandomModel(string deviceName, string dtypeName, DbrxQuantization? quantization, AttentionImplementation attention, int? blocks, Action<string> log)
     {
         Device device = DbrxDevices.ParseDevice(deviceName);
         bool cuda = device.type == DeviceType.CUDA;
         DbrxConfig config = (cuda ? DbrxPresets.DbrxInstruct : CpuShape) with { NLayers = blocks ?? (cuda ? 4 : 2) };
         ScalarType dtype = DbrxDevices.ParseDType(dtypeName, device, "bfloat16");
-        DbrxQuantization? quantization = dtypeName.Equals("int4", StringComparison.OrdinalIgnoreCase) ? new DbrxQuantization() : null;
-        log($"random DBRX: d_model {config.DModel}, {config.NHeads}/{config.Attention.KvNHeads} heads, {config.Ffn.MoeNumExperts} experts x {config.Ffn.FfnHiddenSize}, top-{config.Ffn.MoeTopK}, {config.NLayers} blocks, vocab {config.VocabSize}, {(quantization is null ? "" : "int4 experts, ")}{DbrxDevices.DTypeName(dtype)} on {device}");
-        var model = new DbrxForCausalLM(config, dtype, DbrxPlacement.OnDevice(device, config.NLayers), quantization: quantization);
+        quantization?.Validate(config);
+        string int4 = quantization is null ? "" : $"int4 {string.Join("+", quantization.Modules)} (group {quantization.GroupSize}), ";
+        log($"random DBRX: d_model {config.DModel}, {config.NHeads}/{config.Attention.KvNHeads} heads, {config.Ffn.MoeNumExperts} experts x {config.Ffn.FfnHiddenSize}, top-{config.Ffn.MoeTopK}, {config.NLayers} blocks, vocab {config.VocabSize}, {int4}{DbrxDevices.DTypeName(dtype)} on {device}");
+        var model = new DbrxForCausalLM(config, dtype, DbrxPlacement.OnDevice(device, config.NLayers), attention, quantization: quantization);
         // Values only shape the routing here, so they are drawn on the device, fast.
         DbrxInitializer.FillOnDevice(model, seed: 0);
         return model;
@@ -107,7 +108,7 @@ internal static class BenchCommand
             ["peak_memory_bytes"] = r.PeakMemoryBytes,
             ["peak_memory_kind"] = r.PeakMemoryKind,
         };
-        return root.ToJsonString(new JsonSerializerOptions { WriteIndented = true });
+        return CliJson.Format(root);
     }
 
     private static string Table(BenchReport r)

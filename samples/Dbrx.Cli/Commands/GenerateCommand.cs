@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.Text.Json;
 using System.Text.Json.Nodes;
 using Dbrx.Inference.Chat;
 using Dbrx.Inference.Generation;
@@ -83,7 +82,7 @@ internal static class GenerateCommand
                         ["decode_tokens_per_second"] = last.Timings.DecodeTokensPerSecond is { } speed ? Math.Round(speed, 2) : null,
                     },
                 };
-                Console.WriteLine(result.ToJsonString(new JsonSerializerOptions { WriteIndented = false, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }));
+                Console.WriteLine(CliJson.Format(result, indented: false));
             }
             else
             {

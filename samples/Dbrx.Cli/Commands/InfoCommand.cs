@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.Text.Json;
 using System.Text.Json.Nodes;
 using Dbrx.Inference.Checkpoints;
 using Dbrx.Inference.Configuration;
@@ -80,7 +79,7 @@ internal static class InfoCommand
             result["memory"] = sizes;
             result["int4_counted"] = int4.ToJson();
 
-            Console.WriteLine(parse.GetValue(json) ? result.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) : Text(config, result));
+            Console.WriteLine(parse.GetValue(json) ? CliJson.Format(result) : Text(config, result));
             return 0;
         }));
         return command;

@@ -17,10 +17,13 @@ public sealed record DbrxLoadOptions
     /// </summary>
     public string Device { get; init; } = "auto";
 
-    /// <summary>KV-cache rows the "auto" plan leaves room for on each GPU (the generator's batch size).</summary>
+    /// <summary>
+    /// KV-cache rows (the generator's batch size) the "auto" plan and the up-front memory check leave room for: a model
+    /// whose weights fit but whose cache would not is refused before loading, not after.
+    /// </summary>
     public int PlanCacheRows { get; init; } = 8;
 
-    /// <summary>Tokens per KV-cache row the "auto" plan leaves room for; default max_seq_len capped at 4096.</summary>
+    /// <summary>Tokens per KV-cache row the plan and the memory check leave room for; default max_seq_len capped at 4096.</summary>
     public int? PlanCacheTokens { get; init; }
 
     /// <summary>
@@ -60,6 +63,9 @@ public static class DbrxModelLoader
     {
         ArgumentException.ThrowIfNullOrEmpty(directory);
         options ??= new DbrxLoadOptions();
+        ArgumentOutOfRangeException.ThrowIfNegative(options.PlanCacheRows, nameof(options.PlanCacheRows));
+        if (options.PlanCacheTokens is < 0)
+            throw new ArgumentOutOfRangeException(nameof(options.PlanCacheTokens), options.PlanCacheTokens, "PlanCacheTokens cannot be negative.");
         DbrxConfig config = DbrxConfigJson.Load(directory);
         DbrxPlacement? map = options.Device.Contains('=', StringComparison.Ordinal) ? DbrxPlacement.Parse(options.Device, config.NLayers) : null;
         Device first = map?.Embedding ?? DbrxDevices.ParseDevice(options.Device);
@@ -69,8 +75,8 @@ public static class DbrxModelLoader
             : null);
         ScalarType dtype = DbrxDevices.ParseDType(quantization is not null && options.DType == "auto" ? "int4" : options.DType, first, config.TorchDtype);
         quantization?.Validate(config);
-        DbrxPlacement placement = map ?? Place(config, dtype, first, options, quantization);
-        var footprint = DbrxMemoryFootprint.Of(config, dtype, 1, config.DefaultContextLength, quantization);
+        var footprint = DbrxMemoryFootprint.Of(config, dtype, options.PlanCacheRows, options.PlanCacheTokens ?? config.DefaultContextLength, quantization);
+        DbrxPlacement placement = map ?? Place(config, first, options.Device, footprint);
         DbrxMemoryCheck.Check(placement, footprint, DbrxMemoryCheck.FreeMemory(placement));
         using var checkpoint = SafetensorsCheckpoint.Open(directory);
         CheckMatches(config, checkpoint, options.Strict, stored);
@@ -91,11 +97,10 @@ public static class DbrxModelLoader
     /// One device, or for "auto" on a CUDA machine a plan over the GPUs' free memory; a plan that leaves everything on
     /// the first GPU is simply that device.
     /// </summary>
-    private static DbrxPlacement Place(DbrxConfig config, ScalarType dtype, Device device, DbrxLoadOptions options, DbrxQuantization? quantization)
+    private static DbrxPlacement Place(DbrxConfig config, Device device, string deviceOption, DbrxMemoryFootprint footprint)
     {
-        if (options.Device.Trim().ToLowerInvariant() != "auto" || device.type != DeviceType.CUDA)
+        if (deviceOption.Trim().ToLowerInvariant() != "auto" || device.type != DeviceType.CUDA)
             return DbrxPlacement.OnDevice(device, config.NLayers);
-        var footprint = DbrxMemoryFootprint.Of(config, dtype, options.PlanCacheRows, options.PlanCacheTokens ?? config.DefaultContextLength, quantization);
         return DbrxPlacementPlanner.Plan(config.NLayers, footprint, AcceleratorMemory.Query());
     }
 

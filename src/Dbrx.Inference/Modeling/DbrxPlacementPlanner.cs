@@ -1,44 +1,6 @@
-using Dbrx.Inference.Checkpoints;
-using Dbrx.Inference.Configuration;
-using Dbrx.Inference.Quantization;
 using static TorchSharp.torch;
 
 namespace Dbrx.Inference.Modeling;
-
-/// <summary>Free memory on one accelerator, for planning.</summary>
-/// <param name="Device">The device.</param>
-/// <param name="FreeBytes">Bytes free for the model, its KV cache and activations.</param>
-public sealed record DeviceMemory(Device Device, long FreeBytes);
-
-/// <summary>The sizes a plan is made from: every part's weights and each block's KV cache.</summary>
-/// <param name="EmbeddingBytes">The embedding table.</param>
-/// <param name="BlockBytes">One block's weights.</param>
-/// <param name="CacheBytesPerBlock">One block's KV cache for the planned batch and context.</param>
-/// <param name="HeadBytes">norm_f and lm_head.</param>
-public sealed record DbrxMemoryFootprint(long EmbeddingBytes, long BlockBytes, long CacheBytesPerBlock, long HeadBytes)
-{
-    /// <summary>
-    /// The footprint of a configuration at a dtype (with int4 weights where <paramref name="quantization"/> says), with a
-    /// KV cache of <paramref name="cacheRows"/> × <paramref name="cacheTokens"/>.
-    /// </summary>
-    public static DbrxMemoryFootprint Of(DbrxConfig config, ScalarType dtype, int cacheRows, int cacheTokens, DbrxQuantization? quantization = null)
-    {
-        int element = SafetensorsDTypes.FromScalarType(dtype).Size();
-        var layout = DbrxTensorLayout.For(config);
-        long TensorBytes(DbrxTensorSpec s) =>
-            quantization is not null && quantization.Quantizes(s.Name) ? quantization.WeightBytes(s.ElementCount, element) : s.ElementCount * element;
-        long Bytes(Func<string, bool> which) => layout.Where(s => which(s.Name)).Sum(TensorBytes);
-        long cache = 2L * cacheRows * cacheTokens * config.Attention.KvNHeads * config.HeadDim * element;
-        return new DbrxMemoryFootprint(
-            Bytes(n => n.StartsWith("transformer.wte", StringComparison.Ordinal)),
-            config.NLayers == 0 ? 0 : Bytes(n => n.StartsWith("transformer.blocks.0.", StringComparison.Ordinal)),
-            cache,
-            Bytes(n => n is "lm_head.weight" or "transformer.norm_f.weight"));
-    }
-
-    /// <summary>Everything together.</summary>
-    public long TotalBytes(int layers) => EmbeddingBytes + layers * (BlockBytes + CacheBytesPerBlock) + HeadBytes;
-}
 
 /// <summary>
 /// Spreads a model over accelerators by their free memory, then the CPU, as the reference's

@@ -27,13 +27,22 @@ public sealed record DbrxTensorSpec(string Name, long[] Shape, DbrxInitKind Init
 /// <summary>The tensors of a DBRX checkpoint in Hugging Face's names, in the order the reference registers them.</summary>
 public static class DbrxTensorLayout
 {
+    /// <summary>The token embedding table.</summary>
+    public const string EmbeddingName = "transformer.wte.weight";
+
+    /// <summary>The final norm's weight.</summary>
+    public const string FinalNormName = "transformer.norm_f.weight";
+
+    /// <summary>The language-model head.</summary>
+    public const string LmHeadName = "lm_head.weight";
+
     /// <summary>Every tensor of a model with this configuration (dbrx-instruct: 323).</summary>
     public static IReadOnlyList<DbrxTensorSpec> For(DbrxConfig config)
     {
         ArgumentNullException.ThrowIfNull(config);
         long d = config.DModel, qkv = d + 2L * config.Attention.KvNHeads * config.HeadDim;
         long expertRows = (long)config.Ffn.MoeNumExperts * config.Ffn.FfnHiddenSize;
-        var specs = new List<DbrxTensorSpec> { new("transformer.wte.weight", [config.VocabSize, d], DbrxInitKind.Normal) };
+        var specs = new List<DbrxTensorSpec> { new(EmbeddingName, [config.VocabSize, d], DbrxInitKind.Normal) };
         for (int i = 0; i < config.NLayers; i++)
         {
             string block = $"transformer.blocks.{i}.";
@@ -46,8 +55,8 @@ public static class DbrxTensorLayout
             specs.Add(new(block + "ffn.experts.mlp.v1", [expertRows, d], DbrxInitKind.Normal));
             specs.Add(new(block + "ffn.experts.mlp.w2", [expertRows, d], DbrxInitKind.Normal));
         }
-        specs.Add(new("transformer.norm_f.weight", [d], DbrxInitKind.Ones));
-        specs.Add(new("lm_head.weight", [config.VocabSize, d], DbrxInitKind.Normal));
+        specs.Add(new(FinalNormName, [d], DbrxInitKind.Ones));
+        specs.Add(new(LmHeadName, [config.VocabSize, d], DbrxInitKind.Normal));
         return specs;
     }
 

@@ -106,7 +106,7 @@ public sealed record DbrxQuantization
     public bool Quantizes(string tensorName) =>
         Modeling.DbrxTensorLayout.IsExpertWeight(tensorName)
         || (Attention && (tensorName.EndsWith(".attn.Wqkv.weight", StringComparison.Ordinal) || tensorName.EndsWith(".attn.out_proj.weight", StringComparison.Ordinal)))
-        || (LmHead && tensorName == "lm_head.weight");
+        || (LmHead && tensorName == Modeling.DbrxTensorLayout.LmHeadName);
 
     /// <summary>The stored names of a quantized tensor: qweight, scales, zeros.</summary>
     public static (string QWeight, string Scales, string Zeros) StoredNames(string tensorName)
