@@ -1,6 +1,6 @@
-using System.Text.RegularExpressions;
 using Dbrx.Inference.Configuration;
 using Dbrx.Inference.Modeling;
+using Dbrx.Inference.Quantization;
 using Dbrx.Inference.Runtime;
 
 namespace Dbrx.Extensions.AI;
@@ -9,7 +9,7 @@ namespace Dbrx.Extensions.AI;
 /// Options of a <see cref="DbrxChatClient"/>. Bound from the configuration section <c>"Dbrx"</c> by these names
 /// (for example <c>Dbrx:ModelPath</c>, <c>Dbrx:Device</c>).
 /// </summary>
-public sealed partial class DbrxChatClientOptions
+public sealed class DbrxChatClientOptions
 {
     /// <summary>The configuration section the options bind from by default.</summary>
     public const string SectionName = "Dbrx";
@@ -24,11 +24,17 @@ public sealed partial class DbrxChatClientOptions
     public string Device { get; set; } = "auto";
 
     /// <summary>
-    /// <c>auto</c>, <c>float32</c>, <c>bfloat16</c>, <c>float16</c> or <c>int4</c> (experts quantized while loading,
-    /// group 128); <c>auto</c> is the checkpoint's dtype on CUDA, float32 on the CPU. A pre-quantized checkpoint loads
-    /// as int4 whatever this says.
+    /// <c>auto</c>, <c>float32</c>, <c>bfloat16</c>, <c>float16</c> or <c>int4</c> (quantized while loading, see
+    /// <see cref="Int4Modules"/> and <see cref="Int4GroupSize"/>); <c>auto</c> is the checkpoint's dtype on CUDA,
+    /// float32 on the CPU. A pre-quantized checkpoint loads as int4 whatever this says.
     /// </summary>
     public string DType { get; set; } = "auto";
+
+    /// <summary>With <see cref="DType"/> <c>int4</c>: the modules quantized, comma-separated: <c>experts</c> (always), <c>attention</c>, <c>lm_head</c>.</summary>
+    public string Int4Modules { get; set; } = "experts";
+
+    /// <summary>With <see cref="DType"/> <c>int4</c>: weights per scale and zero (32, 64, 128 or 256).</summary>
+    public int Int4GroupSize { get; set; } = 128;
 
     /// <summary><c>sdpa</c> (default), <c>eager</c> or <c>flash_attention_2</c> (CUDA, half precision).</summary>
     public string AttentionImplementation { get; set; } = "sdpa";
@@ -78,11 +84,18 @@ public sealed partial class DbrxChatClientOptions
                 throw new ArgumentException($"DbrxChatClientOptions.ModelPath '{ModelPath}' does not exist or is not a folder.");
             if (!File.Exists(Path.Combine(ModelPath, DbrxConfigJson.FileName)))
                 throw new ArgumentException($"DbrxChatClientOptions.ModelPath '{ModelPath}' has no {DbrxConfigJson.FileName}; it must be a Hugging Face DBRX model folder.");
+            ValidateDevice(DbrxConfigJson.Load(ModelPath).NLayers);
         }
-        if (Device is null || !IsDeviceOrMap(Device))
-            throw new ArgumentException($"DbrxChatClientOptions.Device '{Device}' is not a device; use cpu, cuda, cuda:N, auto, or a map like embedding=cuda:0,0-19=cuda:0,20-39=cuda:1,head=cuda:1.");
         if (DType is null || !DbrxDevices.DTypeNames.Contains(DType.Trim().ToLowerInvariant()))
             throw new ArgumentException($"DbrxChatClientOptions.DType '{DType}' is not a dtype; use one of: {string.Join(", ", DbrxDevices.DTypeNames)}.");
+        try
+        {
+            DbrxQuantization.WithModules(Int4Modules ?? "", Int4GroupSize);
+        }
+        catch (ArgumentException e)
+        {
+            throw new ArgumentException($"DbrxChatClientOptions.Int4Modules '{Int4Modules}' or Int4GroupSize {Int4GroupSize}: {e.Message}", e);
+        }
         if (!AttentionImplementations.Names.Contains(AttentionImplementation))
             throw new ArgumentException($"DbrxChatClientOptions.AttentionImplementation '{AttentionImplementation}' is not known; use one of: {string.Join(", ", AttentionImplementations.Names)}.");
         if (DefaultMaxOutputTokens < 1)
@@ -98,18 +111,24 @@ public sealed partial class DbrxChatClientOptions
     /// <summary>A copy, so a client keeps the values it was created with.</summary>
     public DbrxChatClientOptions Clone() => (DbrxChatClientOptions)MemberwiseClone();
 
-    private static bool IsDeviceOrMap(string device)
+    /// <summary>
+    /// The device through the parsers the loader uses (a map needs the model's block count): an unknown name, a missing
+    /// GPU or an incomplete map fails here, when the client is created, rather than on the first request.
+    /// </summary>
+    private void ValidateDevice(int layers)
     {
-        string text = device.Trim().ToLowerInvariant();
-        if (!text.Contains('=', StringComparison.Ordinal))
-            return DevicePattern().IsMatch(text);
-        return text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
-            .All(entry => entry.Split('=', StringSplitOptions.TrimEntries) is [var part, var target] && MapPartPattern().IsMatch(part) && DevicePattern().IsMatch(target) && target != "auto");
+        try
+        {
+            if (string.IsNullOrWhiteSpace(Device))
+                throw new ArgumentException("it is empty.");
+            if (Device.Contains('=', StringComparison.Ordinal))
+                DbrxPlacement.Parse(Device, layers);
+            else
+                DbrxDevices.ParseDevice(Device);
+        }
+        catch (ArgumentException e)
+        {
+            throw new ArgumentException($"DbrxChatClientOptions.Device '{Device}' cannot be used: {e.Message} Use cpu, cuda, cuda:N, auto, or a map like embedding=cuda:0,0-19=cuda:0,20-39=cuda:1,head=cuda:1.", e);
+        }
     }
-
-    [GeneratedRegex("^(cpu|auto|cuda|cuda:[0-9]+)$")]
-    private static partial Regex DevicePattern();
-
-    [GeneratedRegex("^(embedding|head|[0-9]+|[0-9]+-[0-9]+)$")]
-    private static partial Regex MapPartPattern();
 }

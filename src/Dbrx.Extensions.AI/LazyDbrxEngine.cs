@@ -40,6 +40,8 @@ internal sealed class LazyDbrxEngine : IDbrxEngine
     {
         Device = options.Device,
         DType = options.DType,
+        Int4Modules = options.Int4Modules,
+        Int4GroupSize = options.Int4GroupSize,
         AttentionImplementation = AttentionImplementations.Parse(options.AttentionImplementation),
         PlanCacheRows = options.MaxBatchSize,
         PlanCacheTokens = ContextLength,

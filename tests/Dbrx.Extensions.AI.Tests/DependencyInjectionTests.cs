@@ -32,6 +32,16 @@ public sealed class DependencyInjectionTests(TinyCheckpoint tiny) : IClassFixtur
     }
 
     [Fact]
+    public void Int4_options_reach_the_loader_and_a_complete_device_map_is_accepted()
+    {
+        var options = new DbrxChatClientOptions { ModelPath = tiny.Directory, Device = "embedding=cpu,0=cpu,head=cpu", DType = "int4", Int4Modules = "experts,attention", Int4GroupSize = 32 };
+        using var client = new DbrxChatClient(options);
+        var engine = (LazyDbrxEngine)client.GetService<IDbrxEngine>()!;
+        Assert.Equal(("int4", "experts,attention", 32), (engine.LoadOptions.DType, engine.LoadOptions.Int4Modules, engine.LoadOptions.Int4GroupSize));
+        Assert.Equal("embedding=cpu,0=cpu,head=cpu", engine.LoadOptions.Device);
+    }
+
+    [Fact]
     public void Binds_the_dbrx_configuration_section_by_the_option_names()
     {
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
@@ -66,8 +76,11 @@ public sealed class DependencyInjectionTests(TinyCheckpoint tiny) : IClassFixtur
     [Theory]
     [InlineData(null, "auto", "ModelPath is required")]
     [InlineData("/does/not/exist", "auto", "ModelPath '/does/not/exist' does not exist")]
-    [InlineData("TINY", "tpu", "Device 'tpu' is not a device; use cpu, cuda, cuda:N, auto, or a map")]
-    [InlineData("TINY", "cuda:x", "Device 'cuda:x' is not a device")]
+    [InlineData("TINY", "tpu", "Device 'tpu' cannot be used: Unknown device 'tpu'")]
+    [InlineData("TINY", "cuda:x", "Device 'cuda:x' cannot be used: Device 'cuda:x' is not valid")]
+    [InlineData("TINY", "embedding=cpu,head=cpu", "Device 'embedding=cpu,head=cpu' cannot be used: Device map 'embedding=cpu,head=cpu' does not place block 0")]
+    [InlineData("TINY", "embedding=cpu,0-1=cpu,head=cpu", "Device map entry '0-1=cpu' does not name embedding, head or blocks within 0-0")]
+    [InlineData("TINY", "embedding=cpu,0=cpu,head=tpu", "Unknown device 'tpu'")]
     public void Invalid_options_fail_at_registration_with_the_option_named(string? path, string device, string message)
     {
         var services = new ServiceCollection();
@@ -84,6 +97,8 @@ public sealed class DependencyInjectionTests(TinyCheckpoint tiny) : IClassFixtur
     {
         Assert.Contains("DType 'int3'", Assert.Throws<ArgumentException>(() => new DbrxChatClientOptions { ModelPath = tiny.Directory, DType = "int3" }.Validate()).Message);
         Assert.Contains("AttentionImplementation 'fast'", Assert.Throws<ArgumentException>(() => new DbrxChatClientOptions { ModelPath = tiny.Directory, AttentionImplementation = "fast" }.Validate()).Message);
+        Assert.Contains("Int4Modules 'experts,mlp' or Int4GroupSize 128: Unknown quantized module 'mlp'", Assert.Throws<ArgumentException>(() => new DbrxChatClientOptions { ModelPath = tiny.Directory, Int4Modules = "experts,mlp" }.Validate()).Message);
+        Assert.Contains("The int4 group size must be 32, 64, 128 or 256, not 100", Assert.Throws<ArgumentException>(() => new DbrxChatClientOptions { ModelPath = tiny.Directory, Int4GroupSize = 100 }.Validate()).Message);
         Assert.Contains("DefaultMaxOutputTokens must be at least 1", Assert.Throws<ArgumentException>(() => new DbrxChatClientOptions { ModelPath = tiny.Directory, DefaultMaxOutputTokens = 0 }.Validate()).Message);
         using var dir = new TempFolder();
         Assert.Contains("has no config.json", Assert.Throws<ArgumentException>(() => new DbrxChatClientOptions { ModelPath = dir.Path }.Validate()).Message);

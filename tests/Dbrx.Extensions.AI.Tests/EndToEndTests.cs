@@ -1,5 +1,6 @@
 using System.ComponentModel;
 using System.Text.Json;
+using Dbrx.Inference.Generation;
 using Json.Schema;
 using Microsoft.Agents.AI;
 using Microsoft.Extensions.AI;
@@ -35,6 +36,22 @@ public sealed class EndToEndTests(TinyCheckpoint tiny) : IClassFixture<TinyCheck
     }
 
     public sealed record Forecast(string City, int Days, bool Metric);
+
+    /// <summary>Int4 weights through the options: the client quantizes on load and structured output still holds.</summary>
+    [Fact]
+    public async Task An_int4_client_answers_with_valid_structured_output()
+    {
+        var options = tiny.Options();
+        options.DType = "int4";
+        options.Int4Modules = "experts,attention";
+        options.Int4GroupSize = 32;
+        using var client = new DbrxChatClient(options);
+        var response = await client.GetResponseAsync<Forecast>("Make up a forecast.", new ChatOptions { MaxOutputTokens = 64, Seed = 1 }, cancellationToken: Ct);
+        Assert.True(response.TryGetResult(out Forecast? forecast), response.Text);
+        Assert.NotNull(forecast!.City);
+        var engine = (LazyDbrxEngine)client.GetService<IDbrxEngine>()!;
+        Assert.True(engine.IsLoaded);
+    }
 
     [Fact]
     public async Task A_required_call_parses_and_its_arguments_match_the_schema()

@@ -38,9 +38,11 @@ public sealed record DbrxQuantization
     public IReadOnlyList<string> Modules => ["experts", .. Attention ? new[] { "attention" } : [], .. LmHead ? new[] { "lm_head" } : []];
 
     /// <summary>Parses the module list a user writes: <c>experts</c>, <c>attention</c>, <c>lm_head</c>, comma-separated.</summary>
-    /// <exception cref="ArgumentException">An unknown module name.</exception>
+    /// <exception cref="ArgumentException">An unknown module name, or a group size the kernels do not support.</exception>
     public static DbrxQuantization WithModules(string modules, int groupSize = 128)
     {
+        ArgumentNullException.ThrowIfNull(modules);
+        CheckGroupSize(groupSize);
         var names = modules.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToHashSet();
         foreach (string name in names.Where(n => n is not ("experts" or "attention" or "lm_head")))
             throw new ArgumentException($"Unknown quantized module '{name}'; use experts, attention, lm_head.");
@@ -51,8 +53,7 @@ public sealed record DbrxQuantization
     /// <exception cref="ArgumentException">The group size does not fit the model.</exception>
     public void Validate(DbrxConfig config)
     {
-        if (GroupSize is not (32 or 64 or 128 or 256))
-            throw new ArgumentException($"The int4 group size must be 32, 64, 128 or 256, not {GroupSize}.");
+        CheckGroupSize(GroupSize);
         var rows = new List<(string What, int Length)> { ("d_model (experts' w1, v1)", config.DModel), ("ffn_hidden_size (experts' w2)", config.Ffn.FfnHiddenSize) };
         if (Attention || LmHead)
             rows.Add(("d_model", config.DModel));
@@ -72,6 +73,12 @@ public sealed record DbrxQuantization
             if (count % 16 != 0)
                 throw new ArgumentException($"int4 quantization needs {what} = {count} to be a multiple of 16.");
         }
+    }
+
+    private static void CheckGroupSize(int groupSize)
+    {
+        if (groupSize is not (32 or 64 or 128 or 256))
+            throw new ArgumentException($"The int4 group size must be 32, 64, 128 or 256, not {groupSize}.");
     }
 
     /// <summary>The <c>quantization_config</c> object.</summary>
