@@ -15,6 +15,7 @@ internal sealed class ModelOptions
     public Option<string> Attention { get; } = CliOptions.Attention();
     public Option<int> Int4GroupSize { get; } = new("--int4-group-size") { Description = "With --dtype int4: weights per scale.", DefaultValueFactory = _ => 128 };
     public Option<string> Int4Modules { get; } = new("--int4-modules") { Description = "With --dtype int4: experts (always), attention, lm_head, comma-separated.", DefaultValueFactory = _ => "experts" };
+    public Option<ExpertDispatch> ExpertDispatch { get; } = new("--expert-dispatch") { Description = "How expert matmuls run: Auto (grouped on CUDA beyond one token), PerExpert or Grouped.", DefaultValueFactory = _ => Inference.Modeling.ExpertDispatch.Auto };
 
     /// <param name="defaultDType">The command's default for --dtype.</param>
     /// <param name="modelDescription">For commands where --model is optional (bench): what giving it means.</param>
@@ -36,6 +37,7 @@ internal sealed class ModelOptions
         command.Options.Add(Attention);
         command.Options.Add(Int4GroupSize);
         command.Options.Add(Int4Modules);
+        command.Options.Add(ExpertDispatch);
     }
 
     public string Directory(ParseResult parse) => parse.GetValue(Model)!.FullName;
@@ -51,6 +53,7 @@ internal sealed class ModelOptions
         Device = parse.GetValue(Device)!,
         DType = parse.GetValue(DType)!,
         AttentionImplementation = AttentionImplementation(parse),
+        ExpertDispatch = parse.GetValue(ExpertDispatch),
         Int4GroupSize = parse.GetValue(Int4GroupSize),
         Int4Modules = parse.GetValue(Int4Modules)!,
         PlanCacheRows = cacheRows,

@@ -178,6 +178,7 @@ public sealed class CliTests : IClassFixture<CliTests.TinyCheckpoint>
         var root = json.RootElement;
         Assert.StartsWith("CPU (", root.GetProperty("device").GetString());
         Assert.Equal(int4Modules is null ? "float32" : "int4 experts+attention (group 32), float32", root.GetProperty("dtype").GetString());
+        Assert.Equal(("sdpa", "Auto"), (root.GetProperty("attention").GetString(), root.GetProperty("expert_dispatch").GetString()));
         Assert.True(root.GetProperty("limits").GetProperty("read_bandwidth_gb_s").GetDouble() > 0);
         Assert.True(root.GetProperty("limits").GetProperty("matmul_tflop_s").GetDouble() > 0);
         foreach (string length in new[] { "16", "32" })

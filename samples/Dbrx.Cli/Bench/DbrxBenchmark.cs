@@ -13,6 +13,8 @@ internal sealed record BenchReport
 {
     public required string Device { get; init; }
     public required string DType { get; init; }
+    public required string Attention { get; init; }
+    public required string ExpertDispatch { get; init; }
     public required DbrxConfig Config { get; init; }
     public required double ReadBandwidthBytesPerSecond { get; init; }
     public required double MatmulFlopsPerSecond { get; init; }
@@ -99,6 +101,8 @@ internal sealed class DbrxBenchmark(DbrxForCausalLM model, Action<string> log)
         {
             Device = DeviceName(),
             DType = (model.Quantization is { } q ? $"int4 {string.Join('+', q.Modules)} (group {q.GroupSize}), " : "") + Inference.Runtime.DbrxDevices.DTypeName(model.DType),
+            Attention = model.AttentionImplementation.ToName(),
+            ExpertDispatch = model.ExpertDispatch.ToString(),
             Config = model.Config,
             ReadBandwidthBytesPerSecond = bandwidth,
             MatmulFlopsPerSecond = matmul,

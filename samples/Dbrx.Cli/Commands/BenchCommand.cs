@@ -57,7 +57,7 @@ internal static class BenchCommand
             DbrxQuantization? int4 = parse.GetValue(models.DType)!.Equals("int4", StringComparison.OrdinalIgnoreCase) ? models.Quantization(parse) : null;
             using DbrxForCausalLM bench = parse.GetValue(models.Model) is not null
                 ? models.Load(parse, cacheRows: batchSizes.Append(1).Max(), cacheTokens: Math.Max(prefillLengths.Append(0).Max(), decodeContext + decodeSteps + 2))
-                : RandomModel(parse.GetValue(models.Device)!, parse.GetValue(models.DType)!, int4, models.AttentionImplementation(parse), parse.GetValue(blocks), Log);
+                : RandomModel(parse.GetValue(models.Device)!, parse.GetValue(models.DType)!, int4, models.AttentionImplementation(parse), parse.GetValue(models.ExpertDispatch), parse.GetValue(blocks), Log);
             if (parse.GetValue(quality))
             {
                 var (cosine, agreement) = new DbrxBenchmark(bench, Log).CompareInt4(models.Quantization(parse), prompts: 8, length: 64);
@@ -71,7 +71,7 @@ internal static class BenchCommand
         return command;
     }
 
-    private static DbrxForCausalLM RandomModel(string deviceName, string dtypeName, DbrxQuantization? quantization, AttentionImplementation attention, int? blocks, Action<string> log)
+    private static DbrxForCausalLM RandomModel(string deviceName, string dtypeName, DbrxQuantization? quantization, AttentionImplementation attention, ExpertDispatch dispatch, int? blocks, Action<string> log)
     {
         Device device = DbrxDevices.ParseDevice(deviceName);
         bool cuda = device.type == DeviceType.CUDA;
@@ -80,7 +80,7 @@ internal static class BenchCommand
         quantization?.Validate(config);
         string int4 = quantization is null ? "" : $"int4 {string.Join("+", quantization.Modules)} (group {quantization.GroupSize}), ";
         log($"random DBRX: d_model {config.DModel}, {config.NHeads}/{config.Attention.KvNHeads} heads, {config.Ffn.MoeNumExperts} experts x {config.Ffn.FfnHiddenSize}, top-{config.Ffn.MoeTopK}, {config.NLayers} blocks, vocab {config.VocabSize}, {int4}{DbrxDevices.DTypeName(dtype)} on {device}");
-        var model = new DbrxForCausalLM(config, dtype, DbrxPlacement.OnDevice(device, config.NLayers), attention, quantization: quantization);
+        var model = new DbrxForCausalLM(config, dtype, DbrxPlacement.OnDevice(device, config.NLayers), attention, dispatch, quantization);
         // Values only shape the routing here, so they are drawn on the device, fast.
         DbrxInitializer.FillOnDevice(model, seed: 0);
         return model;
@@ -95,6 +95,8 @@ internal static class BenchCommand
         {
             ["device"] = r.Device,
             ["dtype"] = r.DType,
+            ["attention"] = r.Attention,
+            ["expert_dispatch"] = r.ExpertDispatch,
             ["config"] = JsonNode.Parse(DbrxConfigJson.ToJson(r.Config)),
             ["limits"] = new JsonObject { ["read_bandwidth_gb_s"] = r.ReadBandwidthBytesPerSecond / 1e9, ["matmul_tflop_s"] = r.MatmulFlopsPerSecond / 1e12 },
             ["prefill_tokens_per_s"] = new JsonObject(r.PrefillTokensPerSecond.Select(p => KeyValuePair.Create(p.Key.ToString(CultureInfo.InvariantCulture), (JsonNode?)p.Value))),
@@ -115,7 +117,7 @@ internal static class BenchCommand
     {
         var lines = new List<string>
         {
-            $"device                 {r.Device}, {r.DType}",
+            $"device                 {r.Device}, {r.DType}, {r.Attention} attention, {r.ExpertDispatch} expert dispatch",
             $"model                  d_model {r.Config.DModel}, {r.Config.NLayers} blocks, {r.Config.Ffn.MoeNumExperts} experts x {r.Config.Ffn.FfnHiddenSize}, top-{r.Config.Ffn.MoeTopK}",
             $"read bandwidth         {r.ReadBandwidthBytesPerSecond / 1e9,10:F1} GB/s   (sum over a large tensor)",
             $"matmul                 {r.MatmulFlopsPerSecond / 1e12,10:F2} TFLOP/s (square matmul)",

@@ -55,6 +55,7 @@ public sealed class DbrxForCausalLM : nn.Module
         Config = config;
         Quantization = quantization;
         AttentionImplementation = attentionImplementation;
+        ExpertDispatch = expertDispatch;
         transformer = new DbrxModel(config, dtype, placement, expertDispatch, quantization);
         lmHead = DbrxLinear.Create(config.DModel, config.VocabSize, dtype, placement.Head, quantization is { LmHead: true } ? quantization : null);
         register_module("transformer", transformer);
@@ -78,6 +79,9 @@ public sealed class DbrxForCausalLM : nn.Module
 
     /// <summary>How attention is computed unless a pass asks for attention weights (which needs eager).</summary>
     public AttentionImplementation AttentionImplementation { get; }
+
+    /// <summary>How expert matmuls are issued, as requested (see <see cref="Modeling.ExpertDispatch.Auto"/>; int4 experts always run one by one).</summary>
+    public ExpertDispatch ExpertDispatch { get; }
 
     /// <summary>The transformer without the head.</summary>
     public DbrxModel Transformer => transformer;

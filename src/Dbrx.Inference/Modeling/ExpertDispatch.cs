@@ -3,7 +3,10 @@ namespace Dbrx.Inference.Modeling;
 /// <summary>How the chosen experts' rows are multiplied.</summary>
 public enum ExpertDispatch
 {
-    /// <summary><see cref="Grouped"/> on CUDA, <see cref="PerExpert"/> elsewhere.</summary>
+    /// <summary>
+    /// <see cref="Grouped"/> on CUDA when a block sees more than one token (prefill, batched decode);
+    /// <see cref="PerExpert"/> for a single token and on the CPU.
+    /// </summary>
     Auto,
 
     /// <summary>
