@@ -1,6 +1,5 @@
 using Dbrx.Inference.Generation;
 using Dbrx.Inference.Modeling;
-using Dbrx.Inference.Runtime;
 using Dbrx.Inference.Tests.Support;
 using Dbrx.Inference.Tokenization;
 using static TorchSharp.torch;
@@ -19,28 +18,18 @@ public sealed class CudaParityTests : IDisposable
 
     public void Dispose() => golden.Dispose();
 
-    private static void RequireCuda()
-    {
-        try
-        {
-            DbrxTorchRuntime.RequireCuda();
-        }
-        catch (InvalidOperationException e)
-        {
-            Assert.Skip($"No CUDA here: {e.Message}");
-        }
-    }
-
-    private static DbrxForCausalLM Load(string dtype, AttentionImplementation attention = AttentionImplementation.Sdpa, string device = "cuda") =>
-        DbrxModelLoader.Load(TestData.GoldenModel, new DbrxLoadOptions { Device = device, DType = dtype, AttentionImplementation = attention });
+    private static DbrxForCausalLM Load(string dtype, AttentionImplementation attention = AttentionImplementation.Sdpa, string device = "cuda", ExpertDispatch dispatch = ExpertDispatch.Auto) =>
+        DbrxModelLoader.Load(TestData.GoldenModel, new DbrxLoadOptions { Device = device, DType = dtype, AttentionImplementation = attention, ExpertDispatch = dispatch });
 
     [Theory]
-    [InlineData(AttentionImplementation.Eager)]
-    [InlineData(AttentionImplementation.Sdpa)]
-    public void Float32_logits_match_the_reference_on_cuda(AttentionImplementation attention)
+    [InlineData(AttentionImplementation.Eager, ExpertDispatch.Auto)]
+    [InlineData(AttentionImplementation.Sdpa, ExpertDispatch.Auto)]
+    [InlineData(AttentionImplementation.Sdpa, ExpertDispatch.PerExpert)]
+    [InlineData(AttentionImplementation.Sdpa, ExpertDispatch.Grouped)]
+    public void Float32_logits_match_the_reference_on_cuda(AttentionImplementation attention, ExpertDispatch dispatch)
     {
-        RequireCuda();
-        using var model = Load("float32", attention);
+        Cuda.RequireOrSkip();
+        using var model = Load("float32", attention, dispatch: dispatch);
         using var output = Run(model);
         using var expected = golden.Get("logits");
         AssertRealPositionsClose(expected, output.Logits, 1e-4, "float32 logits on CUDA");
@@ -49,7 +38,7 @@ public sealed class CudaParityTests : IDisposable
     [Fact]
     public async Task Greedy_tokens_equal_the_reference_on_cuda()
     {
-        RequireCuda();
+        Cuda.RequireOrSkip();
         using var model = Load("float32");
         using var generator = new DbrxGenerator(model, DbrxTokenizer.Default, new DbrxGeneratorOptions { ContextLength = 64 });
         var (ids, expected) = golden.GreedyGeneration();
@@ -63,7 +52,7 @@ public sealed class CudaParityTests : IDisposable
     [InlineData(AttentionImplementation.FlashAttention2)]
     public void Bfloat16_logits_are_within_bfloat16_tolerance_of_the_reference(AttentionImplementation attention)
     {
-        RequireCuda();
+        Cuda.RequireOrSkip();
         using var model = Load("bfloat16", attention);
         using var output = Run(model);
         using var expected = golden.Get("logits");
@@ -75,7 +64,7 @@ public sealed class CudaParityTests : IDisposable
     [Fact]
     public void A_gpu_and_cpu_split_equals_one_device()
     {
-        RequireCuda();
+        Cuda.RequireOrSkip();
         using var split = Load("float32", device: "embedding=cuda:0,0=cuda:0,1=cpu,head=cpu");
         using var single = Load("float32");
         using var a = Run(split);

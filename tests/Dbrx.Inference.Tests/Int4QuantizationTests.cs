@@ -150,6 +150,19 @@ public sealed class Int4QuantizationTests
         Assert.Equal(5, result.TokenIds.Count);
     }
 
+    /// <summary>tinygemm needs K to be a multiple of its inner K tiles x 16; the packing takes the most that fit.</summary>
+    [Theory]
+    [InlineData(6144, 8)]
+    [InlineData(10752, 8)]
+    [InlineData(64, 4)]
+    [InlineData(96, 2)]
+    public void Cuda_packing_uses_the_most_inner_k_tiles_that_divide_the_rows(long k, int tiles) =>
+        Assert.Equal(tiles, Runtime.AtenOps.CudaInnerKTiles(k));
+
+    [Fact]
+    public void Cuda_packing_refuses_rows_that_are_not_a_multiple_of_32() =>
+        Assert.Contains("int4 rows of 48 values are not a multiple of 32", Assert.Throws<ArgumentException>(() => Runtime.AtenOps.CudaInnerKTiles(48)).Message);
+
     [Fact]
     public void The_group_size_must_divide_the_rows()
     {

@@ -3,6 +3,7 @@ using Dbrx.Inference.Checkpoints;
 using Dbrx.Inference.Configuration;
 using Dbrx.Inference.Modeling;
 using Dbrx.Inference.Quantization;
+using Dbrx.Inference.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -61,7 +62,7 @@ internal sealed class DbrxBenchmark(DbrxForCausalLM model, Action<string> log)
             cosine += nn.functional.cosine_similarity(a, b, 1).mean().item<float>();
             agreement += a.argmax(-1).eq(b.argmax(-1)).to_type(ScalarType.Float32).mean().item<float>();
         }
-        log($"int4 vs {Inference.Runtime.DbrxDevices.DTypeName(model.DType)}: cosine {cosine / prompts:F4}, top-1 agreement {agreement / prompts:P1}");
+        log($"int4 vs {DbrxDevices.DTypeName(model.DType)}: cosine {cosine / prompts:F4}, top-1 agreement {agreement / prompts:P1}");
         return (cosine / prompts, agreement / prompts);
     }
 
@@ -100,7 +101,7 @@ internal sealed class DbrxBenchmark(DbrxForCausalLM model, Action<string> log)
         return new BenchReport
         {
             Device = DeviceName(),
-            DType = (model.Quantization is { } q ? $"int4 {string.Join('+', q.Modules)} (group {q.GroupSize}), " : "") + Inference.Runtime.DbrxDevices.DTypeName(model.DType),
+            DType = (model.Quantization is { } q ? $"int4 {string.Join('+', q.Modules)} (group {q.GroupSize}), " : "") + DbrxDevices.DTypeName(model.DType),
             Attention = model.AttentionImplementation.ToName(),
             ExpertDispatch = model.ExpertDispatch.ToString(),
             Config = model.Config,
@@ -218,7 +219,14 @@ internal sealed class DbrxBenchmark(DbrxForCausalLM model, Action<string> log)
     {
         if (!Cuda)
             return $"CPU ({Environment.ProcessorCount} cores, {System.Runtime.InteropServices.RuntimeInformation.OSDescription})";
-        return NvidiaSmi("--query-gpu=name --format=csv,noheader")?.Split('\n')[device.index < 0 ? 0 : device.index].Trim() ?? "CUDA device";
+        try
+        {
+            return AcceleratorMemory.DeviceName(device.index < 0 ? 0 : device.index);
+        }
+        catch (InvalidOperationException)
+        {
+            return "CUDA device (nvidia-smi unavailable)";
+        }
     }
 
     /// <summary>GPU: memory the process holds (the caching allocator keeps its high-water mark); CPU: peak working set.</summary>
@@ -226,24 +234,13 @@ internal sealed class DbrxBenchmark(DbrxForCausalLM model, Action<string> log)
     {
         if (!Cuda)
             return (Process.GetCurrentProcess().PeakWorkingSet64, "peak process working set");
-        string? apps = NvidiaSmi("--query-compute-apps=pid,used_memory --format=csv,noheader,nounits");
-        long mib = apps?.Split('\n').Select(l => l.Split(',')).Where(f => f.Length == 2 && f[0].Trim() == Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture))
-            .Sum(f => long.Parse(f[1].Trim(), System.Globalization.CultureInfo.InvariantCulture)) ?? 0;
-        return (mib * 1024 * 1024, "GPU memory held by the process (caching allocator high-water mark)");
-    }
-
-    private static string? NvidiaSmi(string arguments)
-    {
         try
         {
-            using var process = Process.Start(new ProcessStartInfo("nvidia-smi", arguments) { RedirectStandardOutput = true, UseShellExecute = false })!;
-            string output = process.StandardOutput.ReadToEnd();
-            process.WaitForExit();
-            return process.ExitCode == 0 ? output : null;
+            return (AcceleratorMemory.UsedByThisProcess(), "GPU memory held by the process (caching allocator high-water mark)");
         }
-        catch (System.ComponentModel.Win32Exception)
+        catch (InvalidOperationException)
         {
-            return null;
+            return (0, "unknown (nvidia-smi unavailable)");
         }
     }
 }

@@ -29,7 +29,12 @@ internal sealed class Int4PackedWeight : IDisposable
     public long OutFeatures => scalesAndZeros.shape[1];
 
     /// <summary><c>x</c> <c>[M, K]</c> times the weight's transpose: <c>[M, N]</c>.</summary>
-    public Tensor Matmul(Tensor x) => Runtime.AtenOps.Int4Matmul(x, packed, groupSize, scalesAndZeros);
+    public Tensor Matmul(Tensor x)
+    {
+        // The CUDA kernel reads x as a plain row-major matrix.
+        using var rows = x.contiguous();
+        return Runtime.AtenOps.Int4Matmul(rows, packed, groupSize, scalesAndZeros);
+    }
 
     /// <summary>Frees the device tensors.</summary>
     public void Dispose()

@@ -6,34 +6,38 @@ using static TorchSharp.torch;
 namespace Dbrx.Inference.Runtime;
 
 /// <summary>
-/// Free memory of the visible CUDA devices, for planning a placement. TorchSharp exposes no memory statistics, so
-/// this asks <c>nvidia-smi</c> (installed with the NVIDIA driver).
+/// Memory and names of the visible CUDA devices. TorchSharp exposes no memory statistics, so this asks
+/// <c>nvidia-smi</c> (installed with the NVIDIA driver).
 /// </summary>
 public static class AcceleratorMemory
 {
     /// <summary>Free memory of each visible CUDA device, in device index order.</summary>
     /// <exception cref="InvalidOperationException">nvidia-smi is missing or fails; the message says to pass a device map instead.</exception>
-    public static IReadOnlyList<DeviceMemory> Query()
+    public static IReadOnlyList<DeviceMemory> Query() => Parse(NvidiaSmi("--query-gpu=index,memory.free --format=csv,noheader,nounits"));
+
+    /// <summary>
+    /// GPU memory this process holds on all devices: what the caching allocator has reserved (its high-water mark,
+    /// since it keeps freed blocks for reuse) plus the CUDA context.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">nvidia-smi is missing or fails.</exception>
+    public static long UsedByThisProcess()
     {
-        var start = new ProcessStartInfo("nvidia-smi", "--query-gpu=index,memory.free --format=csv,noheader,nounits")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        try
-        {
-            using var process = Process.Start(start)!;
-            string output = process.StandardOutput.ReadToEnd();
-            process.WaitForExit();
-            if (process.ExitCode != 0)
-                throw new InvalidOperationException($"nvidia-smi failed ({process.StandardError.ReadToEnd().Trim()}).");
-            return Parse(output);
-        }
-        catch (System.ComponentModel.Win32Exception e)
-        {
-            throw new InvalidOperationException("Planning device \"auto\" needs nvidia-smi to read each GPU's free memory, and it was not found; pass an explicit device map instead.", e);
-        }
+        string pid = Environment.ProcessId.ToString(CultureInfo.InvariantCulture);
+        return NvidiaSmi("--query-compute-apps=pid,used_memory --format=csv,noheader,nounits")
+            .Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Select(line => line.Split(',', StringSplitOptions.TrimEntries))
+            .Where(fields => fields.Length == 2 && fields[0] == pid)
+            .Sum(fields => long.Parse(fields[1], CultureInfo.InvariantCulture) * 1024 * 1024);
+    }
+
+    /// <summary>The product name of visible CUDA device <paramref name="index"/> (for reports), such as "NVIDIA H200".</summary>
+    /// <exception cref="InvalidOperationException">nvidia-smi is missing or fails.</exception>
+    public static string DeviceName(int index)
+    {
+        string[] names = NvidiaSmi("--query-gpu=name --format=csv,noheader").Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        var order = VisibleOrder(names.Length).ToList();
+        int physical = index >= 0 && index < order.Count ? order[index] : -1;
+        return physical >= 0 && physical < names.Length ? names[physical] : $"CUDA device {index}";
     }
 
     /// <summary>Parses nvidia-smi's <c>index, memory.free</c> CSV (MiB), honouring <c>CUDA_VISIBLE_DEVICES</c> order.</summary>
@@ -46,10 +50,40 @@ public static class AcceleratorMemory
             if (fields.Length == 2 && int.TryParse(fields[0], CultureInfo.InvariantCulture, out int index) && long.TryParse(fields[1], CultureInfo.InvariantCulture, out long mib))
                 free[index] = mib * 1024 * 1024;
         }
+        return VisibleOrder(free.Count, visibleDevices, free.Keys).Where(free.ContainsKey)
+            .Select((physical, logical) => new DeviceMemory(new Device(TorchSharp.DeviceType.CUDA, logical), free[physical])).ToList();
+    }
+
+    /// <summary>Physical indices in CUDA's logical order: <c>CUDA_VISIBLE_DEVICES</c> when set, else all in order.</summary>
+    private static IEnumerable<int> VisibleOrder(int count, string? visibleDevices = null, IEnumerable<int>? known = null)
+    {
         visibleDevices ??= Environment.GetEnvironmentVariable("CUDA_VISIBLE_DEVICES");
-        IEnumerable<int> order = string.IsNullOrWhiteSpace(visibleDevices)
-            ? free.Keys.Order()
-            : visibleDevices.Split(',', StringSplitOptions.TrimEntries).Select(v => int.TryParse(v, CultureInfo.InvariantCulture, out int i) ? i : -1).Where(free.ContainsKey);
-        return order.Select((physical, logical) => new DeviceMemory(new Device(TorchSharp.DeviceType.CUDA, logical), free[physical])).ToList();
+        return string.IsNullOrWhiteSpace(visibleDevices)
+            ? (known ?? Enumerable.Range(0, count)).Order()
+            : visibleDevices.Split(',', StringSplitOptions.TrimEntries).Select(v => int.TryParse(v, CultureInfo.InvariantCulture, out int i) ? i : -1);
+    }
+
+    private static string NvidiaSmi(string arguments)
+    {
+        var start = new ProcessStartInfo("nvidia-smi", arguments)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        try
+        {
+            using var process = Process.Start(start)!;
+            var error = process.StandardError.ReadToEndAsync();
+            string output = process.StandardOutput.ReadToEnd();
+            process.WaitForExit();
+            if (process.ExitCode != 0)
+                throw new InvalidOperationException($"nvidia-smi {arguments} failed ({error.Result.Trim()}).");
+            return output;
+        }
+        catch (System.ComponentModel.Win32Exception e)
+        {
+            throw new InvalidOperationException("nvidia-smi, which reports the GPUs' memory, was not found; for device \"auto\" pass an explicit device map instead.", e);
+        }
     }
 }

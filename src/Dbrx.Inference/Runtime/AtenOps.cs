@@ -40,14 +40,20 @@ internal static class AtenOps
     public static Tensor ScaledDotProductAttentionGqa(Tensor q, Tensor k, Tensor v, Tensor? mask, bool causal) =>
         Unit.Value.invoke<Tensor>("sdpa_gqa", q, k, v, mask!, causal);
 
-    /// <summary>Inner K tiles of libtorch's int4 layouts: tinygemm's 8 on CUDA, 2 for the CPU kernel.</summary>
-    public static int InnerKTiles(Device device) => device.type == TorchSharp.DeviceType.CUDA ? 8 : 2;
-
     /// <summary>Packs int4 values <c>[N, K]</c> (int32, 0..15, on the CPU) into the CPU kernel's layout.</summary>
-    public static Tensor PackInt4ForCpu(Tensor values) => Unit.Value.invoke<Tensor>("int4_pack_cpu", values, InnerKTiles(CPU));
+    public static Tensor PackInt4ForCpu(Tensor values) => Unit.Value.invoke<Tensor>("int4_pack_cpu", values, 2);
 
-    /// <summary>Packs int4 pairs <c>[N, K/2]</c> (uint8, on a CUDA device) into tinygemm's layout.</summary>
-    public static Tensor PackInt4ForCuda(Tensor pairs) => Unit.Value.invoke<Tensor>("int4_pack_cuda", pairs, InnerKTiles(pairs.device));
+    /// <summary>
+    /// Packs int4 pairs <c>[N, K/2]</c> (uint8, on a CUDA device) into tinygemm's layout, with the most inner K tiles
+    /// (8, 4 or 2 tiles of 16) that divide K: tinygemm needs K to be a multiple of them, and more tiles mean wider
+    /// loads. DBRX's rows (6144, 10752) take 8; K must be at least a multiple of 32.
+    /// </summary>
+    public static Tensor PackInt4ForCuda(Tensor pairs) => Unit.Value.invoke<Tensor>("int4_pack_cuda", pairs, CudaInnerKTiles(pairs.shape[1] * 2));
+
+    /// <summary>tinygemm's inner K tiles for rows of <paramref name="k"/> values.</summary>
+    internal static int CudaInnerKTiles(long k) =>
+        k % 128 == 0 ? 8 : k % 64 == 0 ? 4 : k % 32 == 0 ? 2
+        : throw new ArgumentException($"int4 rows of {k} values are not a multiple of 32, as libtorch's int4 kernel needs.", nameof(k));
 
     /// <summary>
     /// <c>x</c> <c>[M, K]</c> times the packed int4 weight's transpose: <c>[M, N]</c>. <paramref name="scalesAndZeros"/>

@@ -1,0 +1,52 @@
+using Dbrx.Inference.Configuration;
+using Dbrx.Inference.Modeling;
+using Dbrx.Inference.Quantization;
+using Dbrx.Inference.Tests.Support;
+using static TorchSharp.torch;
+
+namespace Dbrx.Inference.Tests;
+
+/// <summary>
+/// Int4 on CUDA: tinygemm's packing (uint8 pairs, the even column in the high nibble, 8/4/2 inner K tiles) against
+/// the dequantized weights, and an int4 model on the GPU against the same int4 model on the CPU. Skipped without CUDA.
+/// </summary>
+public sealed class CudaInt4Tests
+{
+    [Theory]
+    [InlineData(96, 128, 32)]
+    [InlineData(48, 64, 64)]
+    [InlineData(16, 96, 32)]
+    [InlineData(256, 6144, 128)]
+    public void The_cuda_int4_matmul_multiplies_by_the_dequantized_weight(int outFeatures, int inFeatures, int groupSize)
+    {
+        Cuda.RequireOrSkip();
+        using var scope = NewDisposeScope();
+        var gpu = new Device(TorchSharp.DeviceType.CUDA, 0);
+        var weight = randn(outFeatures, inFeatures) * 0.05;
+        using var quantized = Int4Weights.Quantize(weight, groupSize);
+        using var packed = new Int4PackedWeight(quantized, groupSize, ScalarType.BFloat16, gpu);
+        var x = randn(5, inFeatures).to(ScalarType.BFloat16);
+        var actual = packed.Matmul(x.to(gpu)).to(ScalarType.Float32, CPU);
+        var expected = x.to(ScalarType.Float32).matmul(quantized.Dequantize().t());
+        double scale = Math.Max(1, expected.abs().max().item<float>());
+        TensorAssert.Close(expected, actual, 0.02 * scale, $"int4 [{outFeatures}, {inFeatures}] group {groupSize} on CUDA vs dequantized");
+    }
+
+    [Fact]
+    public void An_int4_model_on_cuda_matches_the_same_int4_model_on_the_cpu()
+    {
+        Cuda.RequireOrSkip();
+        using var dir = new TempDirectory();
+        DbrxRandomCheckpoint.Write(DbrxPresets.Tiny with { InitializerRange = 0.2 }, dir.Path, seed: 12, ScalarType.BFloat16);
+        var options = new DbrxLoadOptions { DType = "int4", Int4GroupSize = 32, Int4Modules = "experts,attention,lm_head" };
+        using var onGpu = DbrxModelLoader.Load(dir.Path, options with { Device = "cuda" });
+        using var onCpu = DbrxModelLoader.Load(dir.Path, options with { Device = "cpu" });
+        Assert.Equal(ScalarType.BFloat16, onGpu.DType);
+        using var scope = NewDisposeScope();
+        var ids = tensor(new long[] { 791, 6864, 315, 9822, 374, 12366, 13, 578 }, [1, 8], ScalarType.Int64);
+        var expected = onCpu.Forward(ids).Logits.reshape(8, -1);
+        var actual = onGpu.Forward(ids).Logits.to(ScalarType.Float32, CPU).reshape(8, -1);
+        float cosine = nn.functional.cosine_similarity(expected, actual, 1).min().item<float>();
+        Assert.True(cosine > 0.999, $"lowest per-position cosine similarity of the logits, CUDA bf16 vs CPU float32: {cosine}");
+    }
+}
