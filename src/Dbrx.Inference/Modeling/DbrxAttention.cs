@@ -38,13 +38,13 @@ public sealed class DbrxAttention : nn.Module
         var qkv = wqkv.forward(x);
         if (clip is { } bound)
             qkv = qkv.clamp(-bound, bound);
-        var parts = qkv.split([width, kvWidth, kvWidth], -1);
-        var q = parts[0].view(batch, tokens, heads, headDim).transpose(1, 2);
-        var k = parts[1].view(batch, tokens, kvHeads, headDim).transpose(1, 2);
-        var v = parts[2].view(batch, tokens, kvHeads, headDim).transpose(1, 2);
-
-        q = RotaryEmbedding.Apply(q, context.Cos, context.Sin);
-        k = RotaryEmbedding.Apply(k, context.Cos, context.Sin);
+        // Queries and keys sit side by side in the fused projection, so one rotation covers both: half the kernel
+        // launches of rotating them apart, which is what a batch-1 decode step pays for.
+        var parts = qkv.split([width + kvWidth, kvWidth], -1);
+        var qk = RotaryEmbedding.Apply(parts[0].view(batch, tokens, heads + kvHeads, headDim), context.Cos, context.Sin);
+        var q = qk.narrow(2, 0, heads).transpose(1, 2);
+        var k = qk.narrow(2, heads, kvHeads).transpose(1, 2);
+        var v = parts[1].view(batch, tokens, kvHeads, headDim).transpose(1, 2);
         if (context.Cache is { } cache)
             (k, v) = cache.Write(layer, k, v, context.CachePositions, context.KeyLength);
 

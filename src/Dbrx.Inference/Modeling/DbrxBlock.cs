@@ -35,7 +35,8 @@ public sealed class DbrxBlock : nn.Module
         return new BlockOutput(
             output.MoveToOuterDisposeScope(),
             weights?.MoveToOuterDisposeScope(),
-            keepRouterProbabilities ? routerProbabilities.MoveToOuterDisposeScope() : null);
+            // Cast only when asked for (as the reference returns them): decode steps skip the kernel.
+            keepRouterProbabilities ? routerProbabilities.to_type(output.dtype).MoveToOuterDisposeScope() : null);
     }
 
     private sealed class NormAttnNorm : nn.Module

@@ -50,13 +50,16 @@ public sealed class DbrxExperts : nn.Module
     /// </summary>
     internal Tensor Forward(Tensor x, Tensor topWeights, Tensor topExperts)
     {
+        ExpertDispatch chosen = Choose(dispatch, deviceType, x.shape[0]);
+        if (chosen == ExpertDispatch.PerExpert && x.shape[0] == 1)
+            return SingleRow(x, topWeights, topExperts);
         long topK = topExperts.shape[1];
         var flatExperts = topExperts.reshape(-1);
         var (_, order) = flatExperts.sort(stable: true);
         var rowOf = order.div(topK, rounding_mode: RoundingMode.floor);
         var weightOf = topWeights.reshape(-1).index_select(0, order);
         var counts = flatExperts.bincount(null, experts);
-        return Choose(dispatch, deviceType, x.shape[0]) == ExpertDispatch.Grouped
+        return chosen == ExpertDispatch.Grouped
             ? Grouped(x, rowOf, weightOf, counts)
             : PerExpert(x, rowOf, weightOf, counts.ToLongArray());
     }
@@ -86,13 +89,10 @@ public sealed class DbrxExperts : nn.Module
         return zeros_like(x).index_add_(0, rowOf, y, 1);
     }
 
-    /// <summary>One matmul per expert with rows, its weights read as views (or its int4 weights).</summary>
+    /// <summary>One matmul per expert with rows.</summary>
     private Tensor PerExpert(Tensor x, Tensor rowOf, Tensor weightOf, long[] counts)
     {
         var output = zeros_like(x);
-        var w1 = mlp?.W1.view(experts, hidden, -1);
-        var v1 = mlp?.V1.view(experts, hidden, -1);
-        var w2 = mlp?.W2.view(experts, hidden, -1);
         long offset = 0;
         for (int e = 0; e < experts; e++)
         {
@@ -100,16 +100,38 @@ public sealed class DbrxExperts : nn.Module
             if (count == 0)
                 continue;
             var rows = rowOf.narrow(0, offset, count);
-            var xe = x.index_select(0, rows);
-            Tensor y;
-            if (int4 is not null)
-                y = int4.W2.Apply(e, activation(int4.W1.Apply(e, xe)) * int4.V1.Apply(e, xe));
-            else
-                y = (activation(nn.functional.linear(xe, w1![e])) * nn.functional.linear(xe, v1![e])).matmul(w2![e]);
+            var y = Expert(e, x.index_select(0, rows));
             output.index_add_(0, rows, y * weightOf.narrow(0, offset, count).unsqueeze(1), 1);
             offset += count;
         }
         return output;
+    }
+
+    /// <summary>
+    /// One row (a batch-1 decode step): its chosen experts are read to the host (the one sync) and run in ascending
+    /// id order, the reference's accumulation order, with no sorting, gathering or scattering of rows, which saves
+    /// about ten kernel launches per block.
+    /// </summary>
+    private Tensor SingleRow(Tensor x, Tensor topWeights, Tensor topExperts)
+    {
+        long[] chosen = topExperts.ToLongArray();
+        Tensor? output = null;
+        foreach (int k in Enumerable.Range(0, chosen.Length).OrderBy(k => chosen[k]))
+        {
+            var y = Expert((int)chosen[k], x) * topWeights.narrow(1, k, 1);
+            output = output is null ? y : output.add_(y);
+        }
+        return output!;
+    }
+
+    /// <summary>Expert <paramref name="e"/> on rows <c>[n, d_model]</c>: <c>(act(x w1ᵀ) ⊙ x v1ᵀ) w2</c>, its weights read as views (or its int4 weights).</summary>
+    private Tensor Expert(int e, Tensor x)
+    {
+        if (int4 is not null)
+            return int4.W2.Apply(e, activation(int4.W1.Apply(e, x)) * int4.V1.Apply(e, x));
+        long first = e * hidden;
+        var gate = activation(nn.functional.linear(x, mlp!.W1.narrow(0, first, hidden)));
+        return (gate * nn.functional.linear(x, mlp.V1.narrow(0, first, hidden))).matmul(mlp.W2.narrow(0, first, hidden));
     }
 
     /// <summary>The three expert tensors in int4, under the same names.</summary>

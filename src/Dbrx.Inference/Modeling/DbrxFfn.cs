@@ -18,7 +18,7 @@ public sealed class DbrxFfn : nn.Module
         register_module("experts", experts);
     }
 
-    /// <summary>Runs <c>x</c> (<c>[B, T, d_model]</c>) through its experts; also returns the router probabilities <c>[B·T, experts]</c>.</summary>
+    /// <summary>Runs <c>x</c> (<c>[B, T, d_model]</c>) through its experts; also returns the router probabilities <c>[B·T, experts]</c> in float32.</summary>
     internal (Tensor Output, Tensor RouterProbabilities) Forward(Tensor x)
     {
         var rows = x.reshape(-1, x.shape[^1]);

@@ -5,7 +5,7 @@ using static TorchSharp.torch;
 namespace Dbrx.Inference.Modeling;
 
 /// <summary>The token routing decision of one block: probabilities of every expert and the chosen ones with their weights.</summary>
-/// <param name="Probabilities"><c>[N, experts]</c>, float32 softmax cast to the model dtype (the reference's "router_logits").</param>
+/// <param name="Probabilities"><c>[N, experts]</c>, the float32 softmax (the reference returns it cast to the model dtype as "router_logits").</param>
 /// <param name="TopWeights"><c>[N, top_k]</c> weights of the chosen experts, renormalised, in the model dtype.</param>
 /// <param name="TopExperts"><c>[N, top_k]</c> chosen expert ids, most probable first.</param>
 internal sealed record RouterOutput(Tensor Probabilities, Tensor TopWeights, Tensor TopExperts);
@@ -37,6 +37,6 @@ public sealed class DbrxRouter : nn.Module
         var (topWeights, topExperts) = probabilities.topk(topK, -1);
         if (normalizeP is { } p)
             topWeights = topWeights / linalg.vector_norm(topWeights, p, [-1], keepdim: true);
-        return new RouterOutput(probabilities.to_type(x.dtype), topWeights.to_type(x.dtype), topExperts);
+        return new RouterOutput(probabilities, topWeights.to_type(x.dtype), topExperts);
     }
 }

@@ -22,12 +22,12 @@ internal static class RotaryEmbedding
         return scope.MoveToOuter(emb.cos().to_type(dtype), emb.sin().to_type(dtype));
     }
 
-    /// <summary>Applies the rotation to <c>[B, heads, T, head_dim]</c> with cos/sin of shape <c>[B, T, head_dim]</c>.</summary>
+    /// <summary>Applies the rotation to <c>[B, T, heads, head_dim]</c> with cos/sin of shape <c>[B, T, head_dim]</c>.</summary>
     public static Tensor Apply(Tensor x, Tensor cos, Tensor sin)
     {
         using var scope = NewDisposeScope();
         long half = x.shape[^1] / 2;
         var rotated = cat([-x.narrow(-1, half, half), x.narrow(-1, 0, half)], -1);
-        return scope.MoveToOuter(x * cos.unsqueeze(1) + rotated * sin.unsqueeze(1));
+        return scope.MoveToOuter(x * cos.unsqueeze(2) + rotated * sin.unsqueeze(2));
     }
 }
