@@ -3,8 +3,8 @@
 #   ../shared/device/pack.sh tests/Dbrx.Inference.Tests/Dbrx.Inference.Tests.csproj samples/Dbrx.Cli/Dbrx.Cli.csproj
 #   run(command="bash .device/run.sh bash scripts/gpu-check.sh", carry=[".device"], timeout_s=540)
 # Writes everything under $OUT (or ./gpu-check-out), most important first, each step under its own time limit so one
-# hang cannot eat the device time: the CUDA suites (parity, int4 packing, memory over 1000 requests), dbrx bench next
-# to transformers on the same configuration, the expert-dispatch comparison, int4 speed and quality, the 80 GB plan.
+# hang cannot eat the device time: the CUDA suites (parity, int4 packing, memory over 1000 requests), transformers and
+# then dbrx bench on the same configuration (with speed-ups over it), the expert-dispatch comparison, int4 speed and quality, the 80 GB plan.
 set -uo pipefail
 out=${OUT:-gpu-check-out}
 mkdir -p "$out"
@@ -15,12 +15,13 @@ timeout 150 dotnet .device/Dbrx.Inference.Tests/Dbrx.Inference.Tests.dll -class 
   -class Dbrx.Inference.Tests.CudaInt4Tests -class Dbrx.Inference.Tests.CudaMemoryTests -class Dbrx.Inference.Tests.MemoryTests \
   -showliveoutput > "$out/cuda-tests.txt" 2>&1
 grep -E "FAIL|GPU memory held|Total:" "$out/cuda-tests.txt" | head -20
-echo "== dbrx bench (4 blocks at DBRX width, bf16, expert dispatch Auto)"
-timeout 120 dbrx bench --device cuda --json > "$out/dbrx-bench.json" 2> "$out/dbrx-bench.log"
-cat "$out/dbrx-bench.json"
-echo "== transformers on the same configuration"
+echo "== transformers on the same configuration (4 blocks at DBRX width, bf16, sdpa)"
 timeout 150 python3 scripts/transformers_bench.py > "$out/transformers-bench.json" 2> "$out/transformers-bench.log"
 cat "$out/transformers-bench.json"; tail -3 "$out/transformers-bench.log"
+echo "== dbrx bench on the same configuration, with speed-ups over transformers"
+versus=(); [ -s "$out/transformers-bench.json" ] && versus=(--compare "$out/transformers-bench.json")
+timeout 120 dbrx bench --device cuda --json "${versus[@]}" > "$out/dbrx-bench.json" 2> "$out/dbrx-bench.log"
+cat "$out/dbrx-bench.json"; tail -3 "$out/dbrx-bench.log"
 echo "== expert dispatch at batch 1 and 8: PerExpert and Grouped"
 for d in PerExpert Grouped; do
   timeout 60 dbrx bench --device cuda --expert-dispatch $d --prefill 2048 --batches 8 --steps 8 > "$out/dbrx-bench-$d.txt" 2>&1

@@ -204,6 +204,36 @@ public sealed class CliTests : IClassFixture<CliTests.TinyCheckpoint>
         Assert.Equal(expected, root.GetProperty("active_bytes_per_token").GetDouble(), 1e-6 * expected);
     }
 
+    /// <summary><c>--compare</c> divides this run's figures by another implementation's, read from its JSON.</summary>
+    [Fact]
+    public async Task Bench_compare_reports_speedups_over_a_reference_run()
+    {
+        string reference = Path.Combine(Path.GetTempPath(), Guid.NewGuid().ToString("N") + ".json");
+        try
+        {
+            File.WriteAllText(reference, """{"implementation": "transformers 5.17 (sdpa)", "prefill_tokens_per_s": {"16": 100.0, "4096": 5.0}, "decode_batch1_ms_per_token": 10.0, "decode_tokens_per_s": {"2": 50.0}}""");
+            var result = await Cli.Run("bench", "--model", tiny.Directory, "--device", "cpu", "--dtype", "float32", "--prefill", "16", "--context", "16", "--batches", "2", "--steps", "2", "--json", "--compare", reference);
+            Assert.True(result.ExitCode == 0, result.Error);
+            using var json = JsonDocument.Parse(result.Out);
+            var root = json.RootElement;
+            var versus = root.GetProperty("versus");
+            Assert.Equal("transformers 5.17 (sdpa)", versus.GetProperty("reference").GetString());
+            Assert.Equal(root.GetProperty("prefill_tokens_per_s").GetProperty("16").GetDouble() / 100, versus.GetProperty("prefill_speedup").GetProperty("16").GetDouble(), 1e-9);
+            Assert.False(versus.GetProperty("prefill_speedup").TryGetProperty("4096", out _), "only lengths both runs measured are compared");
+            Assert.Equal(10 / root.GetProperty("decode_batch1_ms_per_token").GetDouble(), versus.GetProperty("decode_batch1_speedup").GetDouble(), 1e-9);
+            Assert.Equal(root.GetProperty("decode_tokens_per_s").GetProperty("2").GetDouble() / 50, versus.GetProperty("decode_speedup").GetProperty("2").GetDouble(), 1e-9);
+
+            File.WriteAllText(reference, "[1, 2]");
+            var bad = await Cli.Run("bench", "--model", tiny.Directory, "--device", "cpu", "--compare", reference);
+            Assert.Equal(1, bad.ExitCode);
+            Assert.Contains("is not a JSON object with prefill_tokens_per_s", bad.Error);
+        }
+        finally
+        {
+            File.Delete(reference);
+        }
+    }
+
     [Fact]
     public async Task Logits_accepts_int4_weights_and_stays_close_to_float()
     {

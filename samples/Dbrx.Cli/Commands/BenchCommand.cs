@@ -34,10 +34,11 @@ internal static class BenchCommand
         var batches = new Option<string>("--batches") { Description = "Batch sizes for batched decode (default 8,32 on CUDA; 4,8 on the CPU)." };
         var steps = new Option<int>("--steps") { Description = "Decode steps timed per measurement.", DefaultValueFactory = _ => 16 };
         var json = new Option<bool>("--json") { Description = "Print one JSON object instead of a table." };
+        var compare = new Option<FileInfo>("--compare") { Description = "Also report speed-ups over another implementation's run on the same configuration (the JSON scripts/transformers_bench.py prints)." }.AcceptExistingOnly();
         var quality = new Option<bool>("--int4-quality") { Description = "Instead of speed: compare the model's logits with its int4 copy (--int4-modules, --int4-group-size) on random prompts." };
         var command = new Command("bench", "Measure prefill and decode speed against this machine's read bandwidth and matmul rate.")
         {
-            blocks, prefill, context, batches, steps, json, quality,
+            blocks, prefill, context, batches, steps, json, compare, quality,
         };
         models.AddTo(command);
         command.SetAction(CliAction.Run(parse =>
@@ -49,11 +50,15 @@ internal static class BenchCommand
                     Console.Error.WriteLine(line);
             }
             // Known once the device is: CUDA and CPU have different defaults.
-            bool cudaRequested = DbrxDevices.ParseDevice(parse.GetValue(models.Device)!).type == DeviceType.CUDA;
+            string deviceText = parse.GetValue(models.Device)!;
+            bool cudaRequested = deviceText.Contains('=', StringComparison.Ordinal)
+                ? deviceText.Contains("cuda", StringComparison.OrdinalIgnoreCase)
+                : DbrxDevices.ParseDevice(deviceText).type == DeviceType.CUDA;
             int[] prefillLengths = Numbers(parse.GetValue(prefill) ?? (cudaRequested ? "512,2048" : "128,512"));
             int decodeContext = parse.GetValue(context) ?? (cudaRequested ? 1024 : 256);
             int[] batchSizes = Numbers(parse.GetValue(batches) ?? (cudaRequested ? "8,32" : "4,8"));
             int decodeSteps = parse.GetValue(steps);
+            JsonObject? reference = parse.GetValue(compare) is { } file ? BenchComparison.ReadReference(file.FullName) : null;
             DbrxQuantization? int4 = parse.GetValue(models.DType)!.Equals("int4", StringComparison.OrdinalIgnoreCase) ? models.Quantization(parse) : null;
             using DbrxForCausalLM bench = parse.GetValue(models.Model) is not null
                 ? models.Load(parse, cacheRows: batchSizes.Append(1).Max(), cacheTokens: Math.Max(prefillLengths.Append(0).Max(), decodeContext + decodeSteps + 2))
@@ -65,7 +70,8 @@ internal static class BenchCommand
                 return 0;
             }
             var report = new DbrxBenchmark(bench, Log).Run(prefillLengths, decodeContext, batchSizes, decodeSteps);
-            Console.WriteLine(quiet ? Json(report) : Table(report));
+            BenchComparison? versus = reference is null ? null : BenchComparison.Compare(reference, parse.GetValue(compare)!.Name, report);
+            Console.WriteLine(quiet ? Json(report, versus) : Table(report, versus));
             return 0;
         }));
         return command;
@@ -89,7 +95,10 @@ internal static class BenchCommand
     private static int[] Numbers(string text) =>
         [.. text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(t => int.Parse(t, CultureInfo.InvariantCulture))];
 
-    private static string Json(BenchReport r)
+    private static JsonObject ByNumber(Dictionary<int, double> values) =>
+        new(values.Select(p => KeyValuePair.Create(p.Key.ToString(CultureInfo.InvariantCulture), (JsonNode?)p.Value)));
+
+    private static string Json(BenchReport r, BenchComparison? versus)
     {
         var root = new JsonObject
         {
@@ -99,21 +108,31 @@ internal static class BenchCommand
             ["expert_dispatch"] = r.ExpertDispatch,
             ["config"] = JsonNode.Parse(DbrxConfigJson.ToJson(r.Config)),
             ["limits"] = new JsonObject { ["read_bandwidth_gb_s"] = r.ReadBandwidthBytesPerSecond / 1e9, ["matmul_tflop_s"] = r.MatmulFlopsPerSecond / 1e12 },
-            ["prefill_tokens_per_s"] = new JsonObject(r.PrefillTokensPerSecond.Select(p => KeyValuePair.Create(p.Key.ToString(CultureInfo.InvariantCulture), (JsonNode?)p.Value))),
-            ["prefill_fraction_of_matmul"] = new JsonObject(r.PrefillMatmulFraction.Select(p => KeyValuePair.Create(p.Key.ToString(CultureInfo.InvariantCulture), (JsonNode?)p.Value))),
+            ["prefill_tokens_per_s"] = ByNumber(r.PrefillTokensPerSecond),
+            ["prefill_fraction_of_matmul"] = ByNumber(r.PrefillMatmulFraction),
             ["decode_batch1_ms_per_token"] = r.DecodeMillisecondsPerToken,
             ["decode_context"] = r.DecodeContext,
             ["active_bytes_per_token"] = r.ActiveBytesPerToken,
             ["bandwidth_floor_ms"] = r.BandwidthFloorMilliseconds,
             ["decode_fraction_of_floor"] = r.DecodeFloorFraction,
-            ["decode_tokens_per_s"] = new JsonObject(r.BatchDecodeTokensPerSecond.Select(p => KeyValuePair.Create(p.Key.ToString(CultureInfo.InvariantCulture), (JsonNode?)p.Value))),
+            ["decode_tokens_per_s"] = ByNumber(r.BatchDecodeTokensPerSecond),
             ["peak_memory_bytes"] = r.PeakMemoryBytes,
             ["peak_memory_kind"] = r.PeakMemoryKind,
         };
+        if (versus is not null)
+        {
+            root["versus"] = new JsonObject
+            {
+                ["reference"] = versus.Reference,
+                ["prefill_speedup"] = ByNumber(versus.PrefillSpeedup),
+                ["decode_batch1_speedup"] = versus.DecodeBatch1Speedup,
+                ["decode_speedup"] = ByNumber(versus.BatchDecodeSpeedup),
+            };
+        }
         return CliJson.Format(root);
     }
 
-    private static string Table(BenchReport r)
+    private static string Table(BenchReport r, BenchComparison? versus)
     {
         var lines = new List<string>
         {
@@ -128,6 +147,16 @@ internal static class BenchCommand
         foreach (var (batch, rate) in r.BatchDecodeTokensPerSecond)
             lines.Add($"decode, batch {batch,-8} {rate,10:F0} tokens/s");
         lines.Add($"peak memory            {r.PeakMemoryBytes / (double)(1L << 30),10:F2} GiB ({r.PeakMemoryKind})");
+        if (versus is not null)
+        {
+            lines.Add($"versus {versus.Reference} (above 1: faster here)");
+            foreach (var (length, ratio) in versus.PrefillSpeedup)
+                lines.Add($"  prefill {length,-12} {ratio,10:F2}x");
+            if (versus.DecodeBatch1Speedup is { } decode)
+                lines.Add($"  decode, batch 1      {decode,10:F2}x");
+            foreach (var (batch, ratio) in versus.BatchDecodeSpeedup)
+                lines.Add($"  decode, batch {batch,-6} {ratio,10:F2}x");
+        }
         return string.Join('\n', lines);
     }
 }
