@@ -8,7 +8,7 @@
 set -uo pipefail
 out=${OUT:-gpu-check-out}
 mkdir -p "$out"
-dbrx() { dotnet .device/Dbrx.Cli/dbrx.dll "$@"; }
+dbrx=(dotnet .device/Dbrx.Cli/dbrx.dll)   # an array, not a function: timeout runs commands, not shell functions
 nvidia-smi > "$out/nvidia-smi.txt" 2>&1
 echo "== CUDA suites: golden parity (float32, bf16, flash, dispatch, GPU+CPU split), int4 packing, memory"
 timeout 150 dotnet .device/Dbrx.Inference.Tests/Dbrx.Inference.Tests.dll -class Dbrx.Inference.Tests.CudaParityTests \
@@ -20,17 +20,17 @@ timeout 150 python3 scripts/transformers_bench.py > "$out/transformers-bench.jso
 cat "$out/transformers-bench.json"; tail -3 "$out/transformers-bench.log"
 echo "== dbrx bench on the same configuration, with speed-ups over transformers"
 versus=(); [ -s "$out/transformers-bench.json" ] && versus=(--compare "$out/transformers-bench.json")
-timeout 120 dbrx bench --device cuda --json "${versus[@]}" > "$out/dbrx-bench.json" 2> "$out/dbrx-bench.log"
+timeout 120 "${dbrx[@]}" bench --device cuda --json "${versus[@]}" > "$out/dbrx-bench.json" 2> "$out/dbrx-bench.log"
 cat "$out/dbrx-bench.json"; tail -3 "$out/dbrx-bench.log"
 echo "== expert dispatch at batch 1 and 8: PerExpert and Grouped"
 for d in PerExpert Grouped; do
-  timeout 60 dbrx bench --device cuda --expert-dispatch $d --prefill 2048 --batches 8 --steps 8 > "$out/dbrx-bench-$d.txt" 2>&1
-  grep -E "device|prefill|decode" "$out/dbrx-bench-$d.txt"
+  timeout 60 "${dbrx[@]}" bench --device cuda --expert-dispatch $d --prefill 2048 --batches 8 --steps 8 > "$out/dbrx-bench-$d.txt" 2>&1
+  grep -E "device|prefill|decode|error" "$out/dbrx-bench-$d.txt"
 done
 echo "== int4: speed at DBRX width (floor from int4 bytes), quality against bf16, an 80 GB plan"
-timeout 90 dbrx bench --device cuda --dtype int4 --json > "$out/dbrx-bench-int4.json" 2> "$out/dbrx-bench-int4.log"
+timeout 90 "${dbrx[@]}" bench --device cuda --dtype int4 --json > "$out/dbrx-bench-int4.json" 2> "$out/dbrx-bench-int4.log"
 cat "$out/dbrx-bench-int4.json"
-timeout 90 dbrx bench --device cuda --int4-quality > "$out/int4-quality.json" 2>&1
+timeout 90 "${dbrx[@]}" bench --device cuda --int4-quality > "$out/int4-quality.json" 2>&1
 cat "$out/int4-quality.json"
-dbrx info --preset dbrx-instruct --gpu-memory 80GB --int4-modules experts,attention,lm_head > "$out/int4-plan.txt" 2>&1
+"${dbrx[@]}" info --preset dbrx-instruct --gpu-memory 80GB --int4-modules experts,attention,lm_head > "$out/int4-plan.txt" 2>&1
 cat "$out/int4-plan.txt"
