@@ -272,6 +272,7 @@ public sealed class CliTests : IClassFixture<CliTests.TinyCheckpoint>
     [InlineData(new[] { "info", "--preset", "tiny", "--gpu-memory", "lots" }, "--gpu-memory 'lots' is not a size")]
     [InlineData(new[] { "generate", "--model", "GOLDEN", "--token-ids", "1", "--device", "cpu", "--context-length", "2000000000" }, "The model does not fit: cpu would hold")]
     [InlineData(new[] { "bench", "--device", "cpu", "--dtype", "int4", "--int4-group-size", "48" }, "The int4 group size must be 32, 64, 128 or 256, not 48")]
+    [InlineData(new[] { "quantize", "--model", "GOLDEN", "--output", "/tmp/dbrx-cli-never-q", "--group-size", "32", "--device", "tpu" }, "Unknown device 'tpu'")]
     public async Task Errors_are_one_line_on_stderr_with_a_non_zero_exit_and_no_stack_trace(string[] args, string message)
     {
         var result = await Cli.Run(args.Select(a => a == "GOLDEN" ? Cli.GoldenModel : a).ToArray());

@@ -32,6 +32,20 @@ public sealed class CudaInt4Tests
         TensorAssert.Close(expected, actual, 0.02 * scale, $"int4 [{outFeatures}, {inFeatures}] group {groupSize} on CUDA vs dequantized");
     }
 
+    /// <summary>Quantizing on the GPU (loading, <c>dbrx quantize --device cuda</c>) gives the CPU's values bit for bit.</summary>
+    [Fact]
+    public void Quantizing_on_cuda_gives_the_same_values_as_on_the_cpu()
+    {
+        Cuda.RequireOrSkip();
+        using var scope = NewDisposeScope();
+        var weight = (randn(16 * 96, 128) * 0.05).to(ScalarType.BFloat16);
+        using var onCpu = Int4ExpertWeights.QuantizeStored(weight, 16, 96, 128, transposed: true, groupSize: 32, CPU);
+        using var onGpu = Int4ExpertWeights.QuantizeStored(weight, 16, 96, 128, transposed: true, groupSize: 32, new Device(TorchSharp.DeviceType.CUDA, 0));
+        TensorAssert.Identical(onCpu.Pairs, onGpu.Pairs.cpu(), "int4 values");
+        TensorAssert.Identical(onCpu.Scales, onGpu.Scales.cpu(), "scales");
+        TensorAssert.Identical(onCpu.Zeros, onGpu.Zeros.cpu(), "zeros");
+    }
+
     [Fact]
     public void An_int4_model_on_cuda_matches_the_same_int4_model_on_the_cpu()
     {

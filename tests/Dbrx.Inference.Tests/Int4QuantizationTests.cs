@@ -66,7 +66,7 @@ public sealed class Int4QuantizationTests
                 bool expert = name.Contains(".mlp.", StringComparison.Ordinal);
                 bool w2 = name.EndsWith(".w2", StringComparison.Ordinal);
                 using var quantized = expert
-                    ? Int4ExpertWeights.QuantizeStored(parameter, config.Ffn.MoeNumExperts, config.Ffn.FfnHiddenSize, config.DModel, w2, 32)
+                    ? Int4ExpertWeights.QuantizeStored(parameter, config.Ffn.MoeNumExperts, config.Ffn.FfnHiddenSize, config.DModel, w2, 32, CPU)
                     : Int4Weights.Quantize(parameter, 32);
                 using var restored = quantized.Dequantize();
                 using var stored = w2 ? restored.view(config.Ffn.MoeNumExperts, config.DModel, config.Ffn.FfnHiddenSize).transpose(1, 2).reshape(parameter.shape) : restored.view(parameter.shape);

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Dbrx.Inference.Quantization;
+using Dbrx.Inference.Runtime;
 
 namespace Dbrx.Cli.Commands;
 
@@ -13,15 +14,18 @@ internal static class QuantizeCommand
         var groupSize = new Option<int>("--group-size") { Description = "Weights per scale and zero: 32, 64, 128 or 256.", DefaultValueFactory = _ => 128 };
         var modules = new Option<string>("--modules") { Description = "Quantized modules: experts (always), attention, lm_head, comma-separated.", DefaultValueFactory = _ => "experts" };
         var shard = new Option<string>("--max-shard-size") { Description = "Shard size of the output, e.g. 5GB.", DefaultValueFactory = _ => "5GB" };
-        var command = new Command("quantize", "Write an int4 copy of a checkpoint (safetensors plus a quantization_config in config.json).") { model, output, groupSize, modules, shard };
+        var device = new Option<string>("--device") { Description = "Where to quantize: cpu, or cuda / cuda:N (much faster; same result).", DefaultValueFactory = _ => "cpu" };
+        var command = new Command("quantize", "Write an int4 copy of a checkpoint (safetensors plus a quantization_config in config.json).") { model, output, groupSize, modules, shard, device };
         command.SetAction(CliAction.Run(parse =>
         {
             string target = parse.GetValue(output)!.FullName;
             if (Directory.Exists(target) && Directory.EnumerateFileSystemEntries(target).Any())
                 throw new IOException($"Output folder '{target}' is not empty; choose a new folder.");
             var quantization = DbrxQuantization.WithModules(parse.GetValue(modules)!, parse.GetValue(groupSize));
-            Console.Error.WriteLine($"quantizing {string.Join(", ", quantization.Modules)} to int4 (group {quantization.GroupSize}) into {target}");
-            DbrxQuantizer.Write(parse.GetValue(model)!.FullName, target, quantization, ByteSize.Parse(parse.GetValue(shard)!, shard.Name));
+            var quantizeOn = DbrxDevices.ParseDevice(parse.GetValue(device)!);
+            long shardBytes = ByteSize.Parse(parse.GetValue(shard)!, shard.Name);
+            Console.Error.WriteLine($"quantizing {string.Join(", ", quantization.Modules)} to int4 (group {quantization.GroupSize}) on {quantizeOn} into {target}");
+            DbrxQuantizer.Write(parse.GetValue(model)!.FullName, target, quantization, shardBytes, quantizeOn);
             Console.WriteLine(target);
             return 0;
         }));

@@ -28,9 +28,14 @@ public sealed record Int4Weights(Tensor Pairs, Tensor Scales, Tensor Zeros) : ID
         var zeros = (min + scales * 8).to_type(ScalarType.BFloat16).to_type(ScalarType.Float32);
         var q = ((groups - zeros) / scales + 8).round().clamp(0, 15).to_type(ScalarType.Int32).view(rows, columns / 2, 2);
         var pairs = (q.select(-1, 0) * 16 + q.select(-1, 1)).to_type(ScalarType.Byte);
-        var result = new Int4Weights(pairs, scales.view(rows, -1), zeros.view(rows, -1));
-        scope.MoveToOuter(result.Pairs, result.Scales, result.Zeros);
-        return result;
+        return new Int4Weights(pairs, scales.view(rows, -1), zeros.view(rows, -1)).MoveOutOf(scope);
+    }
+
+    /// <summary>Hands the three tensors from <paramref name="scope"/> to the scope around it (or none), so they outlive it.</summary>
+    internal Int4Weights MoveOutOf(TorchSharp.DisposeScope scope)
+    {
+        scope.MoveToOuter(Pairs, Scales, Zeros);
+        return this;
     }
 
     /// <summary>The values q, int32 <c>[N, K]</c>.</summary>
