@@ -14,7 +14,7 @@ internal static class QuantizeCommand
         var groupSize = new Option<int>("--group-size") { Description = "Weights per scale and zero: 32, 64, 128 or 256.", DefaultValueFactory = _ => 128 };
         var modules = new Option<string>("--modules") { Description = "Quantized modules: experts (always), attention, lm_head, comma-separated.", DefaultValueFactory = _ => "experts" };
         var shard = new Option<string>("--max-shard-size") { Description = "Shard size of the output, e.g. 5GB.", DefaultValueFactory = _ => "5GB" };
-        var device = new Option<string>("--device") { Description = "Where to quantize: cpu, or cuda / cuda:N (much faster; same result).", DefaultValueFactory = _ => "cpu" };
+        var device = new Option<string>("--device") { Description = "Where the arithmetic runs: cpu, or cuda / cuda:N (same result).", DefaultValueFactory = _ => "cpu" };
         var command = new Command("quantize", "Write an int4 copy of a checkpoint (safetensors plus a quantization_config in config.json).") { model, output, groupSize, modules, shard, device };
         command.SetAction(CliAction.Run(parse =>
         {

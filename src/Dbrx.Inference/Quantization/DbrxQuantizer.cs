@@ -41,8 +41,7 @@ public static class DbrxQuantizer
     /// <param name="outputDirectory">Where the int4 checkpoint goes.</param>
     /// <param name="quantization">What is quantized, and the group size.</param>
     /// <param name="maxShardBytes">Largest output shard.</param>
-    /// <param name="device">Where the arithmetic runs (default the CPU): a GPU turns dbrx-instruct's minutes into
-    /// seconds; the values written are the same.</param>
+    /// <param name="device">Where the arithmetic runs (default the CPU); a GPU writes the same values.</param>
     /// <exception cref="ArgumentException">The group size does not fit the model, or the source is already quantized.</exception>
     public static void Write(string sourceDirectory, string outputDirectory, DbrxQuantization quantization, long maxShardBytes = 5_000_000_000, Device? device = null)
     {

@@ -48,7 +48,7 @@ internal sealed class Int4ExpertWeights : nn.Module, IInt4Target
     /// <summary>
     /// Quantizes a stored expert tensor (<c>[E·I, d]</c>) expert by expert into the stored int4 form: rows
     /// <c>[E·I, d/2]</c> for w1 and v1, <c>[E·d, I/2]</c> for w2 (see <see cref="DbrxQuantization"/>), each expert on
-    /// <paramref name="device"/> (a GPU quantizes DBRX's 127 billion expert weights in seconds; the result is the same).
+    /// <paramref name="device"/> (on a GPU, DBRX's 127 billion expert weights need not go through the host's cores; the values are the same).
     /// </summary>
     public static Int4Weights QuantizeStored(Tensor weight, int experts, long hidden, long width, bool transposed, int groupSize, Device device)
     {

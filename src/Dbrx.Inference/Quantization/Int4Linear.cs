@@ -13,7 +13,7 @@ internal sealed class Int4Linear(int groupSize, ScalarType dtype, Device device)
 
     public Int4Weights Quantize(Tensor weight)
     {
-        // Quantized where it will live: on a GPU that is far faster than on the host, and gives the same values.
+        // Quantized where it will live, so a GPU does the arithmetic rather than the host; the values are the same.
         using var scope = NewDisposeScope();
         return Int4Weights.Quantize(weight.to(device), groupSize).MoveOutOf(scope);
     }
