@@ -20,6 +20,24 @@ public sealed class TokenSamplerTests
         Assert.Equal(2, Sample(Greedy, [0.1f, 1f, 3f, 2f]));
     }
 
+    /// <summary>Only greedy choices that nothing else shapes may be taken as the device-side argmax.</summary>
+    [Fact]
+    public void Only_unprocessed_greedy_is_a_plain_argmax()
+    {
+        bool Plain(DbrxGenerationOptions options)
+        {
+            using var sampler = new TokenSampler(options, 1, []);
+            return sampler.IsPlainArgmax;
+        }
+        Assert.True(Plain(Greedy));
+        Assert.True(Plain(Greedy with { LogitBias = new Dictionary<int, double>() }));
+        Assert.False(Plain(new DbrxGenerationOptions { Temperature = 0.7 }));
+        Assert.False(Plain(Greedy with { LogitBias = new Dictionary<int, double> { [1] = 5 } }));
+        Assert.False(Plain(Greedy with { RepetitionPenalty = 1.1 }));
+        Assert.False(Plain(Greedy with { FrequencyPenalty = 0.5 }));
+        Assert.False(Plain(Greedy with { PresencePenalty = 0.5 }));
+    }
+
     [Fact]
     public void Top_k_of_one_is_greedy_whatever_the_seed()
     {

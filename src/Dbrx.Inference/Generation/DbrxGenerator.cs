@@ -214,9 +214,8 @@ public sealed class DbrxGenerator : IDbrxEngine
                 slot.Reset();
                 var input = tensor(next.Prompt.Select(id => (long)id).ToArray(), [1, next.Prompt.Length], ScalarType.Int64);
                 using var output = Model.Forward(new DbrxModelInput { InputIds = input, Cache = slot, NumLogitsToKeep = 1 });
-                var logits = output.Logits[0, -1].to(ScalarType.Float32, CPU);
                 active.Add(next);
-                if (next.Accept(logits))
+                if (ChooseNext(output.Logits.select(1, -1), [next])[0])
                     Release(row);
             }
             catch (Exception e)
@@ -250,12 +249,8 @@ public sealed class DbrxGenerator : IDbrxEngine
             int batch = active.Count;
             var input = tensor(active.Select(s => (long)s.LastToken).ToArray(), [batch, 1], ScalarType.Int64);
             using var output = Model.Forward(new DbrxModelInput { InputIds = input, Cache = cache });
-            var logits = output.Logits.select(1, -1).to(ScalarType.Float32, CPU);
-            for (int row = 0; row < batch; row++)
-            {
-                if (active[row].Accept(logits[row]))
-                    finished.Add(row);
-            }
+            bool[] done = ChooseNext(output.Logits.select(1, -1), active);
+            finished.AddRange(Enumerable.Range(0, batch).Where(row => done[row]));
         }
         catch (Exception e)
         {
@@ -269,6 +264,27 @@ public sealed class DbrxGenerator : IDbrxEngine
         // Highest rows first, so the row moved into a freed slot is always one still running.
         for (int i = finished.Count - 1; i >= 0; i--)
             Release(finished[i]);
+    }
+
+    /// <summary>
+    /// Gives each sequence its next token from its row of <paramref name="logits"/> (<c>[B, vocab]</c>, on the model's
+    /// device) and says which finished. Plain greedy rows take one device-side argmax and copy back a token id each;
+    /// only the rows that sample or process their logits copy those logits to the host, where their samplers run.
+    /// </summary>
+    private static bool[] ChooseNext(Tensor logits, IReadOnlyList<GenerationSequence> sequences)
+    {
+        using var scope = NewDisposeScope();
+        int[] argmaxRows = [.. Enumerable.Range(0, sequences.Count).Where(row => sequences[row].ChoosesByArgmax)];
+        int[] sampledRows = [.. Enumerable.Range(0, sequences.Count).Where(row => !sequences[row].ChoosesByArgmax)];
+        long[] argmax = argmaxRows.Length == 0 ? [] : logits.argmax(-1).cpu().data<long>().ToArray();
+        Tensor? sampled = sampledRows.Length == 0 ? null
+            : logits.index_select(0, tensor(sampledRows.Select(r => (long)r).ToArray(), ScalarType.Int64, logits.device)).to(ScalarType.Float32, CPU);
+        var done = new bool[sequences.Count];
+        foreach (int row in argmaxRows)
+            done[row] = sequences[row].AcceptArgmax((int)argmax[row]);
+        for (int i = 0; i < sampledRows.Length; i++)
+            done[sampledRows[i]] = sequences[sampledRows[i]].Accept(sampled![i]);
+        return done;
     }
 
     /// <summary>Frees a row: the last active row moves into it, keeping active rows contiguous from row 0.</summary>

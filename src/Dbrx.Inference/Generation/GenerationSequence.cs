@@ -58,10 +58,21 @@ internal sealed class GenerationSequence : IDisposable
         }
     }
 
+    /// <summary>Whether the next token is the plain argmax of the logits (see <see cref="TokenSampler.IsPlainArgmax"/>).</summary>
+    public bool ChoosesByArgmax => sampler.IsPlainArgmax;
+
     /// <summary>Samples the next token from this request's logits row and streams it; returns true when the request is finished.</summary>
-    public bool Accept(Tensor logits)
+    public bool Accept(Tensor logits) => Emit(sampler.Next(logits, Options.MaxNewTokens - generated));
+
+    /// <summary>Takes the argmax the generator computed on the device (for <see cref="ChoosesByArgmax"/>); returns true when the request is finished.</summary>
+    public bool AcceptArgmax(int token)
     {
-        int token = sampler.Next(logits, Options.MaxNewTokens - generated);
+        sampler.Record(token);
+        return Emit(token);
+    }
+
+    private bool Emit(int token)
+    {
         LastToken = token;
         generated++;
         firstToken ??= clock.Elapsed;

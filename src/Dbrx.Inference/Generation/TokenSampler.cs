@@ -24,16 +24,31 @@ internal sealed class TokenSampler : IDisposable
         seen = [.. prompt];
     }
 
+    /// <summary>
+    /// Greedy with nothing that changes the logits first (no bias, penalty or constraint): the choice is the plain
+    /// argmax, which the generator takes on the model's device for all such rows at once instead of copying their
+    /// logits to the host.
+    /// </summary>
+    public bool IsPlainArgmax =>
+        options.Temperature == 0 && options.LogitBias is not { Count: > 0 } && options.RepetitionPenalty == 1.0
+        && options.FrequencyPenalty == 0 && options.PresencePenalty == 0 && constraint is null;
+
     /// <summary>Chooses the next token from a row of logits (<c>[vocab]</c>, float32, CPU) and records it.</summary>
     /// <param name="logits">The row of logits.</param>
     /// <param name="remainingTokens">Tokens that may still be generated, this one included (for the constraint).</param>
     public int Next(Tensor logits, int remainingTokens = int.MaxValue)
     {
         int token = Choose(logits, remainingTokens);
+        Record(token);
+        return token;
+    }
+
+    /// <summary>Records a token chosen elsewhere (the device-side argmax of <see cref="IsPlainArgmax"/> rows).</summary>
+    public void Record(int token)
+    {
         constraint?.Accept(token);
         seen.Add(token);
         generatedCounts[token] = generatedCounts.GetValueOrDefault(token) + 1;
-        return token;
     }
 
     private int Choose(Tensor logits, int remainingTokens)
