@@ -12,12 +12,15 @@ namespace Dbrx.Inference.Tests;
 /// </summary>
 public sealed class CudaInt4Tests
 {
+    /// <summary>Rows below <see cref="Int4PackedWeight.ManyRows"/> run tinygemm; from there on, dequantize and the dense matmul.</summary>
     [Theory]
-    [InlineData(96, 128, 32)]
-    [InlineData(48, 64, 64)]
-    [InlineData(16, 96, 32)]
-    [InlineData(256, 6144, 128)]
-    public void The_cuda_int4_matmul_multiplies_by_the_dequantized_weight(int outFeatures, int inFeatures, int groupSize)
+    [InlineData(96, 128, 32, 5)]
+    [InlineData(48, 64, 64, 5)]
+    [InlineData(16, 96, 32, 5)]
+    [InlineData(256, 6144, 128, 5)]
+    [InlineData(96, 128, 32, 300)]
+    [InlineData(256, 6144, 128, 300)]
+    public void The_cuda_int4_matmul_multiplies_by_the_dequantized_weight(int outFeatures, int inFeatures, int groupSize, int rows)
     {
         Cuda.RequireOrSkip();
         using var scope = NewDisposeScope();
@@ -25,11 +28,26 @@ public sealed class CudaInt4Tests
         var weight = randn(outFeatures, inFeatures) * 0.05;
         using var quantized = Int4Weights.Quantize(weight, groupSize);
         using var packed = new Int4PackedWeight(quantized, groupSize, ScalarType.BFloat16, gpu);
-        var x = randn(5, inFeatures).to(ScalarType.BFloat16);
+        var x = randn(rows, inFeatures).to(ScalarType.BFloat16);
         var actual = packed.Matmul(x.to(gpu)).to(ScalarType.Float32, CPU);
         var expected = x.to(ScalarType.Float32).matmul(quantized.Dequantize().t());
         double scale = Math.Max(1, expected.abs().max().item<float>());
-        TensorAssert.Close(expected, actual, 0.02 * scale, $"int4 [{outFeatures}, {inFeatures}] group {groupSize} on CUDA vs dequantized");
+        TensorAssert.Close(expected, actual, 0.02 * scale, $"int4 [{outFeatures}, {inFeatures}] group {groupSize}, {rows} rows, on CUDA vs dequantized");
+    }
+
+    /// <summary>The kernel's own packing, read back by <see cref="TinygemmLayout"/>, gives the values packed.</summary>
+    [Theory]
+    [InlineData(96, 128)]
+    [InlineData(48, 64)]
+    [InlineData(16, 96)]
+    [InlineData(10752, 6144)]
+    public void Unpacking_the_cuda_kernels_layout_returns_the_values(int n, int k)
+    {
+        Cuda.RequireOrSkip();
+        using var scope = NewDisposeScope();
+        using var quantized = Int4Weights.Quantize(randn(n, k), 32);
+        var packed = Runtime.AtenOps.PackInt4ForCuda(quantized.Pairs.to(new Device(TorchSharp.DeviceType.CUDA, 0)));
+        TensorAssert.Identical(quantized.Values(), TinygemmLayout.Unpack(packed).cpu(), $"tinygemm layout [{n}, {k}] read back");
     }
 
     /// <summary>Quantizing on the GPU (loading, <c>dbrx quantize --device cuda</c>) gives the CPU's values bit for bit.</summary>
@@ -57,9 +75,10 @@ public sealed class CudaInt4Tests
         using var onCpu = DbrxModelLoader.Load(dir.Path, options with { Device = "cpu" });
         Assert.Equal(ScalarType.BFloat16, onGpu.DType);
         using var scope = NewDisposeScope();
-        var ids = tensor(new long[] { 791, 6864, 315, 9822, 374, 12366, 13, 578 }, [1, 8], ScalarType.Int64);
-        var expected = onCpu.Forward(ids).Logits.reshape(8, -1);
-        var actual = onGpu.Forward(ids).Logits.to(ScalarType.Float32, CPU).reshape(8, -1);
+        // 300 tokens: attention and lm_head see enough rows to take the dense path, the experts stay on tinygemm.
+        var ids = randint(0, DbrxPresets.Tiny.VocabSize, [1, 300], ScalarType.Int64, generator: new TorchSharp.torch.Generator(7));
+        var expected = onCpu.Forward(ids).Logits.reshape(300, -1);
+        var actual = onGpu.Forward(ids).Logits.to(ScalarType.Float32, CPU).reshape(300, -1);
         float cosine = nn.functional.cosine_similarity(expected, actual, 1).min().item<float>();
         Assert.True(cosine > 0.999, $"lowest per-position cosine similarity of the logits, CUDA bf16 vs CPU float32: {cosine}");
     }
