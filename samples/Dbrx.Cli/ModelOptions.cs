@@ -15,7 +15,11 @@ internal sealed class ModelOptions
     public Option<string> Attention { get; } = CliOptions.Attention();
     public Option<int> Int4GroupSize { get; } = new("--int4-group-size") { Description = "With --dtype int4: weights per scale.", DefaultValueFactory = _ => 128 };
     public Option<string> Int4Modules { get; } = new("--int4-modules") { Description = "With --dtype int4: experts (always), attention, lm_head, comma-separated.", DefaultValueFactory = _ => "experts" };
-    public Option<ExpertDispatch> ExpertDispatch { get; } = new("--expert-dispatch") { Description = "How expert matmuls run: Auto (grouped on CUDA beyond one token), PerExpert or Grouped.", DefaultValueFactory = _ => Inference.Modeling.ExpertDispatch.Auto };
+    public Option<string> ExpertDispatch { get; } = new Option<string>("--expert-dispatch")
+    {
+        Description = "How expert matmuls run: Auto (grouped on CUDA beyond one token), PerExpert or Grouped.",
+        DefaultValueFactory = _ => nameof(Inference.Modeling.ExpertDispatch.Auto),
+    }.AcceptOnlyFromAmong(Enum.GetNames<ExpertDispatch>());
 
     /// <param name="defaultDType">The command's default for --dtype.</param>
     /// <param name="modelDescription">For commands where --model is optional (bench): what giving it means.</param>
@@ -47,13 +51,15 @@ internal sealed class ModelOptions
 
     public AttentionImplementation AttentionImplementation(ParseResult parse) => AttentionImplementations.Parse(parse.GetValue(Attention)!);
 
+    public ExpertDispatch Dispatch(ParseResult parse) => Enum.Parse<ExpertDispatch>(parse.GetValue(ExpertDispatch)!);
+
     /// <summary>Loads the model, planning memory for a KV cache of <paramref name="cacheRows"/> rows of <paramref name="cacheTokens"/> tokens.</summary>
     public DbrxForCausalLM Load(ParseResult parse, int cacheRows, int? cacheTokens) => DbrxModelLoader.Load(Directory(parse), new DbrxLoadOptions
     {
         Device = parse.GetValue(Device)!,
         DType = parse.GetValue(DType)!,
         AttentionImplementation = AttentionImplementation(parse),
-        ExpertDispatch = parse.GetValue(ExpertDispatch),
+        ExpertDispatch = Dispatch(parse),
         Int4GroupSize = parse.GetValue(Int4GroupSize),
         Int4Modules = parse.GetValue(Int4Modules)!,
         PlanCacheRows = cacheRows,

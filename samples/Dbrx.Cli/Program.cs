@@ -25,7 +25,7 @@ if (parse.Errors.Count > 0 && !args.Any(a => a is "-h" or "--help" or "-?"))
 {
     // One line per problem, as for every other error, instead of the full help text.
     foreach (var error in parse.Errors)
-        Console.Error.WriteLine($"dbrx: error: {error.Message}");
+        Console.Error.WriteLine($"dbrx: error: {string.Join(' ', error.Message.Split(['\n', '\r', '\t'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))}");
     Console.Error.WriteLine($"Run '{string.Join(' ', parse.CommandResult.Command.Parents.Reverse().Select(p => p.Name).Prepend("dbrx").Distinct().Append(parse.CommandResult.Command.Name).Distinct())} --help' for the options.");
     return 1;
 }

@@ -282,6 +282,18 @@ public sealed class CliTests : IClassFixture<CliTests.TinyCheckpoint>
         Assert.StartsWith("dbrx: error: ", result.Error);
     }
 
+    /// <summary>Option errors System.CommandLine words over several lines still come out as one line, then the help hint.</summary>
+    [Fact]
+    public async Task A_value_outside_an_options_choices_is_one_line()
+    {
+        var result = await Cli.Run("bench", "--device", "cpu", "--expert-dispatch", "fast");
+        Assert.Equal(1, result.ExitCode);
+        string[] lines = result.Error.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(2, lines.Length);
+        Assert.Equal("dbrx: error: Argument 'fast' not recognized. Must be one of: 'Auto' 'PerExpert' 'Grouped'", lines[0]);
+        Assert.StartsWith("Run 'dbrx bench --help'", lines[1]);
+    }
+
     [Fact]
     public async Task Verbose_adds_the_stack_trace()
     {

@@ -62,7 +62,7 @@ internal static class BenchCommand
             DbrxQuantization? int4 = parse.GetValue(models.DType)!.Equals("int4", StringComparison.OrdinalIgnoreCase) ? models.Quantization(parse) : null;
             using DbrxForCausalLM bench = parse.GetValue(models.Model) is not null
                 ? models.Load(parse, cacheRows: batchSizes.Append(1).Max(), cacheTokens: Math.Max(prefillLengths.Append(0).Max(), decodeContext + decodeSteps + 2))
-                : RandomModel(parse.GetValue(models.Device)!, parse.GetValue(models.DType)!, int4, models.AttentionImplementation(parse), parse.GetValue(models.ExpertDispatch), parse.GetValue(blocks), Log);
+                : RandomModel(parse.GetValue(models.Device)!, parse.GetValue(models.DType)!, int4, models.AttentionImplementation(parse), models.Dispatch(parse), parse.GetValue(blocks), Log);
             if (parse.GetValue(quality))
             {
                 var (cosine, agreement) = new DbrxBenchmark(bench, Log).CompareInt4(models.Quantization(parse), prompts: 8, length: 64);
