@@ -9,7 +9,12 @@ internal static class Cli
 
     public static Task<Result> Run(params string[] args) => RunWithInput(null, args);
 
-    public static async Task<Result> RunWithInput(string? input, params string[] args)
+    public static Task<Result> RunWithInput(string? input, params string[] args) => Start(input, null, args);
+
+    /// <summary>Runs with extra environment variables (for example allocator settings a test needs).</summary>
+    public static Task<Result> RunWithEnvironment(IReadOnlyDictionary<string, string> environment, params string[] args) => Start(null, environment, args);
+
+    private static async Task<Result> Start(string? input, IReadOnlyDictionary<string, string>? environment, string[] args)
     {
         var start = new ProcessStartInfo("dotnet")
         {
@@ -18,6 +23,8 @@ internal static class Cli
             RedirectStandardInput = true,
             UseShellExecute = false,
         };
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+            start.Environment[name] = value;
         start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "dbrx.dll"));
         foreach (string arg in args)
             start.ArgumentList.Add(arg);

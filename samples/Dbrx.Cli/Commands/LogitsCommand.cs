@@ -28,7 +28,9 @@ internal static class LogitsCommand
                 writer.WriteTensor(logits);
                 writer.Complete();
             }
-            Console.Error.WriteLine($"wrote logits [1, {tokens.Length}, {logits.shape[2]}] ({parse.GetValue(model.DType)} on {loaded.Device}) to {path}");
+            // What loading cost the host: streaming keeps it near the model's host-side share plus one tensor.
+            long peakHost = System.Diagnostics.Process.GetCurrentProcess().PeakWorkingSet64;
+            Console.Error.WriteLine($"wrote logits [1, {tokens.Length}, {logits.shape[2]}] ({parse.GetValue(model.DType)} on {loaded.Device}) to {path}; peak host memory {peakHost >> 20} MiB");
             return 0;
         }));
         return command;
