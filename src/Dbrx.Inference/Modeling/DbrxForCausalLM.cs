@@ -182,7 +182,11 @@ public sealed class DbrxForCausalLM : nn.Module
             (batch, tokens) = (ids.shape[0], ids.shape[1]);
             if (tokens > 0)
             {
-                long min = ids.min().item<long>(), max = ids.max().item<long>();
+                // One read of both bounds: ids on a GPU cost one sync, not two.
+                using var mins = ids.min();
+                using var maxs = ids.max();
+                using var bounds = stack([mins, maxs]).to_type(ScalarType.Int64).cpu();
+                long min = bounds.data<long>()[0], max = bounds.data<long>()[1];
                 if (min < 0 || max >= Config.VocabSize)
                     throw new ArgumentException($"Token id {(min < 0 ? min : max)} is outside the model's vocabulary of {Config.VocabSize} ids (0..{Config.VocabSize - 1}).", nameof(input));
             }
