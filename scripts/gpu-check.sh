@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # The GPU checks in one device call (see ../shared/device/README.md for the lent machine). From the repository root:
 #   ../shared/device/pack.sh tests/Dbrx.Inference.Tests/Dbrx.Inference.Tests.csproj samples/Dbrx.Cli/Dbrx.Cli.csproj
-#   run(command="bash .device/run.sh bash scripts/gpu-check.sh", carry=[".device"], timeout_s=540)
+#   run(command="bash .device/run.sh bash scripts/gpu-check.sh", carry=[".device"], timeout_s=560)
 # Writes everything under $OUT (or ./gpu-check-out), most important first, each step under its own time limit so one
 # hang cannot eat the device time: the CUDA suites (parity, int4 packing, memory over 1000 requests), transformers and
-# then dbrx bench on the same configuration (with speed-ups over it), the expert-dispatch comparison, int4 speed and quality, the 80 GB plan.
+# then dbrx bench on the same configuration (with speed-ups over it), int4 speed and quality, the 80 GB plan, and last
+# (tuning only) the expert-dispatch comparison.
 set -uo pipefail
 out=${OUT:-gpu-check-out}
 mkdir -p "$out"
@@ -22,11 +23,6 @@ echo "== dbrx bench on the same configuration, with speed-ups over transformers"
 versus=(); [ -s "$out/transformers-bench.json" ] && versus=(--compare "$out/transformers-bench.json")
 timeout 120 "${dbrx[@]}" bench --device cuda --json "${versus[@]}" > "$out/dbrx-bench.json" 2> "$out/dbrx-bench.log"
 cat "$out/dbrx-bench.json"; tail -3 "$out/dbrx-bench.log"
-echo "== expert dispatch at batch 1 and 8: PerExpert and Grouped"
-for d in PerExpert Grouped; do
-  timeout 60 "${dbrx[@]}" bench --device cuda --expert-dispatch $d --prefill 2048 --batches 8 --steps 8 > "$out/dbrx-bench-$d.txt" 2>&1
-  grep -E "device|prefill|decode|error" "$out/dbrx-bench-$d.txt"
-done
 echo "== int4: speed at DBRX width (floor from int4 bytes), quality against bf16, an 80 GB plan"
 timeout 90 "${dbrx[@]}" bench --device cuda --dtype int4 --json > "$out/dbrx-bench-int4.json" 2> "$out/dbrx-bench-int4.log"
 cat "$out/dbrx-bench-int4.json"
@@ -34,3 +30,8 @@ timeout 90 "${dbrx[@]}" bench --device cuda --int4-quality > "$out/int4-quality.
 cat "$out/int4-quality.json"
 "${dbrx[@]}" info --preset dbrx-instruct --gpu-memory 80GB --int4-modules experts,attention,lm_head > "$out/int4-plan.txt" 2>&1
 cat "$out/int4-plan.txt"
+echo "== tuning, last: expert dispatch PerExpert vs Grouped at prefill 2048, batch 1 and batch 8"
+for d in PerExpert Grouped; do
+  timeout 60 "${dbrx[@]}" bench --device cuda --expert-dispatch $d --prefill 2048 --batches 8 --steps 8 > "$out/dbrx-bench-$d.txt" 2>&1
+  grep -E "device|prefill|decode|error" "$out/dbrx-bench-$d.txt"
+done
