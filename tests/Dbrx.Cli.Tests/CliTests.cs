@@ -187,6 +187,8 @@ public sealed class CliTests : IClassFixture<CliTests.TinyCheckpoint>
             Assert.True(root.GetProperty("prefill_fraction_of_matmul").GetProperty(length).GetDouble() > 0);
         }
         Assert.True(root.GetProperty("decode_tokens_per_s").GetProperty("2").GetDouble() > 0);
+        Assert.True(root.GetProperty("served_tokens_per_s").GetProperty("1").GetDouble() > 0, "served through DbrxGenerator, batch 1");
+        Assert.True(root.GetProperty("served_tokens_per_s").GetProperty("2").GetDouble() > 0, "served through DbrxGenerator, batch 2");
         double decode = root.GetProperty("decode_batch1_ms_per_token").GetDouble(), floor = root.GetProperty("bandwidth_floor_ms").GetDouble();
         Assert.Equal(floor / decode, root.GetProperty("decode_fraction_of_floor").GetDouble(), 1e-9);
 

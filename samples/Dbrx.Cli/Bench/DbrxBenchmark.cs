@@ -1,5 +1,7 @@
 using System.Diagnostics;
 using Dbrx.Inference.Checkpoints;
+using Dbrx.Inference.Generation;
+using Dbrx.Inference.Tokenization;
 using Dbrx.Inference.Configuration;
 using Dbrx.Inference.Modeling;
 using Dbrx.Inference.Quantization;
@@ -26,6 +28,8 @@ internal sealed record BenchReport
     public required double ActiveBytesPerToken { get; init; }
     public required double BandwidthFloorMilliseconds { get; init; }
     public required Dictionary<int, double> BatchDecodeTokensPerSecond { get; init; }
+    public required Dictionary<int, double> ServedTokensPerSecond { get; init; }
+    public required int ServedNewTokens { get; init; }
     public required long PeakMemoryBytes { get; init; }
     public required string PeakMemoryKind { get; init; }
 
@@ -97,6 +101,15 @@ internal sealed class DbrxBenchmark(DbrxForCausalLM model, Action<string> log)
             log($"decode batch {batch}: {batched[batch]:F0} tokens/s");
         }
 
+        // Through DbrxGenerator, as IChatClient serves: short prompts, greedy, sampling and streaming included.
+        int servedTokens = Math.Max(decodeSteps, 32);
+        var served = new Dictionary<int, double>();
+        foreach (int batch in batches.Prepend(1).Distinct())
+        {
+            served[batch] = ServedTokensPerSecond(batch, servedTokens);
+            log($"served batch {batch}: {served[batch]:F0} tokens/s");
+        }
+
         var (peak, kind) = PeakMemory();
         return new BenchReport
         {
@@ -114,6 +127,8 @@ internal sealed class DbrxBenchmark(DbrxForCausalLM model, Action<string> log)
             ActiveBytesPerToken = activeBytes,
             BandwidthFloorMilliseconds = floor,
             BatchDecodeTokensPerSecond = batched,
+            ServedTokensPerSecond = served,
+            ServedNewTokens = servedTokens,
             PeakMemoryBytes = peak,
             PeakMemoryKind = kind,
         };
@@ -166,6 +181,24 @@ internal sealed class DbrxBenchmark(DbrxForCausalLM model, Action<string> log)
         }
         Synchronize();
         return clock.Elapsed.TotalSeconds / steps;
+    }
+
+    /// <summary>
+    /// Tokens per second <paramref name="batch"/> concurrent requests get from a <see cref="DbrxGenerator"/> over this
+    /// model: 16-token prompts, <paramref name="newTokens"/> greedy tokens each, wall time from submission to the last
+    /// token (prefill, sampling, detokenizing and streaming included).
+    /// </summary>
+    private double ServedTokensPerSecond(int batch, int newTokens)
+    {
+        const int promptTokens = 16;
+        var options = new DbrxGenerationOptions { Temperature = 0, MaxNewTokens = newTokens, StopTokenIds = [] };
+        using var generator = new DbrxGenerator(model, DbrxTokenizer.Default, new DbrxGeneratorOptions { MaxBatchSize = batch, ContextLength = promptTokens + newTokens + 1 });
+        var random = new Random(batch);
+        int[] Prompt() => [.. Enumerable.Range(0, promptTokens).Select(_ => random.Next(Math.Min(model.Config.VocabSize, DbrxSpecialTokens.EndOfText)))];
+        generator.GenerateAsync(Prompt(), options with { MaxNewTokens = 2 }).GetAwaiter().GetResult();
+        var clock = Stopwatch.StartNew();
+        var results = Task.WhenAll(Enumerable.Range(0, batch).Select(_ => generator.GenerateAsync(Prompt(), options))).GetAwaiter().GetResult();
+        return results.Sum(r => r.TokenIds.Count) / clock.Elapsed.TotalSeconds;
     }
 
     /// <summary>

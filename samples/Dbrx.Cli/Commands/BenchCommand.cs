@@ -116,6 +116,8 @@ internal static class BenchCommand
             ["bandwidth_floor_ms"] = r.BandwidthFloorMilliseconds,
             ["decode_fraction_of_floor"] = r.DecodeFloorFraction,
             ["decode_tokens_per_s"] = ByNumber(r.BatchDecodeTokensPerSecond),
+            ["served_tokens_per_s"] = ByNumber(r.ServedTokensPerSecond),
+            ["served_new_tokens"] = r.ServedNewTokens,
             ["peak_memory_bytes"] = r.PeakMemoryBytes,
             ["peak_memory_kind"] = r.PeakMemoryKind,
         };
@@ -146,6 +148,8 @@ internal static class BenchCommand
         lines.Add($"decode, batch 1        {r.DecodeMillisecondsPerToken,10:F2} ms/token  = {r.DecodeFloorFraction:P0} of the bandwidth floor ({r.BandwidthFloorMilliseconds:F2} ms for {r.ActiveBytesPerToken / 1e9:F2} GB at context {r.DecodeContext})");
         foreach (var (batch, rate) in r.BatchDecodeTokensPerSecond)
             lines.Add($"decode, batch {batch,-8} {rate,10:F0} tokens/s");
+        foreach (var (batch, rate) in r.ServedTokensPerSecond)
+            lines.Add($"served, batch {batch,-8} {rate,10:F0} tokens/s  (DbrxGenerator: 16-token prompts, {r.ServedNewTokens} new tokens each, all included)");
         lines.Add($"peak memory            {r.PeakMemoryBytes / (double)(1L << 30),10:F2} GiB ({r.PeakMemoryKind})");
         if (versus is not null)
         {
