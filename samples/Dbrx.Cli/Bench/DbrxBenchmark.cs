@@ -269,7 +269,9 @@ internal sealed class DbrxBenchmark(DbrxForCausalLM model, Action<string> log)
             return (Process.GetCurrentProcess().PeakWorkingSet64, "peak process working set");
         try
         {
-            return (AcceleratorMemory.UsedByThisProcess(), "GPU memory held by the process (caching allocator high-water mark)");
+            return AcceleratorMemory.UsedByThisProcess() is { } mine
+                ? (mine, "GPU memory held by the process (caching allocator high-water mark)")
+                : (AcceleratorMemory.UsedOnDevices(), "GPU memory used on the devices (nvidia-smi does not list this process, as in a container)");
         }
         catch (InvalidOperationException)
         {

@@ -17,18 +17,27 @@ public static class AcceleratorMemory
 
     /// <summary>
     /// GPU memory this process holds on all devices: what the caching allocator has reserved (its high-water mark,
-    /// since it keeps freed blocks for reuse) plus the CUDA context.
+    /// since it keeps freed blocks for reuse) plus the CUDA context. Null when nvidia-smi does not list this process,
+    /// as in a container whose process ids differ from the host's; <see cref="UsedOnDevices"/> is the fallback there.
     /// </summary>
     /// <exception cref="InvalidOperationException">nvidia-smi is missing or fails.</exception>
-    public static long UsedByThisProcess()
+    public static long? UsedByThisProcess()
     {
         string pid = Environment.ProcessId.ToString(CultureInfo.InvariantCulture);
-        return NvidiaSmi("--query-compute-apps=pid,used_memory --format=csv,noheader,nounits")
+        var mine = NvidiaSmi("--query-compute-apps=pid,used_memory --format=csv,noheader,nounits")
             .Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
             .Select(line => line.Split(',', StringSplitOptions.TrimEntries))
             .Where(fields => fields.Length == 2 && fields[0] == pid)
-            .Sum(fields => long.Parse(fields[1], CultureInfo.InvariantCulture) * 1024 * 1024);
+            .ToList();
+        return mine.Count == 0 ? null : mine.Sum(fields => long.Parse(fields[1], CultureInfo.InvariantCulture) * 1024 * 1024);
     }
+
+    /// <summary>GPU memory in use on all visible devices, by every process.</summary>
+    /// <exception cref="InvalidOperationException">nvidia-smi is missing or fails.</exception>
+    public static long UsedOnDevices() =>
+        NvidiaSmi("--query-gpu=memory.used --format=csv,noheader,nounits")
+            .Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Sum(line => long.Parse(line, CultureInfo.InvariantCulture) * 1024 * 1024);
 
     /// <summary>The product name of visible CUDA device <paramref name="index"/> (for reports), such as "NVIDIA H200".</summary>
     /// <exception cref="InvalidOperationException">nvidia-smi is missing or fails.</exception>
