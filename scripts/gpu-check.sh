@@ -33,5 +33,5 @@ cat "$out/int4-plan.txt"
 echo "== tuning, last: expert dispatch PerExpert vs Grouped at prefill 2048, batch 1 and batch 8"
 for d in PerExpert Grouped; do
   timeout 60 "${dbrx[@]}" bench --device cuda --expert-dispatch $d --prefill 2048 --batches 8 --steps 8 > "$out/dbrx-bench-$d.txt" 2>&1
-  grep -E "device|prefill|decode|error" "$out/dbrx-bench-$d.txt"
+  grep -E "device|prefill|decode|served|error" "$out/dbrx-bench-$d.txt"
 done
