@@ -64,6 +64,12 @@ public sealed class DbrxChatClientOptions
     public int? ContextLength { get; set; }
 
     /// <summary>
+    /// Prompt tokens prefilled per step; running answers keep streaming between the chunks of a long prompt (see
+    /// <see cref="Inference.Generation.DbrxGeneratorOptions.PrefillChunkTokens"/>).
+    /// </summary>
+    public int PrefillChunkTokens { get; set; } = 512;
+
+    /// <summary>
     /// Drop the oldest prompt tokens when a conversation no longer fits the context, instead of failing. Off by
     /// default, because dropping tokens may cut the system prompt.
     /// </summary>
@@ -104,6 +110,8 @@ public sealed class DbrxChatClientOptions
             throw new ArgumentException($"DbrxChatClientOptions.MaxBatchSize must be at least 1, not {MaxBatchSize}.");
         if (MaxQueuedRequests < 0)
             throw new ArgumentException($"DbrxChatClientOptions.MaxQueuedRequests must be ≥ 0, not {MaxQueuedRequests}.");
+        if (PrefillChunkTokens < 1)
+            throw new ArgumentException($"DbrxChatClientOptions.PrefillChunkTokens must be at least 1, not {PrefillChunkTokens}.");
         if (ContextLength is < 2)
             throw new ArgumentException($"DbrxChatClientOptions.ContextLength must be at least 2, not {ContextLength}.");
     }

@@ -63,7 +63,7 @@ internal sealed class LazyDbrxEngine : IDbrxEngine
                 if (generator is null)
                 {
                     var model = DbrxModelLoader.Load(options.ModelPath!, LoadOptions);
-                    var serving = new DbrxGeneratorOptions { MaxBatchSize = options.MaxBatchSize, MaxQueuedRequests = options.MaxQueuedRequests, ContextLength = ContextLength };
+                    var serving = new DbrxGeneratorOptions { MaxBatchSize = options.MaxBatchSize, MaxQueuedRequests = options.MaxQueuedRequests, ContextLength = ContextLength, PrefillChunkTokens = options.PrefillChunkTokens };
                     generator = new DbrxGenerator(model, Tokenizer, serving, ownsModel: true);
                 }
                 return generator;

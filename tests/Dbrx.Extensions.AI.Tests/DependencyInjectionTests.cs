@@ -99,6 +99,7 @@ public sealed class DependencyInjectionTests(TinyCheckpoint tiny) : IClassFixtur
         Assert.Contains("AttentionImplementation 'fast'", Assert.Throws<ArgumentException>(() => new DbrxChatClientOptions { ModelPath = tiny.Directory, AttentionImplementation = "fast" }.Validate()).Message);
         Assert.Contains("Int4Modules 'experts,mlp' or Int4GroupSize 128: Unknown quantized module 'mlp'", Assert.Throws<ArgumentException>(() => new DbrxChatClientOptions { ModelPath = tiny.Directory, Int4Modules = "experts,mlp" }.Validate()).Message);
         Assert.Contains("The int4 group size must be 32, 64, 128 or 256, not 100", Assert.Throws<ArgumentException>(() => new DbrxChatClientOptions { ModelPath = tiny.Directory, Int4GroupSize = 100 }.Validate()).Message);
+        Assert.Contains("PrefillChunkTokens must be at least 1, not 0", Assert.Throws<ArgumentException>(() => new DbrxChatClientOptions { ModelPath = tiny.Directory, PrefillChunkTokens = 0 }.Validate()).Message);
         Assert.Contains("DefaultMaxOutputTokens must be at least 1", Assert.Throws<ArgumentException>(() => new DbrxChatClientOptions { ModelPath = tiny.Directory, DefaultMaxOutputTokens = 0 }.Validate()).Message);
         using var dir = new TempFolder();
         Assert.Contains("has no config.json", Assert.Throws<ArgumentException>(() => new DbrxChatClientOptions { ModelPath = dir.Path }.Validate()).Message);

@@ -11,17 +11,20 @@ public sealed class DbrxGeneratorTests(TinyModel tiny) : IClassFixture<TinyModel
     private static readonly DbrxGenerationOptions Greedy = new() { Temperature = 0, MaxNewTokens = 12 };
     private static readonly DbrxGenerationOptions Sampled = new() { Temperature = 0.9, TopK = 0, TopP = 1, MaxNewTokens = 12, Seed = 99 };
 
-    private DbrxGenerator NewGenerator(int batch = 4, int queue = 16, int context = 512) =>
-        new(tiny.Model, DbrxTokenizer.Default, new DbrxGeneratorOptions { MaxBatchSize = batch, MaxQueuedRequests = queue, ContextLength = context });
+    private DbrxGenerator NewGenerator(int batch = 4, int queue = 16, int context = 512, int chunk = 512) =>
+        new(tiny.Model, DbrxTokenizer.Default, new DbrxGeneratorOptions { MaxBatchSize = batch, MaxQueuedRequests = queue, ContextLength = context, PrefillChunkTokens = chunk });
 
     private static int[] Prompt(string text) => DbrxTokenizer.Default.Encode(text);
 
-    [Fact]
-    public async Task Greedy_generation_reproduces_the_reference_on_the_golden_model()
+    /// <summary>Whole, and prefilled 2 tokens at a time (chunks attend to the earlier ones through the cache).</summary>
+    [Theory]
+    [InlineData(512)]
+    [InlineData(2)]
+    public async Task Greedy_generation_reproduces_the_reference_on_the_golden_model(int prefillChunk)
     {
         using var golden = new Golden();
         using var model = Golden.LoadModel(AttentionImplementation.Sdpa);
-        using var generator = new DbrxGenerator(model, DbrxTokenizer.Default, new DbrxGeneratorOptions { ContextLength = 64 });
+        using var generator = new DbrxGenerator(model, DbrxTokenizer.Default, new DbrxGeneratorOptions { ContextLength = 64, PrefillChunkTokens = prefillChunk });
         var (promptIds, expected) = golden.GreedyGeneration();
         var result = await generator.GenerateAsync(promptIds, new DbrxGenerationOptions { Temperature = 0, MaxNewTokens = 20, StopTokenIds = [] }, TestContext.Current.CancellationToken);
         Assert.Equal(expected, result.TokenIds);
@@ -74,8 +77,11 @@ public sealed class DbrxGeneratorTests(TinyModel tiny) : IClassFixture<TinyModel
         Assert.NotEqual(a.TokenIds, c.TokenIds);
     }
 
-    [Fact]
-    public async Task Concurrent_requests_each_equal_their_solo_run()
+    /// <summary>Also with prompts prefilled 3 tokens at a time, so rows are released and moved while a prompt is half in.</summary>
+    [Theory]
+    [InlineData(512)]
+    [InlineData(3)]
+    public async Task Concurrent_requests_each_equal_their_solo_run(int prefillChunk)
     {
         string[] prompts = ["alpha", "The quick brown fox", "def main():", "1 2 3 4 5 6 7 8", "Привет", "zebra crossing"];
         var optionsFor = (int i) => i % 2 == 0 ? Greedy with { MaxNewTokens = 10 + i } : Sampled with { Seed = i, MaxNewTokens = 8 + i };
@@ -87,13 +93,55 @@ public sealed class DbrxGeneratorTests(TinyModel tiny) : IClassFixture<TinyModel
             for (int i = 0; i < prompts.Length; i++)
                 solo.Add(await alone.GenerateAsync(Prompt(prompts[i]), optionsFor(i), ct));
         }
-        using var batched = NewGenerator(batch: 4);
+        using var batched = NewGenerator(batch: 4, chunk: prefillChunk);
         var together = await Task.WhenAll(prompts.Select((p, i) => Task.Run(() => batched.GenerateAsync(Prompt(p), optionsFor(i), ct), ct)));
         for (int i = 0; i < prompts.Length; i++)
         {
             Assert.Equal(solo[i].TokenIds, together[i].TokenIds);
             Assert.Equal(solo[i].Text, together[i].Text);
         }
+    }
+
+    /// <summary>
+    /// A running sequence keeps decoding while a long prompt is prefilled in chunks: A needs 5 more steps, B's prompt
+    /// 12 chunks, so A finishes first. Finish times are taken by the worker (each request's clock starts when it is
+    /// submitted), so the order does not depend on when the test reads the results.
+    /// </summary>
+    [Fact]
+    public async Task Running_sequences_decode_between_the_chunks_of_a_long_prompt()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        using var model = Golden.LoadModel(AttentionImplementation.Sdpa);
+        using var generator = new DbrxGenerator(model, DbrxTokenizer.Default, new DbrxGeneratorOptions { MaxBatchSize = 2, ContextLength = 128, PrefillChunkTokens = 4 });
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        TimeSpan aSubmitted = clock.Elapsed;
+        var a = generator.GenerateStreamingAsync([5, 17, 200], new DbrxGenerationOptions { Temperature = 0, MaxNewTokens = 6, StopTokenIds = [] }, ct).GetAsyncEnumerator(ct);
+        Assert.True(await a.MoveNextAsync());
+        TimeSpan bSubmitted = clock.Elapsed;
+        var b = generator.GenerateAsync([.. Enumerable.Range(0, 48).Select(i => i * 7 % 512)], new DbrxGenerationOptions { Temperature = 0, MaxNewTokens = 1, StopTokenIds = [] }, ct);
+        GenerationUpdate aLast = a.Current;
+        while (await a.MoveNextAsync())
+            aLast = a.Current;
+        GenerationResult bResult = await b;
+        await a.DisposeAsync();
+        TimeSpan aFinished = aSubmitted + aLast.Timings!.Total, bFinished = bSubmitted + bResult.Timings.Total;
+        Assert.Equal(GenerationFinishReason.Length, aLast.FinishReason);
+        Assert.True(aFinished < bFinished, $"A finished at {aFinished.TotalMilliseconds:F1} ms, B at {bFinished.TotalMilliseconds:F1} ms");
+    }
+
+    [Fact]
+    public async Task A_long_prompt_cancelled_while_prefilling_ends_and_frees_its_row()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        using var generator = NewGenerator(batch: 1, chunk: 2);
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        var request = generator.GenerateAsync(Prompt(string.Join(' ', Enumerable.Repeat("long prompt words", 60))), Greedy, cts.Token);
+        cts.Cancel();
+        var result = await request;
+        Assert.Equal(GenerationFinishReason.Cancelled, result.FinishReason);
+        Assert.Empty(result.TokenIds);
+        var next = await generator.GenerateAsync(Prompt("Again"), Greedy with { MaxNewTokens = 3 }, ct);
+        Assert.Equal(3, next.TokenIds.Count);
     }
 
     [Fact]

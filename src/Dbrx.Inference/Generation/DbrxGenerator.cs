@@ -10,14 +10,15 @@ namespace Dbrx.Inference.Generation;
 /// Serves generation requests on one model from many callers. A dedicated worker thread owns the model (TorchSharp's
 /// dispose scopes and grad mode are per thread); callers enqueue requests and read their tokens from a channel.
 /// Each decode step runs every active sequence in one forward pass over a shared static KV cache: each sequence has
-/// its own cache row and position, a finished one leaves the batch and a waiting one joins at the next step after
-/// its prompt is prefilled alone.
+/// its own cache row and position, a finished one leaves the batch and a waiting one joins once its prompt is
+/// prefilled into the next free row, <see cref="DbrxGeneratorOptions.PrefillChunkTokens"/> tokens per step, so the
+/// running sequences keep decoding between the chunks of a long prompt.
 /// </summary>
 /// <remarks>
 /// Thread-safe. Requests beyond <see cref="DbrxGeneratorOptions.MaxQueuedRequests"/> waiting ones fail at once with
 /// <see cref="DbrxBusyException"/>. Each request's updates are buffered, so a slow reader never stalls the others.
-/// Cancellation is checked before the prompt is prefilled and before every decode step; a cancelled request ends
-/// with <see cref="GenerationFinishReason.Cancelled"/> and its cache row is reused.
+/// Cancellation is checked before each prompt chunk and before every decode step; a cancelled request ends with
+/// <see cref="GenerationFinishReason.Cancelled"/> and its cache row is reused.
 /// </remarks>
 public sealed class DbrxGenerator : IDbrxEngine
 {
@@ -25,6 +26,9 @@ public sealed class DbrxGenerator : IDbrxEngine
     private readonly bool ownsModel;
     private readonly Queue<GenerationSequence> waiting = new();
     private readonly List<GenerationSequence> active = [];
+    // The prompt being prefilled, in the row after the active ones, and how many of its tokens are in the cache.
+    private GenerationSequence? admitting;
+    private int admitted;
     private readonly SemaphoreSlim wake = new(0);
     private readonly Thread worker;
     private volatile bool stopping;
@@ -44,6 +48,8 @@ public sealed class DbrxGenerator : IDbrxEngine
             throw new ArgumentException($"MaxBatchSize must be at least 1, not {Options.MaxBatchSize}.", nameof(options));
         if (Options.MaxQueuedRequests < 0)
             throw new ArgumentException($"MaxQueuedRequests must be ≥ 0, not {Options.MaxQueuedRequests}.", nameof(options));
+        if (Options.PrefillChunkTokens < 1)
+            throw new ArgumentException($"PrefillChunkTokens must be at least 1, not {Options.PrefillChunkTokens}.", nameof(options));
         if (Options.ContextLength is { } length && (length < 2 || length > model.Config.MaxSeqLen))
             throw new ArgumentException($"ContextLength must be between 2 and the model's max_seq_len ({model.Config.MaxSeqLen}), not {length}.", nameof(options));
         Model = model;
@@ -171,21 +177,74 @@ public sealed class DbrxGenerator : IDbrxEngine
     {
         while (true)
         {
-            Admit();
-            Volatile.Write(ref activeCount, active.Count);
-            if (active.Count == 0)
+            Prefill();
+            Volatile.Write(ref activeCount, active.Count + (admitting is null ? 0 : 1));
+            if (active.Count == 0 && admitting is null)
             {
                 if (stopping)
                     break;
-                wake.Wait();
+                bool queued;
+                lock (waiting)
+                    queued = waiting.Count > 0;
+                if (!queued)
+                    wake.Wait();
                 continue;
             }
             Step();
         }
     }
 
-    /// <summary>Moves waiting requests into free rows, prefilling each prompt alone into its row.</summary>
-    private void Admit()
+    /// <summary>
+    /// Prefills up to <see cref="DbrxGeneratorOptions.PrefillChunkTokens"/> prompt tokens: the rest of the prompt in
+    /// progress, then waiting requests while a row is free, each into the row after the active ones. A prompt whose
+    /// last token is in joins the batch with its first token chosen; one that is not goes on at the next call.
+    /// </summary>
+    private void Prefill()
+    {
+        int budget = Options.PrefillChunkTokens;
+        while (budget > 0)
+        {
+            if (admitting is null && !TakeWaiting())
+                return;
+            GenerationSequence sequence = admitting!;
+            int row = active.Count;
+            if (sequence.IsCancelled || stopping)
+            {
+                sequence.FinishCancelled();
+                sequence.Dispose();
+                cache.Reset(row);
+                admitting = null;
+                continue;
+            }
+            try
+            {
+                using var scope = NewDisposeScope();
+                using var slot = cache.Slice(row, 1);
+                int count = Math.Min(budget, sequence.Prompt.Length - admitted);
+                var input = tensor(sequence.Prompt.Skip(admitted).Take(count).Select(id => (long)id).ToArray(), [1, count], ScalarType.Int64);
+                using var output = Model.Forward(new DbrxModelInput { InputIds = input, Cache = slot, NumLogitsToKeep = 1 });
+                admitted += count;
+                budget -= count;
+                if (admitted < sequence.Prompt.Length)
+                    continue;
+                admitting = null;
+                active.Add(sequence);
+                if (ChooseNext(output.Logits.select(1, -1), [sequence])[0])
+                    Release(row);
+            }
+            catch (Exception e)
+            {
+                if (active.Count > row)
+                    active.RemoveAt(row);
+                admitting = null;
+                cache.Reset(row);
+                Retire(sequence, e);
+            }
+        }
+    }
+
+    /// <summary>Takes the next waiting request into the free row after the active ones; false when none can start.</summary>
+    private bool TakeWaiting()
     {
         while (active.Count < Options.MaxBatchSize)
         {
@@ -193,7 +252,7 @@ public sealed class DbrxGenerator : IDbrxEngine
             lock (waiting)
             {
                 if (!waiting.TryDequeue(out next))
-                    return;
+                    return false;
             }
             if (stopping)
             {
@@ -206,26 +265,12 @@ public sealed class DbrxGenerator : IDbrxEngine
                 next.Dispose();
                 continue;
             }
-            int row = active.Count;
-            try
-            {
-                using var scope = NewDisposeScope();
-                using var slot = cache.Slice(row, 1);
-                slot.Reset();
-                var input = tensor(next.Prompt.Select(id => (long)id).ToArray(), [1, next.Prompt.Length], ScalarType.Int64);
-                using var output = Model.Forward(new DbrxModelInput { InputIds = input, Cache = slot, NumLogitsToKeep = 1 });
-                active.Add(next);
-                if (ChooseNext(output.Logits.select(1, -1), [next])[0])
-                    Release(row);
-            }
-            catch (Exception e)
-            {
-                if (active.Count > row)
-                    active.RemoveAt(row);
-                cache.Reset(row);
-                Retire(next, e);
-            }
+            admitting = next;
+            admitted = 0;
+            cache.Reset(active.Count);
+            return true;
         }
+        return false;
     }
 
     /// <summary>One decode step: every active sequence's last token in one forward pass.</summary>
@@ -254,10 +299,14 @@ public sealed class DbrxGenerator : IDbrxEngine
         }
         catch (Exception e)
         {
-            // A failed batch step leaves the cache in an unknown state for every row: end them all.
+            // A failed batch step leaves the cache in an unknown state for every row: end them all, the prompt being
+            // prefilled too (its row is reset with the others).
             foreach (GenerationSequence sequence in active)
                 Retire(sequence, e);
             active.Clear();
+            if (admitting is not null)
+                Retire(admitting, e);
+            admitting = null;
             cache.Reset();
             return;
         }
@@ -299,6 +348,9 @@ public sealed class DbrxGenerator : IDbrxEngine
         }
         active.RemoveAt(last);
         cache.Reset(last);
+        // A prompt being prefilled sits in the row after the active ones: it follows them down.
+        if (admitting is not null)
+            cache.MoveRow(last + 1, last);
         done.Dispose();
     }
 

@@ -14,4 +14,11 @@ public sealed record DbrxGeneratorOptions
     /// <c>max_seq_len</c>, capped at 4096 to keep the cache small; set it higher for long prompts.
     /// </summary>
     public int? ContextLength { get; init; }
+
+    /// <summary>
+    /// Prompt tokens prefilled per step of the worker. A longer prompt is prefilled in chunks of this size with a decode
+    /// step for the running sequences after each, so they pause for one chunk at a time rather than for a whole long
+    /// prompt; several short prompts share one step's budget.
+    /// </summary>
+    public int PrefillChunkTokens { get; init; } = 512;
 }
