@@ -43,6 +43,14 @@ public sealed class CliTests : IClassFixture<CliTests.TinyCheckpoint>
     }
 
     [Fact]
+    public async Task Info_says_when_int4_does_not_fit_the_shape_instead_of_guessing_a_size()
+    {
+        var info = await Cli.Run("info", "--model", Cli.GoldenModel);
+        Assert.Equal(0, info.ExitCode);
+        Assert.Contains("int4         not possible for this shape: int4 quantization needs d_model (experts' w1, v1) = 64 to be a multiple of the group size 128", info.Out);
+    }
+
+    [Fact]
     public async Task Logits_on_the_golden_case_match_the_reference()
     {
         string output = Path.Combine(tiny.Directory, "..", Guid.NewGuid().ToString("N") + ".safetensors");
@@ -142,6 +150,9 @@ public sealed class CliTests : IClassFixture<CliTests.TinyCheckpoint>
         {
             var quantize = await Cli.Run("quantize", "--model", tiny.Directory, "--output", quantized, "--group-size", "64");
             Assert.True(quantize.ExitCode == 0, quantize.Error);
+            // info counts a quantized folder in its own scheme.
+            using (var info = JsonDocument.Parse((await Cli.Run("info", "--model", quantized, "--json")).Out))
+                Assert.Equal("""{"quant_method":"dbrx_int4","bits":4,"group_size":64,"modules":["experts"]}""", info.RootElement.GetProperty("int4_counted").GetRawText().Replace(" ", "").Replace("\n", ""));
             string[] generate = ["generate", "--prompt", "The capital of France is", "--max-new-tokens", "24", "--temperature", "0", "--stop-token-ids", "none", "--json"];
             var full = await Cli.Run([.. generate, "--model", tiny.Directory, "--dtype", "float32"]);
             var int4 = await Cli.Run([.. generate, "--model", quantized]);

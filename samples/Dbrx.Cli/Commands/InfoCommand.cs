@@ -20,8 +20,8 @@ internal static class InfoCommand
         var model = new Option<DirectoryInfo>("--model", "-m") { Description = "Model folder: config.json and safetensors weights." };
         var preset = new Option<string>("--preset") { Description = "Describe a preset shape instead of a folder (no weights needed)." }.AcceptOnlyFromAmong([.. DbrxPresets.Names]);
         var gpus = new Option<string>("--gpu-memory") { Description = "Plan the placement over GPUs of these free sizes, e.g. 80GB or 80GB,80GB." };
-        var modules = new Option<string>("--int4-modules") { Description = "Modules counted as int4 in the int4 figures.", DefaultValueFactory = _ => "experts,attention,lm_head" };
-        var groupSize = new Option<int>("--int4-group-size") { Description = "Group size counted in the int4 figures.", DefaultValueFactory = _ => 128 };
+        var modules = new Option<string>("--int4-modules") { Description = "Modules counted as int4 in the int4 figures (default: a quantized folder's own, else all three).", DefaultValueFactory = _ => "experts,attention,lm_head" };
+        var groupSize = new Option<int>("--int4-group-size") { Description = "Group size counted in the int4 figures (default: a quantized folder's own, else 128).", DefaultValueFactory = _ => 128 };
         var json = new Option<bool>("--json") { Description = "Print one JSON object instead of text." };
         var command = new Command("info", "Summarise a model folder or preset: config, parameter counts, dtype, files, memory needed (bf16 and int4) and a GPU plan.")
         {
@@ -55,18 +55,35 @@ internal static class InfoCommand
                 result["files"] = new JsonArray([.. checkpoint.Files.Select(f => (JsonNode)new JsonObject { ["name"] = Path.GetFileName(f.Path), ["bytes"] = f.FileLength })]);
             }
 
-            var int4 = DbrxQuantization.WithModules(parse.GetValue(modules)!, parse.GetValue(groupSize));
+            // A quantized folder's figures are those of its own scheme unless the user asks about another.
+            bool schemeGiven = parse.GetResult(modules) is { Implicit: false } || parse.GetResult(groupSize) is { Implicit: false };
+            var int4 = stored is not null && !schemeGiven ? stored : DbrxQuantization.WithModules(parse.GetValue(modules)!, parse.GetValue(groupSize));
             var sizes = new JsonObject();
             var gpuList = parse.GetValue(gpus) is { } text
                 ? text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select((size, i) => new DeviceMemory(new Device(DeviceType.CUDA, i), ByteSize.Parse(size, gpus.Name))).ToList()
                 : null;
+            string? int4Refused = null;
+            try
+            {
+                int4.Validate(config);
+            }
+            catch (ArgumentException e)
+            {
+                int4Refused = e.Message;
+            }
             foreach (var (name, quantization) in new (string, DbrxQuantization?)[] { ("bfloat16", null), ("int4", int4) })
             {
+                if (quantization is not null && int4Refused is not null)
+                {
+                    sizes[name] = new JsonObject { ["unavailable"] = int4Refused };
+                    continue;
+                }
                 var footprint = DbrxMemoryFootprint.Of(config, ScalarType.BFloat16, cacheRows: 1, cacheTokens: config.DefaultContextLength, quantization);
                 var entry = new JsonObject
                 {
                     ["weights_bytes"] = footprint.TotalBytes(config.NLayers) - config.NLayers * footprint.CacheBytesPerBlock,
-                    ["kv_cache_bytes_per_4k_tokens"] = config.NLayers * footprint.CacheBytesPerBlock,
+                    ["kv_cache_bytes_per_sequence"] = config.NLayers * footprint.CacheBytesPerBlock,
+                    ["kv_cache_sequence_tokens"] = config.DefaultContextLength,
                 };
                 if (gpuList is not null)
                 {
@@ -107,7 +124,12 @@ internal static class InfoCommand
         }
         foreach (var (dtype, node) in result["memory"]!.AsObject())
         {
-            string line = $"{dtype,-12} weights {Size(node!["weights_bytes"])}, KV cache {Size(node["kv_cache_bytes_per_4k_tokens"])} per 4K-token sequence";
+            if (node!["unavailable"] is { } reason)
+            {
+                lines.Add($"{dtype,-12} not possible for this shape: {reason}");
+                continue;
+            }
+            string line = $"{dtype,-12} weights {Size(node!["weights_bytes"])}, KV cache {Size(node["kv_cache_bytes_per_sequence"])} per {node["kv_cache_sequence_tokens"]}-token sequence";
             if (node["plan"] is { } plan)
                 line += $"\n             plan: {plan} ({(node["fits_gpus"]!.GetValue<bool>() ? "fits the GPUs" : "spills to the CPU")})";
             lines.Add(line);
