@@ -144,6 +144,28 @@ public sealed class DbrxGeneratorTests(TinyModel tiny) : IClassFixture<TinyModel
         Assert.Equal(3, next.TokenIds.Count);
     }
 
+    /// <summary>A constraint that allows nothing, so choosing its first token fails.</summary>
+    private sealed class NothingAllowed : ITokenConstraint
+    {
+        public TorchSharp.torch.Tensor AllowedTokens(int remainingTokens) => TorchSharp.torch.zeros(8, TorchSharp.torch.ScalarType.Bool);
+        public void Accept(int tokenId) => throw new InvalidOperationException("no token may be accepted");
+        public bool IsComplete => false;
+    }
+
+    /// <summary>One request's failing choice (prefilled and decoded together with others) ends that request alone.</summary>
+    [Fact]
+    public async Task A_request_whose_choice_fails_ends_alone_and_the_others_finish()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        using var generator = NewGenerator(batch: 4);
+        var good = Enumerable.Range(0, 3).Select(i => generator.GenerateAsync(Prompt($"fine request {i}"), Greedy with { MaxNewTokens = 6 }, ct)).ToList();
+        var bad = generator.GenerateAsync(Prompt("doomed"), Greedy with { ConstraintFactory = () => new NothingAllowed() }, ct);
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => bad);
+        Assert.Contains("allows no token", error.Message);
+        foreach (var result in await Task.WhenAll(good))
+            Assert.Equal(6, result.TokenIds.Count);
+    }
+
     [Fact]
     public async Task Stop_sequences_end_generation_and_never_leak()
     {

@@ -12,7 +12,8 @@ namespace Dbrx.Inference.Generation;
 /// Each decode step runs every active sequence in one forward pass over a shared static KV cache: each sequence has
 /// its own cache row and position, a finished one leaves the batch and a waiting one joins once its prompt is
 /// prefilled into the next free row, <see cref="DbrxGeneratorOptions.PrefillChunkTokens"/> tokens per step, so the
-/// running sequences keep decoding between the chunks of a long prompt.
+/// running sequences keep decoding between the chunks of a long prompt; short prompts waiting together are
+/// prefilled in one pass.
 /// </summary>
 /// <remarks>
 /// Thread-safe. Requests beyond <see cref="DbrxGeneratorOptions.MaxQueuedRequests"/> waiting ones fail at once with
@@ -196,16 +197,26 @@ public sealed class DbrxGenerator : IDbrxEngine
 
     /// <summary>
     /// Prefills up to <see cref="DbrxGeneratorOptions.PrefillChunkTokens"/> prompt tokens: the rest of the prompt in
-    /// progress, then waiting requests while a row is free, each into the row after the active ones. A prompt whose
-    /// last token is in joins the batch with its first token chosen; one that is not goes on at the next call.
+    /// progress; then waiting prompts that fit the budget whole, together in one forward pass; then a prompt too long
+    /// for it, chunk by chunk, into the row after the active ones. A prompt whose last token is in joins the batch
+    /// with its first token chosen; one that is not goes on at the next call.
     /// </summary>
     private void Prefill()
     {
         int budget = Options.PrefillChunkTokens;
         while (budget > 0)
         {
-            if (admitting is null && !TakeWaiting())
-                return;
+            if (admitting is null)
+            {
+                List<GenerationSequence> group = TakeWholePrompts(budget);
+                if (group.Count > 0)
+                {
+                    budget -= PrefillTogether(group);
+                    continue;
+                }
+                if (!TakeWaiting())
+                    return;
+            }
             GenerationSequence sequence = admitting!;
             int row = active.Count;
             if (sequence.IsCancelled || stopping)
@@ -241,6 +252,86 @@ public sealed class DbrxGenerator : IDbrxEngine
                 Retire(sequence, e);
             }
         }
+    }
+
+    /// <summary>
+    /// Takes waiting requests, in order, whose prompts fit <paramref name="budget"/> whole when padded to the longest
+    /// of them (rows x longest), as many as rows are free. Cancelled ones are finished on the way.
+    /// </summary>
+    private List<GenerationSequence> TakeWholePrompts(int budget)
+    {
+        var group = new List<GenerationSequence>();
+        int longest = 0;
+        while (active.Count + group.Count < Options.MaxBatchSize)
+        {
+            GenerationSequence? next;
+            lock (waiting)
+            {
+                if (!waiting.TryPeek(out next) || (!next.IsCancelled && !stopping && (group.Count + 1) * Math.Max(longest, next.Prompt.Length) > budget))
+                    break;
+                waiting.Dequeue();
+            }
+            if (stopping)
+            {
+                Retire(next, new ObjectDisposedException(nameof(DbrxGenerator)));
+                continue;
+            }
+            if (next.IsCancelled)
+            {
+                next.FinishCancelled();
+                next.Dispose();
+                continue;
+            }
+            group.Add(next);
+            longest = Math.Max(longest, next.Prompt.Length);
+        }
+        return group;
+    }
+
+    /// <summary>
+    /// Prefills whole prompts in one forward pass over the free rows after the active ones, padded on the right to the
+    /// longest (a causal model's real positions never see the padding, and each row's length is set back to its own),
+    /// then lets each join the batch with its first token chosen. Returns the padded tokens spent.
+    /// </summary>
+    private int PrefillTogether(List<GenerationSequence> group)
+    {
+        int first = active.Count, longest = group.Max(g => g.Prompt.Length), shortest = group.Min(g => g.Prompt.Length);
+        try
+        {
+            using var scope = NewDisposeScope();
+            using var rows = cache.Slice(first, group.Count);
+            rows.Reset();
+            var ids = new long[group.Count * longest];
+            for (int i = 0; i < group.Count; i++)
+                for (int t = 0; t < group[i].Prompt.Length; t++)
+                    ids[i * longest + t] = group[i].Prompt[t];
+            // Keep the logits of every row's last real position: the last (longest - shortest + 1) positions.
+            int keep = longest - shortest + 1;
+            using var output = Model.Forward(new DbrxModelInput { InputIds = tensor(ids, [group.Count, longest], ScalarType.Int64), Cache = rows, NumLogitsToKeep = keep });
+            var last = stack([.. group.Select((g, i) => output.Logits[i, g.Prompt.Length - 1 - (longest - keep)])]);
+            for (int i = 0; i < group.Count; i++)
+                rows.SetLength(i, group[i].Prompt.Length);
+            active.AddRange(group);
+            bool[] done = ChooseNext(last, group);
+            for (int i = group.Count - 1; i >= 0; i--)
+            {
+                if (done[i])
+                    Release(first + i);
+            }
+        }
+        catch (Exception e)
+        {
+            foreach (GenerationSequence sequence in group)
+            {
+                int row = active.IndexOf(sequence);
+                if (row >= 0)
+                    active.RemoveAt(row);
+                Retire(sequence, e);
+            }
+            for (int row = first; row < first + group.Count; row++)
+                cache.Reset(row);
+        }
+        return group.Count * longest;
     }
 
     /// <summary>Takes the next waiting request into the free row after the active ones; false when none can start.</summary>
@@ -319,6 +410,7 @@ public sealed class DbrxGenerator : IDbrxEngine
     /// Gives each sequence its next token from its row of <paramref name="logits"/> (<c>[B, vocab]</c>, on the model's
     /// device) and says which finished. Plain greedy rows take one device-side argmax and copy back a token id each;
     /// only the rows that sample or process their logits copy those logits to the host, where their samplers run.
+    /// A request whose own choice fails (say, its output constraint allows no token) ends with that error alone.
     /// </summary>
     private static bool[] ChooseNext(Tensor logits, IReadOnlyList<GenerationSequence> sequences)
     {
@@ -329,10 +421,26 @@ public sealed class DbrxGenerator : IDbrxEngine
         Tensor? sampled = sampledRows.Length == 0 ? null
             : logits.index_select(0, tensor(sampledRows.Select(r => (long)r).ToArray(), ScalarType.Int64, logits.device)).to(ScalarType.Float32, CPU);
         var done = new bool[sequences.Count];
+        bool Choose(int row, Func<bool> accept)
+        {
+            try
+            {
+                return accept();
+            }
+            catch (Exception e) when (e is InvalidOperationException or ArgumentException)
+            {
+                sequences[row].Fail(e);
+                return true;
+            }
+        }
         foreach (int row in argmaxRows)
-            done[row] = sequences[row].AcceptArgmax((int)argmax[row]);
+            done[row] = Choose(row, () => sequences[row].AcceptArgmax((int)argmax[row]));
         for (int i = 0; i < sampledRows.Length; i++)
-            done[sampledRows[i]] = sequences[sampledRows[i]].Accept(sampled![i]);
+        {
+            int row = sampledRows[i];
+            Tensor rowLogits = sampled![i];
+            done[row] = Choose(row, () => sequences[row].Accept(rowLogits));
+        }
         return done;
     }
 
