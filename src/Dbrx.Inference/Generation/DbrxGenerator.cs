@@ -271,17 +271,8 @@ public sealed class DbrxGenerator : IDbrxEngine
                     break;
                 waiting.Dequeue();
             }
-            if (stopping)
-            {
-                Retire(next, new ObjectDisposedException(nameof(DbrxGenerator)));
+            if (!MayStart(next))
                 continue;
-            }
-            if (next.IsCancelled)
-            {
-                next.FinishCancelled();
-                next.Dispose();
-                continue;
-            }
             group.Add(next);
             longest = Math.Max(longest, next.Prompt.Length);
         }
@@ -334,6 +325,23 @@ public sealed class DbrxGenerator : IDbrxEngine
         return group.Count * longest;
     }
 
+    /// <summary>Ends a dequeued request that must not start (the generator is stopping, or it was cancelled while waiting).</summary>
+    private bool MayStart(GenerationSequence next)
+    {
+        if (stopping)
+        {
+            Retire(next, new ObjectDisposedException(nameof(DbrxGenerator)));
+            return false;
+        }
+        if (next.IsCancelled)
+        {
+            next.FinishCancelled();
+            next.Dispose();
+            return false;
+        }
+        return true;
+    }
+
     /// <summary>Takes the next waiting request into the free row after the active ones; false when none can start.</summary>
     private bool TakeWaiting()
     {
@@ -345,17 +353,8 @@ public sealed class DbrxGenerator : IDbrxEngine
                 if (!waiting.TryDequeue(out next))
                     return false;
             }
-            if (stopping)
-            {
-                Retire(next, new ObjectDisposedException(nameof(DbrxGenerator)));
+            if (!MayStart(next))
                 continue;
-            }
-            if (next.IsCancelled)
-            {
-                next.FinishCancelled();
-                next.Dispose();
-                continue;
-            }
             admitting = next;
             admitted = 0;
             cache.Reset(active.Count);
