@@ -217,41 +217,50 @@ public sealed class DbrxGenerator : IDbrxEngine
                 if (!TakeWaiting())
                     return;
             }
-            GenerationSequence sequence = admitting!;
-            int row = active.Count;
-            if (sequence.IsCancelled || stopping)
-            {
-                sequence.FinishCancelled();
-                sequence.Dispose();
-                cache.Reset(row);
-                admitting = null;
-                continue;
-            }
-            try
-            {
-                using var scope = NewDisposeScope();
-                using var slot = cache.Slice(row, 1);
-                int count = Math.Min(budget, sequence.Prompt.Length - admitted);
-                var input = tensor(sequence.Prompt.Skip(admitted).Take(count).Select(id => (long)id).ToArray(), [1, count], ScalarType.Int64);
-                using var output = Model.Forward(new DbrxModelInput { InputIds = input, Cache = slot, NumLogitsToKeep = 1 });
-                admitted += count;
-                budget -= count;
-                if (admitted < sequence.Prompt.Length)
-                    continue;
-                admitting = null;
-                active.Add(sequence);
-                if (ChooseNext(output.Logits.select(1, -1), [sequence])[0])
-                    Release(row);
-            }
-            catch (Exception e)
-            {
-                if (active.Count > row)
-                    active.RemoveAt(row);
-                admitting = null;
-                cache.Reset(row);
-                Retire(sequence, e);
-            }
+            budget -= PrefillChunk(budget);
         }
+    }
+
+    /// <summary>
+    /// Prefills the next chunk, at most <paramref name="budget"/> tokens, of the prompt being admitted into the row after
+    /// the active ones; with its last token in, it joins the batch. Returns the tokens spent.
+    /// </summary>
+    private int PrefillChunk(int budget)
+    {
+        GenerationSequence sequence = admitting!;
+        int row = active.Count;
+        if (sequence.IsCancelled || stopping)
+        {
+            sequence.FinishCancelled();
+            sequence.Dispose();
+            cache.Reset(row);
+            admitting = null;
+            return 0;
+        }
+        int count = Math.Min(budget, sequence.Prompt.Length - admitted);
+        try
+        {
+            using var scope = NewDisposeScope();
+            using var slot = cache.Slice(row, 1);
+            var input = tensor(sequence.Prompt.Skip(admitted).Take(count).Select(id => (long)id).ToArray(), [1, count], ScalarType.Int64);
+            using var output = Model.Forward(new DbrxModelInput { InputIds = input, Cache = slot, NumLogitsToKeep = 1 });
+            admitted += count;
+            if (admitted < sequence.Prompt.Length)
+                return count;
+            admitting = null;
+            active.Add(sequence);
+            if (ChooseNext(output.Logits.select(1, -1), [sequence])[0])
+                Release(row);
+        }
+        catch (Exception e)
+        {
+            if (active.Count > row)
+                active.RemoveAt(row);
+            admitting = null;
+            cache.Reset(row);
+            Retire(sequence, e);
+        }
+        return count;
     }
 
     /// <summary>
