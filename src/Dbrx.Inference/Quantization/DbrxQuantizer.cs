@@ -68,7 +68,7 @@ public static class DbrxQuantizer
             }
             using Int4Weights quantized = DbrxTensorLayout.IsExpertWeight(spec.Name)
                 ? Int4ExpertWeights.QuantizeStored(source, config.Ffn.MoeNumExperts, config.Ffn.FfnHiddenSize, config.DModel, DbrxTensorLayout.IsExpertW2(spec.Name), quantization.GroupSize, device)
-                : Int4Weights.Quantize(source.to(device), quantization.GroupSize);
+                : Int4Weights.Quantize(source, quantization.GroupSize, device);
             writer.WriteTensor(quantized.Pairs);
             writer.WriteTensor(quantized.Scales.to_type(ScalarType.BFloat16));
             writer.WriteTensor(quantized.Zeros.to_type(ScalarType.BFloat16));

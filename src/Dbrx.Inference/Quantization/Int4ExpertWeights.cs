@@ -74,8 +74,8 @@ internal sealed class Int4ExpertWeights : nn.Module, IInt4Target
     /// </summary>
     private static Int4Weights QuantizeExpert(Tensor weight, int expert, int experts, long hidden, long width, bool transposed, int groupSize, Device device)
     {
-        var slice = weight.view(experts, hidden, width)[expert].to(device);
-        return Int4Weights.Quantize(transposed ? slice.t() : slice, groupSize);
+        var slice = weight.view(experts, hidden, width)[expert];
+        return Int4Weights.Quantize(transposed ? slice.t() : slice, groupSize, device);
     }
 
     private void Store(int expert, Int4Weights quantized)

@@ -11,12 +11,7 @@ internal sealed class Int4Linear(int groupSize, ScalarType dtype, Device device)
 
     public string CheckpointName(string modulePath) => modulePath + ".weight";
 
-    public Int4Weights Quantize(Tensor weight)
-    {
-        // Quantized where it will live, so a GPU does the arithmetic rather than the host; the values are the same.
-        using var scope = NewDisposeScope();
-        return Int4Weights.Quantize(weight.to(device), groupSize).MoveOutOf(scope);
-    }
+    public Int4Weights Quantize(Tensor weight) => Int4Weights.Quantize(weight, groupSize, device);
 
     public void LoadFloat(Tensor weight)
     {

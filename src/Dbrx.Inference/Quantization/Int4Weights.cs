@@ -13,15 +13,18 @@ public sealed record Int4Weights(Tensor Pairs, Tensor Scales, Tensor Zeros) : ID
     /// <c>scale = (max − min) / 15</c> and <c>zero = min + 8 · scale</c>, both rounded to bfloat16 (how they are stored,
     /// so quantizing on load and loading a saved quantization give the same model), then
     /// <c>q = round((w − zero) / scale) + 8</c> clamped to 0..15. The error of each weight is half a step plus the
-    /// bfloat16 rounding of its group's scale.
+    /// bfloat16 rounding of its group's scale. The arithmetic runs on <paramref name="device"/> (default: the
+    /// weight's own), where the result stays: quantizing where the weight will live lets a GPU do it rather than the
+    /// host, with the same values.
     /// </summary>
-    public static Int4Weights Quantize(Tensor weight, int groupSize)
+    public static Int4Weights Quantize(Tensor weight, int groupSize, Device? device = null)
     {
         long rows = weight.shape[0], columns = weight.shape[1];
         if (columns % groupSize != 0 || columns % 2 != 0)
             throw new ArgumentException($"A row of {columns} values does not split into groups of {groupSize}.");
         using var scope = NewDisposeScope();
-        var groups = weight.to_type(ScalarType.Float32).reshape(rows, columns / groupSize, groupSize);
+        // Moved before widening, so only the stored dtype's bytes cross to the device.
+        var groups = weight.to(device ?? weight.device).to_type(ScalarType.Float32).reshape(rows, columns / groupSize, groupSize);
         var max = groups.amax([-1], keepdim: true);
         var min = groups.amin([-1], keepdim: true);
         var scales = ((max - min).clamp_min(1e-6) / 15).to_type(ScalarType.BFloat16).to_type(ScalarType.Float32);
