@@ -214,7 +214,7 @@ internal sealed class DbrxBenchmark(DbrxForCausalLM model, Action<string> log)
         double weights = DbrxTensorLayout.For(c).Sum(s =>
             s.Name == DbrxTensorLayout.EmbeddingName ? (double)c.DModel * element
             : DbrxMemoryFootprint.TensorBytes(s, element, model.Quantization) * (DbrxTensorLayout.IsExpertWeight(s.Name) ? chosenExperts : 1));
-        double cache = c.NLayers * 2.0 * context * c.Attention.KvNHeads * c.HeadDim * element;
+        double cache = c.NLayers * (double)DbrxMemoryFootprint.BlockCacheBytes(c, element, rows: 1, tokens: context);
         return weights + cache;
     }
 

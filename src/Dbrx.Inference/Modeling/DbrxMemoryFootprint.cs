@@ -21,12 +21,18 @@ public sealed record DbrxMemoryFootprint(long EmbeddingBytes, long BlockBytes, l
         int element = SafetensorsDTypes.FromScalarType(dtype).Size();
         var layout = DbrxTensorLayout.For(config);
         long Bytes(Func<string, bool> which) => layout.Where(s => which(s.Name)).Sum(s => TensorBytes(s, element, quantization));
-        long cache = 2L * cacheRows * cacheTokens * config.Attention.KvNHeads * config.HeadDim * element;
         return new DbrxMemoryFootprint(
             Bytes(n => n == DbrxTensorLayout.EmbeddingName),
             config.NLayers == 0 ? 0 : Bytes(n => n.StartsWith("transformer.blocks.0.", StringComparison.Ordinal)),
-            cache,
+            BlockCacheBytes(config, element, cacheRows, cacheTokens),
             Bytes(n => n is DbrxTensorLayout.LmHeadName or DbrxTensorLayout.FinalNormName));
+    }
+
+    /// <summary>One block's keys and values for <paramref name="rows"/> sequences of <paramref name="tokens"/> tokens.</summary>
+    public static long BlockCacheBytes(DbrxConfig config, int elementBytes, long rows, long tokens)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        return 2L * rows * tokens * config.Attention.KvNHeads * config.HeadDim * elementBytes;
     }
 
     /// <summary>
