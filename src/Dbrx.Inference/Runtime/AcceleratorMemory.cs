@@ -44,9 +44,8 @@ public static class AcceleratorMemory
     public static string DeviceName(int index)
     {
         string[] names = NvidiaSmi("--query-gpu=name --format=csv,noheader").Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-        var order = VisibleOrder(names.Length).ToList();
-        int physical = index >= 0 && index < order.Count ? order[index] : -1;
-        return physical >= 0 && physical < names.Length ? names[physical] : $"CUDA device {index}";
+        var visible = VisibleOrder(Enumerable.Range(0, names.Length), null).ToList();
+        return index >= 0 && index < visible.Count ? names[visible[index]] : $"CUDA device {index}";
     }
 
     /// <summary>Parses nvidia-smi's <c>index, memory.free</c> CSV (MiB), honouring <c>CUDA_VISIBLE_DEVICES</c> order.</summary>
@@ -59,17 +58,21 @@ public static class AcceleratorMemory
             if (fields.Length == 2 && int.TryParse(fields[0], CultureInfo.InvariantCulture, out int index) && long.TryParse(fields[1], CultureInfo.InvariantCulture, out long mib))
                 free[index] = mib * 1024 * 1024;
         }
-        return VisibleOrder(free.Count, visibleDevices, free.Keys).Where(free.ContainsKey)
+        return VisibleOrder(free.Keys, visibleDevices)
             .Select((physical, logical) => new DeviceMemory(new Device(TorchSharp.DeviceType.CUDA, logical), free[physical])).ToList();
     }
 
-    /// <summary>Physical indices in CUDA's logical order: <c>CUDA_VISIBLE_DEVICES</c> when set, else all in order.</summary>
-    private static IEnumerable<int> VisibleOrder(int count, string? visibleDevices = null, IEnumerable<int>? known = null)
+    /// <summary>
+    /// Of the <paramref name="physical"/> device indices nvidia-smi reports, those CUDA shows and in its logical order:
+    /// as <c>CUDA_VISIBLE_DEVICES</c> (or <paramref name="visibleDevices"/>) lists them, else all in order.
+    /// </summary>
+    private static IEnumerable<int> VisibleOrder(IEnumerable<int> physical, string? visibleDevices)
     {
         visibleDevices ??= Environment.GetEnvironmentVariable("CUDA_VISIBLE_DEVICES");
+        var present = physical.ToHashSet();
         return string.IsNullOrWhiteSpace(visibleDevices)
-            ? (known ?? Enumerable.Range(0, count)).Order()
-            : visibleDevices.Split(',', StringSplitOptions.TrimEntries).Select(v => int.TryParse(v, CultureInfo.InvariantCulture, out int i) ? i : -1);
+            ? present.Order()
+            : visibleDevices.Split(',', StringSplitOptions.TrimEntries).Select(v => int.TryParse(v, CultureInfo.InvariantCulture, out int i) ? i : -1).Where(present.Contains);
     }
 
     private static string NvidiaSmi(string arguments)
