@@ -111,6 +111,7 @@ public sealed class DbrxChatClient : IChatClient
         final.Add(new UsageContent(new UsageDetails
         {
             InputTokenCount = usage.PromptTokens,
+            CachedInputTokenCount = usage.CachedPromptTokens,
             OutputTokenCount = usage.CompletionTokens,
             TotalTokenCount = usage.TotalTokens,
         }));

@@ -70,6 +70,14 @@ public sealed class DbrxChatClientOptions
     public int PrefillChunkTokens { get; set; } = 512;
 
     /// <summary>
+    /// Start a conversation from the keys and values a finished request left in the cache when it begins with the same
+    /// tokens (the previous turn, the same system prompt and tools), prefilling only the rest; the reused tokens are
+    /// reported as <c>UsageDetails.CachedInputTokenCount</c> (see
+    /// <see cref="Inference.Generation.DbrxGeneratorOptions.ReusePromptPrefixes"/>).
+    /// </summary>
+    public bool ReusePromptPrefixes { get; set; } = true;
+
+    /// <summary>
     /// Drop the oldest prompt tokens when a conversation no longer fits the context, instead of failing. Off by
     /// default, because dropping tokens may cut the system prompt.
     /// </summary>

@@ -47,6 +47,16 @@ internal sealed class LazyDbrxEngine : IDbrxEngine
         PlanCacheTokens = ContextLength,
     };
 
+    /// <summary>How the generator serves this client's requests.</summary>
+    internal DbrxGeneratorOptions ServingOptions => new()
+    {
+        MaxBatchSize = options.MaxBatchSize,
+        MaxQueuedRequests = options.MaxQueuedRequests,
+        ContextLength = ContextLength,
+        PrefillChunkTokens = options.PrefillChunkTokens,
+        ReusePromptPrefixes = options.ReusePromptPrefixes,
+    };
+
     /// <summary>Whether the weights are loaded.</summary>
     public bool IsLoaded => generator is not null;
 
@@ -63,8 +73,7 @@ internal sealed class LazyDbrxEngine : IDbrxEngine
                 if (generator is null)
                 {
                     var model = DbrxModelLoader.Load(options.ModelPath!, LoadOptions);
-                    var serving = new DbrxGeneratorOptions { MaxBatchSize = options.MaxBatchSize, MaxQueuedRequests = options.MaxQueuedRequests, ContextLength = ContextLength, PrefillChunkTokens = options.PrefillChunkTokens };
-                    generator = new DbrxGenerator(model, Tokenizer, serving, ownsModel: true);
+                    generator = new DbrxGenerator(model, Tokenizer, ServingOptions, ownsModel: true);
                 }
                 return generator;
             }

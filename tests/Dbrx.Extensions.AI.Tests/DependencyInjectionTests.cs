@@ -32,6 +32,14 @@ public sealed class DependencyInjectionTests(TinyCheckpoint tiny) : IClassFixtur
     }
 
     [Fact]
+    public void Serving_options_reach_the_generator()
+    {
+        using var client = new DbrxChatClient(new DbrxChatClientOptions { ModelPath = tiny.Directory, MaxBatchSize = 3, MaxQueuedRequests = 5, ContextLength = 100, PrefillChunkTokens = 7, ReusePromptPrefixes = false });
+        var serving = ((LazyDbrxEngine)client.GetService<IDbrxEngine>()!).ServingOptions;
+        Assert.Equal(new DbrxGeneratorOptions { MaxBatchSize = 3, MaxQueuedRequests = 5, ContextLength = 100, PrefillChunkTokens = 7, ReusePromptPrefixes = false }, serving);
+    }
+
+    [Fact]
     public void Int4_options_reach_the_loader_and_a_complete_device_map_is_accepted()
     {
         var options = new DbrxChatClientOptions { ModelPath = tiny.Directory, Device = "embedding=cpu,0=cpu,head=cpu", DType = "int4", Int4Modules = "experts,attention", Int4GroupSize = 32 };

@@ -123,6 +123,30 @@ public sealed class EndToEndTests(TinyCheckpoint tiny) : IClassFixture<TinyCheck
         Assert.Single((await updates.ToAsyncEnumerable().ToChatResponseAsync(Ct)).Messages);
     }
 
+    /// <summary>
+    /// The second turn starts from the keys and values the first left in the cache (its whole prompt at least), reports
+    /// them as cached input tokens, and answers as a client that prefills everything does.
+    /// </summary>
+    [Fact]
+    public async Task The_next_turn_starts_from_the_previous_turns_cache_row()
+    {
+        using var provider = Services();
+        var client = provider.GetRequiredService<IChatClient>();
+        var options = new ChatOptions { Temperature = 0, MaxOutputTokens = 8 };
+        List<ChatMessage> history = [new(ChatRole.User, "Hello there.")];
+        var first = await client.GetResponseAsync(history, options, Ct);
+        history.AddMessages(first);
+        history.Add(new ChatMessage(ChatRole.User, "And then?"));
+        var second = await client.GetResponseAsync(history, options, Ct);
+
+        Assert.Equal(0, first.Usage!.CachedInputTokenCount);
+        Assert.InRange(second.Usage!.CachedInputTokenCount!.Value, first.Usage.InputTokenCount!.Value, second.Usage.InputTokenCount!.Value - 1);
+        using var prefillsAll = new DbrxChatClient(new DbrxChatClientOptions { ModelPath = tiny.Directory, Device = "cpu", ContextLength = 2048, ReusePromptPrefixes = false });
+        var reference = await prefillsAll.GetResponseAsync(history, options, Ct);
+        Assert.Equal(reference.Text, second.Text);
+        Assert.Equal(0, reference.Usage!.CachedInputTokenCount);
+    }
+
     [Fact]
     public async Task Concurrent_requests_complete_and_greedy_answers_match_their_solo_runs()
     {

@@ -11,8 +11,8 @@ public sealed class DbrxGeneratorTests(TinyModel tiny) : IClassFixture<TinyModel
     private static readonly DbrxGenerationOptions Greedy = new() { Temperature = 0, MaxNewTokens = 12 };
     private static readonly DbrxGenerationOptions Sampled = new() { Temperature = 0.9, TopK = 0, TopP = 1, MaxNewTokens = 12, Seed = 99 };
 
-    private DbrxGenerator NewGenerator(int batch = 4, int queue = 16, int context = 512, int chunk = 512) =>
-        new(tiny.Model, DbrxTokenizer.Default, new DbrxGeneratorOptions { MaxBatchSize = batch, MaxQueuedRequests = queue, ContextLength = context, PrefillChunkTokens = chunk });
+    private DbrxGenerator NewGenerator(int batch = 4, int queue = 16, int context = 512, int chunk = 512, bool reuse = true) =>
+        new(tiny.Model, DbrxTokenizer.Default, new DbrxGeneratorOptions { MaxBatchSize = batch, MaxQueuedRequests = queue, ContextLength = context, PrefillChunkTokens = chunk, ReusePromptPrefixes = reuse });
 
     private static int[] Prompt(string text) => DbrxTokenizer.Default.Encode(text);
 
@@ -59,7 +59,8 @@ public sealed class DbrxGeneratorTests(TinyModel tiny) : IClassFixture<TinyModel
         Assert.Equal(whole.TokenIds, pieces.SelectMany(p => p.TokenIds));
         Assert.Single(pieces, p => p.FinishReason is not null);
         Assert.NotNull(pieces[^1].FinishReason);
-        Assert.Equal(whole.Usage, pieces[^1].Usage);
+        // The second run starts from the first one's cache row.
+        Assert.Equal(whole.Usage with { CachedPromptTokens = whole.Usage.PromptTokens - 1 }, pieces[^1].Usage);
         // The streamed text is the one-shot decode of the generated ids (stop tokens carry no text).
         Assert.Equal(DbrxTokenizer.Default.Decode(whole.TokenIds, skipSpecialTokens: true), whole.Text);
     }
@@ -77,7 +78,10 @@ public sealed class DbrxGeneratorTests(TinyModel tiny) : IClassFixture<TinyModel
         Assert.NotEqual(a.TokenIds, c.TokenIds);
     }
 
-    /// <summary>Also with prompts prefilled 3 tokens at a time, so rows are released and moved while a prompt is half in.</summary>
+    /// <summary>
+    /// Also with prompts prefilled 3 tokens at a time, so rows are released and moved while a prompt is half in. The solo
+    /// runs reuse no cache rows; the batched ones run twice, the second time starting from the rows the first left.
+    /// </summary>
     [Theory]
     [InlineData(512)]
     [InlineData(3)]
@@ -88,18 +92,97 @@ public sealed class DbrxGeneratorTests(TinyModel tiny) : IClassFixture<TinyModel
         var ct = TestContext.Current.CancellationToken;
 
         var solo = new List<GenerationResult>();
-        using (var alone = NewGenerator(batch: 1))
+        using (var alone = NewGenerator(batch: 1, reuse: false))
         {
             for (int i = 0; i < prompts.Length; i++)
                 solo.Add(await alone.GenerateAsync(Prompt(prompts[i]), optionsFor(i), ct));
         }
         using var batched = NewGenerator(batch: 4, chunk: prefillChunk);
-        var together = await Task.WhenAll(prompts.Select((p, i) => Task.Run(() => batched.GenerateAsync(Prompt(p), optionsFor(i), ct), ct)));
-        for (int i = 0; i < prompts.Length; i++)
+        int cached = 0;
+        for (int round = 0; round < 2; round++)
         {
-            Assert.Equal(solo[i].TokenIds, together[i].TokenIds);
-            Assert.Equal(solo[i].Text, together[i].Text);
+            var together = await Task.WhenAll(prompts.Select((p, i) => Task.Run(() => batched.GenerateAsync(Prompt(p), optionsFor(i), ct), ct)));
+            for (int i = 0; i < prompts.Length; i++)
+            {
+                Assert.Equal(solo[i].TokenIds, together[i].TokenIds);
+                Assert.Equal(solo[i].Text, together[i].Text);
+            }
+            cached += together.Sum(r => r.Usage.CachedPromptTokens);
         }
+        Assert.True(cached > 0, "the second round started from no kept row");
+    }
+
+    /// <summary>
+    /// A finished request's cache row is kept: the same prompt again, and the prompt extended by 5 of the answer's
+    /// tokens, start from it (all but their last prompt token) and still give the reference's greedy tokens.
+    /// </summary>
+    [Fact]
+    public async Task A_prompt_that_starts_like_a_finished_one_continues_from_its_row_and_matches_the_reference()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        using var golden = new Golden();
+        using var model = Golden.LoadModel(AttentionImplementation.Sdpa);
+        using var generator = new DbrxGenerator(model, DbrxTokenizer.Default, new DbrxGeneratorOptions { ContextLength = 64 });
+        var (promptIds, expected) = golden.GreedyGeneration();
+        var options = new DbrxGenerationOptions { Temperature = 0, MaxNewTokens = 20, StopTokenIds = [] };
+
+        var first = await generator.GenerateAsync(promptIds, options, ct);
+        var again = await generator.GenerateAsync(promptIds, options, ct);
+        int[] extended = [.. promptIds, .. expected.Take(5)];
+        var continued = await generator.GenerateAsync(extended, options with { MaxNewTokens = 15 }, ct);
+
+        Assert.Equal(expected, first.TokenIds);
+        Assert.Equal(expected, again.TokenIds);
+        Assert.Equal(expected.Skip(5), continued.TokenIds);
+        Assert.Equal([0, promptIds.Length - 1, extended.Length - 1], new[] { first, again, continued }.Select(r => r.Usage.CachedPromptTokens));
+    }
+
+    /// <summary>
+    /// A request that ends below a running one (row 0 of 2) is copied to a free row above them; a prompt that starts
+    /// like it is moved from there into the next row and gives what a generator without kept rows gives.
+    /// </summary>
+    [Fact]
+    public async Task A_row_kept_while_others_run_is_reused_from_where_it_was_copied()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        int[] shortPrompt = Prompt("Kept while another runs"), longPrompt = Prompt("Still running");
+        var longOptions = Greedy with { MaxNewTokens = 60, StopTokenIds = [] };
+        using var generator = NewGenerator(batch: 4);
+
+        using var stopBelow = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        var below = generator.GenerateStreamingAsync(shortPrompt, Greedy with { MaxNewTokens = 400, StopTokenIds = [] }, stopBelow.Token).GetAsyncEnumerator(ct);
+        Assert.True(await below.MoveNextAsync());
+        var running = generator.GenerateStreamingAsync(longPrompt, longOptions, ct).GetAsyncEnumerator(ct);
+        Assert.True(await running.MoveNextAsync());
+        // End the request in row 0 while row 1 runs; the worker frees (and keeps) its row in the step that reports it.
+        stopBelow.Cancel();
+        while (await below.MoveNextAsync() && below.Current.FinishReason is null)
+        {
+        }
+        Assert.Equal(GenerationFinishReason.Cancelled, below.Current.FinishReason);
+        await below.DisposeAsync();
+
+        int[] follow = [.. shortPrompt, 42];
+        var reused = await generator.GenerateAsync(follow, Greedy, ct);
+        var runningTokens = new List<int>(running.Current.TokenIds);
+        while (await running.MoveNextAsync())
+            runningTokens.AddRange(running.Current.TokenIds);
+        await running.DisposeAsync();
+
+        using var fresh = NewGenerator(batch: 1, reuse: false);
+        Assert.Equal(shortPrompt.Length, reused.Usage.CachedPromptTokens);
+        Assert.Equal((await fresh.GenerateAsync(follow, Greedy, ct)).TokenIds, reused.TokenIds);
+        Assert.Equal((await fresh.GenerateAsync(longPrompt, longOptions, ct)).TokenIds, runningTokens);
+    }
+
+    [Fact]
+    public async Task Without_prefix_reuse_every_prompt_is_prefilled()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        using var generator = NewGenerator(batch: 1, reuse: false);
+        await generator.GenerateAsync(Prompt("Same prompt twice"), Greedy, ct);
+        var again = await generator.GenerateAsync(Prompt("Same prompt twice"), Greedy, ct);
+        Assert.Equal(0, again.Usage.CachedPromptTokens);
     }
 
     /// <summary>

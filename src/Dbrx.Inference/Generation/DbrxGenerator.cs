@@ -13,7 +13,8 @@ namespace Dbrx.Inference.Generation;
 /// its own cache row and position, a finished one leaves the batch and a waiting one joins once its prompt is
 /// prefilled into the next free row, <see cref="DbrxGeneratorOptions.PrefillChunkTokens"/> tokens per step, so the
 /// running sequences keep decoding between the chunks of a long prompt; short prompts waiting together are
-/// prefilled in one pass.
+/// prefilled in one pass. A finished sequence's keys and values stay in its free row, and a prompt that starts with the
+/// same tokens continues from them (<see cref="DbrxGeneratorOptions.ReusePromptPrefixes"/>).
 /// </summary>
 /// <remarks>
 /// Thread-safe. Requests beyond <see cref="DbrxGeneratorOptions.MaxQueuedRequests"/> waiting ones fail at once with
@@ -30,6 +31,7 @@ public sealed class DbrxGenerator : IDbrxEngine
     // The prompt being prefilled, in the row after the active ones, and how many of its tokens are in the cache.
     private GenerationSequence? admitting;
     private int admitted;
+    private readonly CachedPrefixes kept = new();
     private readonly SemaphoreSlim wake = new(0);
     private readonly Thread worker;
     private volatile bool stopping;
@@ -265,7 +267,8 @@ public sealed class DbrxGenerator : IDbrxEngine
 
     /// <summary>
     /// Takes waiting requests, in order, whose prompts fit <paramref name="budget"/> whole when padded to the longest
-    /// of them (rows x longest), as many as rows are free. Cancelled ones are finished on the way.
+    /// of them (rows x longest), as many as rows are free. Cancelled ones are finished on the way. A prompt that can
+    /// start from a kept row stops the group: it goes in alone, from that row.
     /// </summary>
     private List<GenerationSequence> TakeWholePrompts(int budget)
     {
@@ -276,7 +279,8 @@ public sealed class DbrxGenerator : IDbrxEngine
             GenerationSequence? next;
             lock (waiting)
             {
-                if (!waiting.TryPeek(out next) || (!next.IsCancelled && !stopping && (group.Count + 1) * Math.Max(longest, next.Prompt.Length) > budget))
+                if (!waiting.TryPeek(out next)
+                    || (!next.IsCancelled && !stopping && ((group.Count + 1) * Math.Max(longest, next.Prompt.Length) > budget || kept.Longest(next.Prompt).Length > 0)))
                     break;
                 waiting.Dequeue();
             }
@@ -300,6 +304,8 @@ public sealed class DbrxGenerator : IDbrxEngine
         {
             using var scope = NewDisposeScope();
             using var rows = cache.Slice(first, group.Count);
+            for (int row = first; row < first + group.Count; row++)
+                kept.Forget(row);
             rows.Reset();
             var ids = new long[group.Count * longest];
             for (int i = 0; i < group.Count; i++)
@@ -365,11 +371,30 @@ public sealed class DbrxGenerator : IDbrxEngine
             if (!MayStart(next))
                 continue;
             admitting = next;
-            admitted = 0;
-            cache.Reset(active.Count);
+            admitted = StartFromKeptRow(next, active.Count);
             return true;
         }
         return false;
+    }
+
+    /// <summary>
+    /// Prepares <paramref name="row"/> for <paramref name="sequence"/>: the longest prefix of its prompt that a kept row
+    /// holds is moved there (only those positions are copied), or the row is emptied. Returns the prompt tokens in place.
+    /// </summary>
+    private int StartFromKeptRow(GenerationSequence sequence, int row)
+    {
+        (int source, int length) = kept.Longest(sequence.Prompt);
+        kept.Forget(row);
+        if (length == 0)
+        {
+            cache.Reset(row);
+            return 0;
+        }
+        kept.Forget(source);
+        cache.SetLength(source, length);
+        cache.MoveRow(source, row);
+        sequence.CachedPromptTokens = length;
+        return length;
     }
 
     /// <summary>One decode step: every active sequence's last token in one forward pass.</summary>
@@ -407,6 +432,7 @@ public sealed class DbrxGenerator : IDbrxEngine
                 Retire(admitting, e);
             admitting = null;
             cache.Reset();
+            kept.Clear();
             return;
         }
         // Highest rows first, so the row moved into a freed slot is always one still running.
@@ -457,17 +483,43 @@ public sealed class DbrxGenerator : IDbrxEngine
     {
         GenerationSequence done = active[row];
         int last = active.Count - 1;
+        bool keptInPlace = Keep(row, done);
         if (row != last)
         {
             cache.MoveRow(last, row);
             active[row] = active[last];
         }
         active.RemoveAt(last);
-        cache.Reset(last);
+        if (!keptInPlace)
+            cache.Reset(last);
         // A prompt being prefilled sits in the row after the active ones: it follows them down.
         if (admitting is not null)
             cache.MoveRow(last + 1, last);
         done.Dispose();
+    }
+
+    /// <summary>
+    /// Keeps a finished sequence's keys and values for a later prompt that starts the same way: in place when its row is
+    /// the last one in use (returns true: the row must not be reset), else copied to a free row above the rows in use
+    /// (an empty one, or the one kept longest), or not at all when every row is in use.
+    /// </summary>
+    private bool Keep(int row, GenerationSequence done)
+    {
+        long length = cache.Lengths[row];
+        if (!Options.ReusePromptPrefixes || length == 0)
+            return false;
+        int[] tokens = [.. done.Tokens.Take((int)length)];
+        if (row == active.Count - 1 && admitting is null)
+        {
+            kept.Hold(row, tokens);
+            return true;
+        }
+        if (kept.RowToFill(active.Count + (admitting is null ? 0 : 1), cache.Rows) is int free)
+        {
+            cache.MoveRow(row, free);
+            kept.Hold(free, tokens);
+        }
+        return false;
     }
 
     private static void Retire(GenerationSequence sequence, Exception error)

@@ -21,4 +21,13 @@ public sealed record DbrxGeneratorOptions
     /// prompt; several short prompts share one step's budget.
     /// </summary>
     public int PrefillChunkTokens { get; init; } = 512;
+
+    /// <summary>
+    /// Keep each finished sequence's keys and values in its cache row while the row is free, and start a new prompt
+    /// that begins with the same tokens from there, prefilling only the rest: the next turn of a chat, or an agent's
+    /// requests that repeat one system prompt and tool list. The reused count is reported as
+    /// <see cref="GenerationUsage.CachedPromptTokens"/>. Costs no memory (the rows exist anyway); a kept row is
+    /// overwritten when a request needs it.
+    /// </summary>
+    public bool ReusePromptPrefixes { get; init; } = true;
 }

@@ -19,8 +19,8 @@ internal sealed class GenerationSequence : IDisposable
     private readonly HashSet<int> stopTokens;
     private readonly ITokenConstraint? constraint;
     private readonly Stopwatch clock = Stopwatch.StartNew();
+    private readonly List<int> output = [];
     private TimeSpan? firstToken;
-    private int generated;
 
     public GenerationSequence(int[] prompt, DbrxGenerationOptions options, DbrxTokenizer tokenizer, CancellationToken cancellationToken)
     {
@@ -39,7 +39,13 @@ internal sealed class GenerationSequence : IDisposable
     public DbrxGenerationOptions Options { get; }
 
     /// <summary>The last generated token, the input of the next decode step.</summary>
-    public int LastToken { get; private set; }
+    public int LastToken => output[^1];
+
+    /// <summary>The prompt, then the tokens generated so far: what the sequence's cache row holds, in order.</summary>
+    public IEnumerable<int> Tokens => Prompt.Concat(output);
+
+    /// <summary>Prompt tokens whose keys and values came from an earlier sequence's cache row instead of a prefill.</summary>
+    public int CachedPromptTokens { get; set; }
 
     public bool IsCancelled => cancellation.IsCancellationRequested;
 
@@ -62,7 +68,7 @@ internal sealed class GenerationSequence : IDisposable
     public bool ChoosesByArgmax => sampler.IsPlainArgmax;
 
     /// <summary>Samples the next token from this request's logits row and streams it; returns true when the request is finished.</summary>
-    public bool Accept(Tensor logits) => Emit(sampler.Next(logits, Options.MaxNewTokens - generated));
+    public bool Accept(Tensor logits) => Emit(sampler.Next(logits, Options.MaxNewTokens - output.Count));
 
     /// <summary>Takes the argmax the generator computed on the device (for <see cref="ChoosesByArgmax"/>); returns true when the request is finished.</summary>
     public bool AcceptArgmax(int token)
@@ -73,8 +79,7 @@ internal sealed class GenerationSequence : IDisposable
 
     private bool Emit(int token)
     {
-        LastToken = token;
-        generated++;
+        output.Add(token);
         firstToken ??= clock.Elapsed;
 
         if (stopTokens.Contains(token))
@@ -84,7 +89,7 @@ internal sealed class GenerationSequence : IDisposable
             return Finish(GenerationFinishReason.StopSequence, [token], text);
         if (constraint is { IsComplete: true })
             return Finish(GenerationFinishReason.EndOfTurn, [token], text + FlushText());
-        if (generated >= Options.MaxNewTokens)
+        if (output.Count >= Options.MaxNewTokens)
             return Finish(GenerationFinishReason.Length, [token], text + FlushText());
         updates.Writer.TryWrite(new GenerationUpdate { Text = text, TokenIds = [token] });
         return false;
@@ -102,13 +107,14 @@ internal sealed class GenerationSequence : IDisposable
     private bool Finish(GenerationFinishReason reason, int[] tokens, string text)
     {
         TimeSpan total = clock.Elapsed;
+        int generated = output.Count;
         double? speed = generated > 1 && total > firstToken ? (generated - 1) / (total - firstToken!.Value).TotalSeconds : null;
         updates.Writer.TryWrite(new GenerationUpdate
         {
             Text = text,
             TokenIds = tokens,
             FinishReason = reason,
-            Usage = new GenerationUsage(Prompt.Length, generated),
+            Usage = new GenerationUsage(Prompt.Length, generated) { CachedPromptTokens = CachedPromptTokens },
             Timings = new GenerationTimings(firstToken ?? total, total, speed),
         });
         updates.Writer.TryComplete();

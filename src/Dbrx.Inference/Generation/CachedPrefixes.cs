@@ -1,0 +1,72 @@
+namespace Dbrx.Inference.Generation;
+
+/// <summary>
+/// Free KV-cache rows that still hold a finished sequence's keys and values, with the tokens behind them, so that a
+/// new prompt starting the same way (the next turn of a chat, an agent's fixed system prompt and tool list) prefills
+/// only what differs. Bookkeeping only: the generator moves the cache rows and tells this which rows it uses.
+/// </summary>
+internal sealed class CachedPrefixes
+{
+    private readonly Dictionary<int, int[]> held = [];
+    // Rows in the order they were filled, oldest first: the oldest is overwritten when no row is empty.
+    private readonly List<int> age = [];
+
+    /// <summary>Rows holding a finished sequence.</summary>
+    public int Count => held.Count;
+
+    /// <summary>Records that <paramref name="row"/> holds the keys and values of <paramref name="tokens"/>, from position 0.</summary>
+    public void Hold(int row, int[] tokens)
+    {
+        Forget(row);
+        held[row] = tokens;
+        age.Add(row);
+    }
+
+    /// <summary>The row is taken for other use: what it held is gone.</summary>
+    public void Forget(int row)
+    {
+        if (held.Remove(row))
+            age.Remove(row);
+    }
+
+    /// <summary>Every row is gone (the cache was reset).</summary>
+    public void Clear()
+    {
+        held.Clear();
+        age.Clear();
+    }
+
+    /// <summary>
+    /// The row sharing the longest prefix with <paramref name="prompt"/> and how many of its tokens can be reused: at
+    /// most all but the prompt's last token, which must run through the model to give the first new token's logits.
+    /// (−1, 0) when no row shares a first token.
+    /// </summary>
+    public (int Row, int Length) Longest(IReadOnlyList<int> prompt)
+    {
+        (int Row, int Length) best = (-1, 0);
+        foreach ((int row, int[] tokens) in held)
+        {
+            int limit = Math.Min(tokens.Length, prompt.Count - 1), length = 0;
+            while (length < limit && tokens[length] == prompt[length])
+                length++;
+            if (length > best.Length)
+                best = (row, length);
+        }
+        return best;
+    }
+
+    /// <summary>
+    /// A row from <paramref name="firstFree"/> up to <paramref name="rows"/> to keep a finished sequence in: an empty one,
+    /// else the one filled longest ago. Null when there is no free row.
+    /// </summary>
+    /// <remarks>Empty rows are taken from the top: the rows in use grow from row 0, so rows filled high are overwritten last.</remarks>
+    public int? RowToFill(int firstFree, int rows)
+    {
+        for (int row = rows - 1; row >= firstFree; row--)
+        {
+            if (!held.ContainsKey(row))
+                return row;
+        }
+        return age.Where(row => row >= firstFree).Select(row => (int?)row).FirstOrDefault();
+    }
+}
