@@ -175,6 +175,34 @@ public sealed class DbrxGeneratorTests(TinyModel tiny) : IClassFixture<TinyModel
         Assert.Equal((await fresh.GenerateAsync(longPrompt, longOptions, ct)).TokenIds, runningTokens);
     }
 
+    /// <summary>
+    /// A prompt that starts like a running sequence's prompt and first answer tokens starts from a copy of that row
+    /// (the running sequence is not disturbed) and both give what a generator without reuse gives.
+    /// </summary>
+    [Fact]
+    public async Task A_prompt_that_starts_like_a_running_sequence_copies_its_prefix()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        int[] runningPrompt = Prompt("A running request shares its start");
+        var runningOptions = Greedy with { MaxNewTokens = 40, StopTokenIds = [] };
+        using var generator = NewGenerator(batch: 4);
+
+        var running = generator.GenerateStreamingAsync(runningPrompt, runningOptions, ct).GetAsyncEnumerator(ct);
+        var runningTokens = new List<int>();
+        while (runningTokens.Count < 5 && await running.MoveNextAsync())
+            runningTokens.AddRange(running.Current.TokenIds);
+        int[] follow = [.. runningPrompt, .. runningTokens.Take(3), 42];
+        var copied = await generator.GenerateAsync(follow, Greedy, ct);
+        while (await running.MoveNextAsync())
+            runningTokens.AddRange(running.Current.TokenIds);
+        await running.DisposeAsync();
+
+        using var fresh = NewGenerator(batch: 1, reuse: false);
+        Assert.Equal(runningPrompt.Length + 3, copied.Usage.CachedPromptTokens);
+        Assert.Equal((await fresh.GenerateAsync(follow, Greedy, ct)).TokenIds, copied.TokenIds);
+        Assert.Equal((await fresh.GenerateAsync(runningPrompt, runningOptions, ct)).TokenIds, runningTokens);
+    }
+
     [Fact]
     public async Task Without_prefix_reuse_every_prompt_is_prefilled()
     {
@@ -247,6 +275,44 @@ public sealed class DbrxGeneratorTests(TinyModel tiny) : IClassFixture<TinyModel
         Assert.Contains("allows no token", error.Message);
         foreach (var result in await Task.WhenAll(good))
             Assert.Equal(6, result.TokenIds.Count);
+    }
+
+    /// <summary>A constraint that allows every token and breaks, with an error no request is expected to raise, on its second token.</summary>
+    private sealed class BreaksOnSecondToken(int vocabulary) : ITokenConstraint
+    {
+        private int accepted;
+        public TorchSharp.torch.Tensor AllowedTokens(int remainingTokens) => TorchSharp.torch.ones(vocabulary, TorchSharp.torch.ScalarType.Bool);
+        public void Accept(int tokenId)
+        {
+            if (++accepted == 2)
+                throw new NotSupportedException("the constraint broke");
+        }
+        public bool IsComplete => false;
+    }
+
+    /// <summary>
+    /// A failure inside a decode step that no request owns ends every running request with it (their rows are in an
+    /// unknown state), and the worker goes on serving: the next request completes.
+    /// </summary>
+    [Fact]
+    public async Task A_failed_decode_step_ends_the_running_requests_and_the_generator_keeps_serving()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        using var generator = NewGenerator(batch: 4);
+        var bystander = generator.GenerateStreamingAsync(Prompt("innocent bystander"), Greedy with { MaxNewTokens = 400, StopTokenIds = [] }, ct).GetAsyncEnumerator(ct);
+        Assert.True(await bystander.MoveNextAsync());
+        var broken = generator.GenerateAsync(Prompt("breaks later"), Greedy with { ConstraintFactory = () => new BreaksOnSecondToken(tiny.Model.Config.VocabSize) }, ct);
+
+        Assert.Equal("the constraint broke", (await Assert.ThrowsAsync<NotSupportedException>(() => broken)).Message);
+        await Assert.ThrowsAsync<NotSupportedException>(async () =>
+        {
+            while (await bystander.MoveNextAsync())
+            {
+            }
+        });
+        await bystander.DisposeAsync();
+        var next = await generator.GenerateAsync(Prompt("still serving"), Greedy with { MaxNewTokens = 3 }, ct);
+        Assert.Equal(3, next.TokenIds.Count);
     }
 
     [Fact]

@@ -118,6 +118,32 @@ public sealed class GoldenParityTests : IDisposable
         Assert.Equal(expected.ToLongArray(), tokens);
     }
 
+    /// <summary>
+    /// The first 6 positions of a prefilled row copied into another row: the rest of the sequence continued there gives
+    /// the reference's logits, and the source row is left as it was.
+    /// </summary>
+    [Fact]
+    public void A_copied_cache_prefix_continues_with_the_reference_logits()
+    {
+        using var model = Golden.LoadModel(AttentionImplementation.Sdpa);
+        using var ids = golden.Get("input_ids");
+        using var reference = golden.Get("logits");
+        using var row = ids.narrow(0, 0, 1);
+        using var cache = model.CreateCache(rows: 2, capacity: 32);
+        using var source = cache.Slice(0, 1);
+        using var target = cache.Slice(1, 1);
+        model.Forward(row, source).Dispose();
+
+        cache.CopyPrefix(0, 1, 6);
+        Assert.Equal([Tokens, 6L], cache.Lengths);
+        using var rest = row.narrow(1, 6, Tokens - 6);
+        using var continued = model.Forward(rest, target);
+        using var expected = reference.narrow(0, 0, 1).narrow(1, 6, Tokens - 6);
+        TensorAssert.Close(expected, continued.Logits, Tolerance, "logits continued from a copied prefix");
+        Assert.Equal([Tokens, Tokens], cache.Lengths);
+        Assert.Throws<ArgumentOutOfRangeException>(() => cache.CopyPrefix(0, 1, Tokens + 1));
+    }
+
     [Fact]
     public void Logits_of_the_last_positions_only_equal_the_full_logits_there()
     {

@@ -3,7 +3,7 @@ namespace Dbrx.Inference.Generation;
 /// <summary>
 /// Free KV-cache rows that still hold a finished sequence's keys and values, with the tokens behind them, so that a
 /// new prompt starting the same way (the next turn of a chat, an agent's fixed system prompt and tool list) prefills
-/// only what differs. Bookkeeping only: the generator moves the cache rows and tells this which rows it uses.
+/// only what differs. Bookkeeping only: the generator copies the cache rows and tells this which rows it takes.
 /// </summary>
 internal sealed class CachedPrefixes
 {
@@ -36,23 +36,31 @@ internal sealed class CachedPrefixes
         age.Clear();
     }
 
-    /// <summary>
-    /// The row sharing the longest prefix with <paramref name="prompt"/> and how many of its tokens can be reused: at
-    /// most all but the prompt's last token, which must run through the model to give the first new token's logits.
-    /// (−1, 0) when no row shares a first token.
-    /// </summary>
+    /// <summary>The kept row sharing the longest prefix with <paramref name="prompt"/>, and its <see cref="Reusable"/> length; (−1, 0) when none.</summary>
     public (int Row, int Length) Longest(IReadOnlyList<int> prompt)
     {
         (int Row, int Length) best = (-1, 0);
         foreach ((int row, int[] tokens) in held)
         {
-            int limit = Math.Min(tokens.Length, prompt.Count - 1), length = 0;
-            while (length < limit && tokens[length] == prompt[length])
-                length++;
+            int length = Reusable(tokens, tokens.Length, prompt);
             if (length > best.Length)
                 best = (row, length);
         }
         return best;
+    }
+
+    /// <summary>
+    /// How many of <paramref name="prompt"/>'s first tokens a cache row can give: those it shares with the row's
+    /// <paramref name="tokens"/>, of which the row holds the first <paramref name="available"/>; at most all but the
+    /// prompt's last token, which must run through the model to give the first new token's logits.
+    /// </summary>
+    public static int Reusable(IEnumerable<int> tokens, long available, IReadOnlyList<int> prompt)
+    {
+        int limit = (int)Math.Min(available, prompt.Count - 1), length = 0;
+        using IEnumerator<int> held = tokens.GetEnumerator();
+        while (length < limit && held.MoveNext() && held.Current == prompt[length])
+            length++;
+        return length;
     }
 
     /// <summary>

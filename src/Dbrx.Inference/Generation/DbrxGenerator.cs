@@ -14,7 +14,7 @@ namespace Dbrx.Inference.Generation;
 /// prefilled into the next free row, <see cref="DbrxGeneratorOptions.PrefillChunkTokens"/> tokens per step, so the
 /// running sequences keep decoding between the chunks of a long prompt; short prompts waiting together are
 /// prefilled in one pass. A finished sequence's keys and values stay in its free row, and a prompt that starts with the
-/// same tokens continues from them (<see cref="DbrxGeneratorOptions.ReusePromptPrefixes"/>).
+/// same tokens as a kept or running sequence continues from a copy of them (<see cref="DbrxGeneratorOptions.ReusePromptPrefixes"/>).
 /// </summary>
 /// <remarks>
 /// Thread-safe. Requests beyond <see cref="DbrxGeneratorOptions.MaxQueuedRequests"/> waiting ones fail at once with
@@ -180,20 +180,27 @@ public sealed class DbrxGenerator : IDbrxEngine
     {
         while (true)
         {
-            Prefill();
-            Volatile.Write(ref activeCount, active.Count + (admitting is null ? 0 : 1));
-            if (active.Count == 0 && admitting is null)
+            try
             {
-                if (stopping)
-                    break;
-                bool queued;
-                lock (waiting)
-                    queued = waiting.Count > 0;
-                if (!queued)
-                    wake.Wait();
-                continue;
+                Prefill();
+                Volatile.Write(ref activeCount, active.Count + (admitting is null ? 0 : 1));
+                if (active.Count == 0 && admitting is null)
+                {
+                    if (stopping)
+                        break;
+                    bool queued;
+                    lock (waiting)
+                        queued = waiting.Count > 0;
+                    if (!queued)
+                        wake.Wait();
+                    continue;
+                }
+                Step();
             }
-            Step();
+            catch (Exception e)
+            {
+                EndAll(e);
+            }
         }
     }
 
@@ -268,7 +275,7 @@ public sealed class DbrxGenerator : IDbrxEngine
     /// <summary>
     /// Takes waiting requests, in order, whose prompts fit <paramref name="budget"/> whole when padded to the longest
     /// of them (rows x longest), as many as rows are free. Cancelled ones are finished on the way. A prompt that can
-    /// start from a kept row stops the group: it goes in alone, from that row.
+    /// start from cached keys and values stops the group: it goes in alone, from those.
     /// </summary>
     private List<GenerationSequence> TakeWholePrompts(int budget)
     {
@@ -280,7 +287,7 @@ public sealed class DbrxGenerator : IDbrxEngine
             lock (waiting)
             {
                 if (!waiting.TryPeek(out next)
-                    || (!next.IsCancelled && !stopping && ((group.Count + 1) * Math.Max(longest, next.Prompt.Length) > budget || kept.Longest(next.Prompt).Length > 0)))
+                    || (!next.IsCancelled && !stopping && ((group.Count + 1) * Math.Max(longest, next.Prompt.Length) > budget || LongestCachedPrefix(next.Prompt).Length > 0)))
                     break;
                 waiting.Dequeue();
             }
@@ -371,28 +378,44 @@ public sealed class DbrxGenerator : IDbrxEngine
             if (!MayStart(next))
                 continue;
             admitting = next;
-            admitted = StartFromKeptRow(next, active.Count);
+            admitted = StartFromCachedPrefix(next, active.Count);
             return true;
         }
         return false;
     }
 
     /// <summary>
-    /// Prepares <paramref name="row"/> for <paramref name="sequence"/>: the longest prefix of its prompt that a kept row
-    /// holds is moved there (only those positions are copied), or the row is emptied. Returns the prompt tokens in place.
+    /// The row whose keys and values give <paramref name="prompt"/> the longest start: a kept row, or a running
+    /// sequence's (its positions below its length never change). Length 0 when none shares a first token.
     /// </summary>
-    private int StartFromKeptRow(GenerationSequence sequence, int row)
+    private (int Row, int Length) LongestCachedPrefix(int[] prompt)
     {
-        (int source, int length) = kept.Longest(sequence.Prompt);
+        if (!Options.ReusePromptPrefixes)
+            return (-1, 0);
+        (int Row, int Length) best = kept.Longest(prompt);
+        for (int row = 0; row < active.Count; row++)
+        {
+            int length = CachedPrefixes.Reusable(active[row].Tokens, cache.Lengths[row], prompt);
+            if (length > best.Length)
+                best = (row, length);
+        }
+        return best;
+    }
+
+    /// <summary>
+    /// Prepares <paramref name="row"/> for <paramref name="sequence"/>: the longest prefix of its prompt that the cache
+    /// holds is copied there (those positions only), or the row is emptied. Returns the prompt tokens in place.
+    /// </summary>
+    private int StartFromCachedPrefix(GenerationSequence sequence, int row)
+    {
+        (int source, int length) = LongestCachedPrefix(sequence.Prompt);
         kept.Forget(row);
         if (length == 0)
         {
             cache.Reset(row);
             return 0;
         }
-        kept.Forget(source);
-        cache.SetLength(source, length);
-        cache.MoveRow(source, row);
+        cache.CopyPrefix(source, row, length);
         sequence.CachedPromptTokens = length;
         return length;
     }
@@ -411,33 +434,35 @@ public sealed class DbrxGenerator : IDbrxEngine
         if (active.Count == 0)
             return;
 
-        var finished = new List<int>();
-        try
+        bool[] done;
+        using (NewDisposeScope())
         {
-            using var scope = NewDisposeScope();
-            int batch = active.Count;
-            var input = tensor(active.Select(s => (long)s.LastToken).ToArray(), [batch, 1], ScalarType.Int64);
+            var input = tensor(active.Select(s => (long)s.LastToken).ToArray(), [active.Count, 1], ScalarType.Int64);
             using var output = Model.Forward(new DbrxModelInput { InputIds = input, Cache = cache });
-            bool[] done = ChooseNext(output.Logits.select(1, -1), active);
-            finished.AddRange(Enumerable.Range(0, batch).Where(row => done[row]));
-        }
-        catch (Exception e)
-        {
-            // A failed batch step leaves the cache in an unknown state for every row: end them all, the prompt being
-            // prefilled too (its row is reset with the others).
-            foreach (GenerationSequence sequence in active)
-                Retire(sequence, e);
-            active.Clear();
-            if (admitting is not null)
-                Retire(admitting, e);
-            admitting = null;
-            cache.Reset();
-            kept.Clear();
-            return;
+            done = ChooseNext(output.Logits.select(1, -1), active);
         }
         // Highest rows first, so the row moved into a freed slot is always one still running.
-        for (int i = finished.Count - 1; i >= 0; i--)
-            Release(finished[i]);
+        for (int row = done.Length - 1; row >= 0; row--)
+        {
+            if (done[row])
+                Release(row);
+        }
+    }
+
+    /// <summary>
+    /// After a failure no single request owns (a batch step, a cache copy), every row's contents are unknown: the running
+    /// requests and the one being prefilled end with the error, and the cache starts empty for the waiting ones.
+    /// </summary>
+    private void EndAll(Exception error)
+    {
+        foreach (GenerationSequence sequence in active)
+            Retire(sequence, error);
+        active.Clear();
+        if (admitting is not null)
+            Retire(admitting, error);
+        admitting = null;
+        cache.Reset();
+        kept.Clear();
     }
 
     /// <summary>

@@ -107,22 +107,35 @@ public sealed class DbrxKvCache : IDisposable
     {
         if (from == to)
             return;
-        long length = lengths[firstRow + from];
-        using (no_grad())
+        CopyPrefix(from, to, lengths[firstRow + from]);
+        lengths[firstRow + from] = 0;
+    }
+
+    /// <summary>
+    /// Copies the first <paramref name="length"/> positions of row <paramref name="from"/> into row <paramref name="to"/>
+    /// and gives <paramref name="to"/> that length; <paramref name="from"/> is unchanged. A sequence that starts with the
+    /// same tokens as another can continue from there instead of computing those positions again.
+    /// </summary>
+    public void CopyPrefix(int from, int to, long length)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(length);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(length, lengths[firstRow + from]);
+        if (from != to)
         {
-            // Only the written positions move: a row's length, not its capacity.
-            foreach (Tensor[] store in new[] { keys, values })
+            using (no_grad())
             {
-                foreach (Tensor layer in store)
+                foreach (Tensor[] store in new[] { keys, values })
                 {
-                    using var target = layer[to].narrow(1, 0, length);
-                    using var source = layer[from].narrow(1, 0, length);
-                    target.copy_(source);
+                    foreach (Tensor layer in store)
+                    {
+                        using var target = layer[to].narrow(1, 0, length);
+                        using var source = layer[from].narrow(1, 0, length);
+                        target.copy_(source);
+                    }
                 }
             }
         }
         lengths[firstRow + to] = length;
-        lengths[firstRow + from] = 0;
     }
 
     /// <summary>Checks that <paramref name="newTokens"/> more tokens fit in each of the first <paramref name="batch"/> rows.</summary>
