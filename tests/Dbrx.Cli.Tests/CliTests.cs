@@ -200,6 +200,9 @@ public sealed class CliTests : IClassFixture<CliTests.TinyCheckpoint>
         Assert.True(root.GetProperty("decode_tokens_per_s").GetProperty("2").GetDouble() > 0);
         Assert.True(root.GetProperty("served_tokens_per_s").GetProperty("1").GetDouble() > 0, "served through DbrxGenerator, batch 1");
         Assert.True(root.GetProperty("served_tokens_per_s").GetProperty("2").GetDouble() > 0, "served through DbrxGenerator, batch 2");
+        var followUp = root.GetProperty("follow_up");
+        Assert.Equal(32, followUp.GetProperty("history_tokens").GetInt32());
+        Assert.True(followUp.GetProperty("first_token_ms_reusing_cache").GetDouble() > 0 && followUp.GetProperty("first_token_ms_prefilling").GetDouble() > 0);
         double decode = root.GetProperty("decode_batch1_ms_per_token").GetDouble(), floor = root.GetProperty("bandwidth_floor_ms").GetDouble();
         Assert.Equal(floor / decode, root.GetProperty("decode_fraction_of_floor").GetDouble(), 1e-9);
 

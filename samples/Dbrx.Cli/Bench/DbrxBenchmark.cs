@@ -30,6 +30,9 @@ internal sealed record BenchReport
     public required Dictionary<int, double> BatchDecodeTokensPerSecond { get; init; }
     public required Dictionary<int, double> ServedTokensPerSecond { get; init; }
     public required int ServedNewTokens { get; init; }
+    public required int FollowUpHistoryTokens { get; init; }
+    public required double FollowUpFirstTokenMillisecondsReused { get; init; }
+    public required double FollowUpFirstTokenMillisecondsPrefilled { get; init; }
     public required long PeakMemoryBytes { get; init; }
     public required string PeakMemoryKind { get; init; }
 
@@ -110,6 +113,11 @@ internal sealed class DbrxBenchmark(DbrxForCausalLM model, Action<string> log)
             log($"served batch {batch}: {served[batch]:F0} tokens/s");
         }
 
+        // The next turn of a chat: the history is as long as the longest prefill measured.
+        int history = prefillLengths.Max();
+        double reused = FollowUpFirstTokenSeconds(history, reuse: true) * 1000, prefilled = FollowUpFirstTokenSeconds(history, reuse: false) * 1000;
+        log($"follow-up after {history} tokens: first token in {reused:F1} ms from the cache row, {prefilled:F1} ms prefilling");
+
         var (peak, kind) = PeakMemory();
         return new BenchReport
         {
@@ -129,6 +137,9 @@ internal sealed class DbrxBenchmark(DbrxForCausalLM model, Action<string> log)
             BatchDecodeTokensPerSecond = batched,
             ServedTokensPerSecond = served,
             ServedNewTokens = servedTokens,
+            FollowUpHistoryTokens = history,
+            FollowUpFirstTokenMillisecondsReused = reused,
+            FollowUpFirstTokenMillisecondsPrefilled = prefilled,
             PeakMemoryBytes = peak,
             PeakMemoryKind = kind,
         };
@@ -199,6 +210,25 @@ internal sealed class DbrxBenchmark(DbrxForCausalLM model, Action<string> log)
         var clock = Stopwatch.StartNew();
         var results = Task.WhenAll(Enumerable.Range(0, batch).Select(_ => generator.GenerateAsync(Prompt(), options))).GetAwaiter().GetResult();
         return results.Sum(r => r.TokenIds.Count) / clock.Elapsed.TotalSeconds;
+    }
+
+    /// <summary>
+    /// Time to the first token of a follow-up request, through a <see cref="DbrxGenerator"/>: its prompt repeats an
+    /// earlier request's <paramref name="history"/> tokens and that request's answer, then adds 16 tokens (the next turn
+    /// of a chat), with or without starting from the cache row the earlier request left.
+    /// </summary>
+    private double FollowUpFirstTokenSeconds(int history, bool reuse)
+    {
+        const int newTokens = 16;
+        var options = new DbrxGenerationOptions { Temperature = 0, MaxNewTokens = 2, StopTokenIds = [] };
+        var serving = new DbrxGeneratorOptions { MaxBatchSize = 1, ContextLength = history + 2 * newTokens, ReusePromptPrefixes = reuse };
+        using var generator = new DbrxGenerator(model, DbrxTokenizer.Default, serving);
+        var random = new Random(history);
+        int[] Tokens(int count) => [.. Enumerable.Range(0, count).Select(_ => random.Next(Math.Min(model.Config.VocabSize, DbrxSpecialTokens.EndOfText)))];
+        int[] earlier = Tokens(history);
+        GenerationResult answer = generator.GenerateAsync(earlier, options).GetAwaiter().GetResult();
+        GenerationResult followUp = generator.GenerateAsync([.. earlier, .. answer.TokenIds, .. Tokens(newTokens)], options).GetAwaiter().GetResult();
+        return followUp.Timings.TimeToFirstToken.TotalSeconds;
     }
 
     /// <summary>

@@ -118,6 +118,12 @@ internal static class BenchCommand
             ["decode_tokens_per_s"] = ByNumber(r.BatchDecodeTokensPerSecond),
             ["served_tokens_per_s"] = ByNumber(r.ServedTokensPerSecond),
             ["served_new_tokens"] = r.ServedNewTokens,
+            ["follow_up"] = new JsonObject
+            {
+                ["history_tokens"] = r.FollowUpHistoryTokens,
+                ["first_token_ms_reusing_cache"] = r.FollowUpFirstTokenMillisecondsReused,
+                ["first_token_ms_prefilling"] = r.FollowUpFirstTokenMillisecondsPrefilled,
+            },
             ["peak_memory_bytes"] = r.PeakMemoryBytes,
             ["peak_memory_kind"] = r.PeakMemoryKind,
         };
@@ -150,6 +156,7 @@ internal static class BenchCommand
             lines.Add($"decode, batch {batch,-8} {rate,10:F0} tokens/s");
         foreach (var (batch, rate) in r.ServedTokensPerSecond)
             lines.Add($"served, batch {batch,-8} {rate,10:F0} tokens/s  (DbrxGenerator: 16-token prompts, {r.ServedNewTokens} new tokens each, all included)");
+        lines.Add($"follow-up turn         {r.FollowUpFirstTokenMillisecondsReused,10:F1} ms to the first token after {r.FollowUpHistoryTokens} tokens of history, reusing its cache row ({r.FollowUpFirstTokenMillisecondsPrefilled:F1} ms prefilling it)");
         lines.Add($"peak memory            {r.PeakMemoryBytes / (double)(1L << 30),10:F2} GiB ({r.PeakMemoryKind})");
         if (versus is not null)
         {
