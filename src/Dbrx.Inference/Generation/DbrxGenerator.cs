@@ -206,8 +206,8 @@ public sealed class DbrxGenerator : IDbrxEngine
 
     /// <summary>
     /// Prefills up to <see cref="DbrxGeneratorOptions.PrefillChunkTokens"/> prompt tokens: the rest of the prompt in
-    /// progress; then waiting prompts that fit the budget whole, together in one forward pass; then a prompt too long
-    /// for it, chunk by chunk, into the row after the active ones. A prompt whose last token is in joins the batch
+    /// progress; then waiting prompts whose rest (after what the cache already holds of them) fits the budget whole,
+    /// together in one forward pass; then a prompt too long for it, chunk by chunk, into the row after the active ones. A prompt whose last token is in joins the batch
     /// with its first token chosen; one that is not goes on at the next call.
     /// </summary>
     private void Prefill()
@@ -273,55 +273,66 @@ public sealed class DbrxGenerator : IDbrxEngine
     }
 
     /// <summary>
-    /// Takes waiting requests, in order, whose prompts fit <paramref name="budget"/> whole when padded to the longest
-    /// of them (rows x longest), as many as rows are free. Cancelled ones are finished on the way. A prompt that can
-    /// start from cached keys and values stops the group: it goes in alone, from those.
+    /// Takes waiting requests, in order, as many as rows are free, while the prompt tokens they still need (what no
+    /// cache row holds) fit <paramref name="budget"/> when padded to the longest of them (rows x longest). Each one's
+    /// row gets its cached prefix as it is taken, so a later one never reads a row an earlier one overwrote. Cancelled
+    /// ones are finished on the way.
     /// </summary>
     private List<GenerationSequence> TakeWholePrompts(int budget)
     {
         var group = new List<GenerationSequence>();
-        int longest = 0;
+        int widest = 0;
         while (active.Count + group.Count < Options.MaxBatchSize)
         {
             GenerationSequence? next;
             lock (waiting)
             {
-                if (!waiting.TryPeek(out next)
-                    || (!next.IsCancelled && !stopping && ((group.Count + 1) * Math.Max(longest, next.Prompt.Length) > budget || LongestCachedPrefix(next.Prompt).Length > 0)))
+                if (!waiting.TryPeek(out next))
                     break;
+                if (!next.IsCancelled && !stopping)
+                {
+                    int cached = LongestCachedPrefix(next.Prompt).Length;
+                    int width = Math.Max(widest, next.Prompt.Length - cached);
+                    // Padding writes every row up to its cached length + width: that must fit each row.
+                    bool fits = (group.Count + 1) * width <= budget && cached + width <= cache.Capacity
+                        && group.All(g => g.CachedPromptTokens + width <= cache.Capacity);
+                    if (!fits)
+                        break;
+                }
                 waiting.Dequeue();
             }
             if (!MayStart(next))
                 continue;
+            StartFromCachedPrefix(next, active.Count + group.Count);
             group.Add(next);
-            longest = Math.Max(longest, next.Prompt.Length);
+            widest = Math.Max(widest, next.Prompt.Length - next.CachedPromptTokens);
         }
         return group;
     }
 
     /// <summary>
-    /// Prefills whole prompts in one forward pass over the free rows after the active ones, padded on the right to the
-    /// longest (a causal model's real positions never see the padding, and each row's length is set back to its own),
-    /// then lets each join the batch with its first token chosen. Returns the padded tokens spent.
+    /// Prefills the rest of each prompt (after its cached prefix) in one forward pass over the rows after the active
+    /// ones, padded on the right to the widest (a causal model's real positions never see the padding, and each row's
+    /// length is set back to its own), then lets each join the batch with its first token chosen. Returns the padded
+    /// tokens spent.
     /// </summary>
     private int PrefillTogether(List<GenerationSequence> group)
     {
-        int first = active.Count, longest = group.Max(g => g.Prompt.Length), shortest = group.Min(g => g.Prompt.Length);
+        int first = active.Count;
+        int[] fresh = [.. group.Select(g => g.Prompt.Length - g.CachedPromptTokens)];
+        int widest = fresh.Max();
         try
         {
             using var scope = NewDisposeScope();
             using var rows = cache.Slice(first, group.Count);
-            for (int row = first; row < first + group.Count; row++)
-                kept.Forget(row);
-            rows.Reset();
-            var ids = new long[group.Count * longest];
+            var ids = new long[group.Count * widest];
             for (int i = 0; i < group.Count; i++)
-                for (int t = 0; t < group[i].Prompt.Length; t++)
-                    ids[i * longest + t] = group[i].Prompt[t];
-            // Keep the logits of every row's last real position: the last (longest - shortest + 1) positions.
-            int keep = longest - shortest + 1;
-            using var output = Model.Forward(new DbrxModelInput { InputIds = tensor(ids, [group.Count, longest], ScalarType.Int64), Cache = rows, NumLogitsToKeep = keep });
-            var last = stack([.. group.Select((g, i) => output.Logits[i, g.Prompt.Length - 1 - (longest - keep)])]);
+                for (int t = 0; t < fresh[i]; t++)
+                    ids[i * widest + t] = group[i].Prompt[group[i].CachedPromptTokens + t];
+            // Keep the logits of every row's last real position: the last (widest - narrowest + 1) positions.
+            int keep = widest - fresh.Min() + 1;
+            using var output = Model.Forward(new DbrxModelInput { InputIds = tensor(ids, [group.Count, widest], ScalarType.Int64), Cache = rows, NumLogitsToKeep = keep });
+            var last = stack([.. group.Select((g, i) => output.Logits[i, fresh[i] - 1 - (widest - keep)])]);
             for (int i = 0; i < group.Count; i++)
                 rows.SetLength(i, group[i].Prompt.Length);
             active.AddRange(group);
@@ -344,7 +355,7 @@ public sealed class DbrxGenerator : IDbrxEngine
             for (int row = first; row < first + group.Count; row++)
                 cache.Reset(row);
         }
-        return group.Count * longest;
+        return group.Count * widest;
     }
 
     /// <summary>Ends a dequeued request that must not start (the generator is stopping, or it was cancelled while waiting).</summary>
