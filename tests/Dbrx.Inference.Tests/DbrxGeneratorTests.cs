@@ -16,6 +16,16 @@ public sealed class DbrxGeneratorTests(TinyModel tiny) : IClassFixture<TinyModel
 
     private static int[] Prompt(string text) => DbrxTokenizer.Default.Encode(text);
 
+    /// <summary>Reads a stream to its end, adding its tokens to <paramref name="tokens"/>, and disposes it.</summary>
+    private static async Task ReadToEnd(IAsyncEnumerator<GenerationUpdate> stream, List<int>? tokens = null)
+    {
+        await using (stream)
+        {
+            while (await stream.MoveNextAsync())
+                tokens?.AddRange(stream.Current.TokenIds);
+        }
+    }
+
     /// <summary>Whole, and prefilled 2 tokens at a time (chunks attend to the earlier ones through the cache).</summary>
     [Theory]
     [InlineData(512)]
@@ -164,9 +174,7 @@ public sealed class DbrxGeneratorTests(TinyModel tiny) : IClassFixture<TinyModel
         int[] follow = [.. shortPrompt, 42];
         var reused = await generator.GenerateAsync(follow, Greedy, ct);
         var runningTokens = new List<int>(running.Current.TokenIds);
-        while (await running.MoveNextAsync())
-            runningTokens.AddRange(running.Current.TokenIds);
-        await running.DisposeAsync();
+        await ReadToEnd(running, runningTokens);
 
         using var fresh = NewGenerator(batch: 1, reuse: false);
         Assert.Equal(shortPrompt.Length, reused.Usage.CachedPromptTokens);
@@ -192,9 +200,7 @@ public sealed class DbrxGeneratorTests(TinyModel tiny) : IClassFixture<TinyModel
             runningTokens.AddRange(running.Current.TokenIds);
         int[] follow = [.. runningPrompt, .. runningTokens.Take(3), 42];
         var copied = await generator.GenerateAsync(follow, Greedy, ct);
-        while (await running.MoveNextAsync())
-            runningTokens.AddRange(running.Current.TokenIds);
-        await running.DisposeAsync();
+        await ReadToEnd(running, runningTokens);
 
         using var fresh = NewGenerator(batch: 1, reuse: false);
         Assert.Equal(runningPrompt.Length + 3, copied.Usage.CachedPromptTokens);
@@ -221,10 +227,7 @@ public sealed class DbrxGeneratorTests(TinyModel tiny) : IClassFixture<TinyModel
 
         var together = await Task.WhenAll(prompts.Select(p => generator.GenerateAsync(p, Greedy, ct)));
         stopRunning.Cancel();
-        while (await running.MoveNextAsync())
-        {
-        }
-        await running.DisposeAsync();
+        await ReadToEnd(running);
 
         Assert.Equal([5, shared.Length, 0], together.Select(r => r.Usage.CachedPromptTokens));
         using var fresh = NewGenerator(batch: 1, reuse: false);
@@ -333,13 +336,7 @@ public sealed class DbrxGeneratorTests(TinyModel tiny) : IClassFixture<TinyModel
         var broken = generator.GenerateAsync(Prompt("breaks later"), Greedy with { ConstraintFactory = () => new BreaksOnSecondToken(tiny.Model.Config.VocabSize) }, ct);
 
         Assert.Equal("the constraint broke", (await Assert.ThrowsAsync<NotSupportedException>(() => broken)).Message);
-        await Assert.ThrowsAsync<NotSupportedException>(async () =>
-        {
-            while (await bystander.MoveNextAsync())
-            {
-            }
-        });
-        await bystander.DisposeAsync();
+        await Assert.ThrowsAsync<NotSupportedException>(() => ReadToEnd(bystander));
         var next = await generator.GenerateAsync(Prompt("still serving"), Greedy with { MaxNewTokens = 3 }, ct);
         Assert.Equal(3, next.TokenIds.Count);
     }
