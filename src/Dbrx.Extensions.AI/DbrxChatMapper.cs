@@ -28,7 +28,7 @@ internal sealed record DbrxChatRequest(int[] PromptTokenIds, DbrxGenerationOptio
 /// <item><term>Tools, ToolMode, AllowMultipleToolCalls</term><description>tools described in the system turn (not for ToolMode None); RequireAny and RequireSpecific constrain the answer to a call.</description></item>
 /// <item><term>RawRepresentationFactory</term><description>may return a <see cref="DbrxGenerationOptions"/> that seeds the request; ChatOptions members set on top win.</description></item>
 /// <item><term>AdditionalProperties</term><description><c>min_p</c>, <c>repetition_penalty</c>, <c>truncate_prompt</c>, <c>logit_bias</c> (token id to bias); other keys are ignored.</description></item>
-/// <item><term>ModelId, ConversationId, Reasoning, AllowBackgroundResponses, ContinuationToken</term><description>ignored: one model per client, no server-side state, no reasoning mode.</description></item>
+/// <item><term>ModelId, ConversationId, Reasoning, AllowBackgroundResponses, ContinuationToken</term><description>ignored: one model per client, no conversation state (an earlier turn's cache row is found by the prompt's prefix), no reasoning mode.</description></item>
 /// </list>
 /// Messages: roles system, user, assistant and tool (any other role is rendered by its name); text, function calls
 /// and function results are rendered; other content (images, data, reasoning) is skipped.
