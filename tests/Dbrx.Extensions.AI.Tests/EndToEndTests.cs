@@ -106,6 +106,8 @@ public sealed class EndToEndTests(TinyCheckpoint tiny) : IClassFixture<TinyCheck
         Assert.Contains(response.Messages, m => m.Contents.OfType<FunctionResultContent>().Any(r => r.Result?.ToString() == "12:00"));
         Assert.Equal(ChatRole.Assistant, response.Messages[^1].Role);
         Assert.NotEqual(ChatFinishReason.ToolCalls, response.FinishReason);
+        // The call after the tool result starts from the first call's cache row (usage is summed over both calls).
+        Assert.True(response.Usage!.CachedInputTokenCount > 0, $"cached input tokens: {response.Usage.CachedInputTokenCount}");
     }
 
     [Fact]
