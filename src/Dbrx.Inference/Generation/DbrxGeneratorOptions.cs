@@ -27,7 +27,8 @@ public sealed record DbrxGeneratorOptions
     /// that begins with the same tokens from there, prefilling only the rest: the next turn of a chat, or an agent's
     /// requests that repeat one system prompt and tool list. The reused count is reported as
     /// <see cref="GenerationUsage.CachedPromptTokens"/>. Costs no memory (the rows exist anyway); a kept row is
-    /// overwritten when a request needs it.
+    /// overwritten when a request needs it. Turn it off when one generator serves parties who must not learn, from how
+    /// fast a first token comes, whether another party recently sent the same opening tokens.
     /// </summary>
     public bool ReusePromptPrefixes { get; init; } = true;
 }
