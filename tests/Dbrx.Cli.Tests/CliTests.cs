@@ -138,6 +138,18 @@ public sealed class CliTests : IClassFixture<CliTests.TinyCheckpoint>
         Assert.Contains("(conversation cleared)", result.Error);
     }
 
+    /// <summary>Each turn reports its tokens; the second starts from the first turn's cache row (its whole prompt at least).</summary>
+    [Fact]
+    public async Task Chat_continues_each_turn_from_the_previous_turns_cache()
+    {
+        var result = await Cli.RunWithInput("Hi\nAnd then?\n", "chat", "--model", tiny.Directory, "--max-new-tokens", "4", "--temperature", "0");
+        Assert.True(result.ExitCode == 0, result.Error);
+        var turns = System.Text.RegularExpressions.Regex.Matches(result.Error, @"\[length; (\d+) prompt(?: \((\d+) cached\))? \+ 4 generated tokens\]");
+        Assert.Equal(2, turns.Count);
+        Assert.False(turns[0].Groups[2].Success, "the first turn has nothing cached");
+        Assert.InRange(int.Parse(turns[1].Groups[2].Value), int.Parse(turns[0].Groups[1].Value), int.Parse(turns[1].Groups[1].Value) - 1);
+    }
+
     /// <summary>
     /// The issue's check: <c>dbrx init</c>, <c>dbrx quantize</c>, <c>dbrx generate</c>; greedy tokens of the int4 copy
     /// against the float model's (the same checkpoint, loaded as float32).

@@ -61,8 +61,8 @@ internal static class ChatCommand
                     }
                 }
                 Console.WriteLine();
-                if (last?.FinishReason == GenerationFinishReason.Cancelled)
-                    Console.Error.WriteLine("(stopped)");
+                if (last?.FinishReason is not null)
+                    Console.Error.WriteLine(GenerateCommand.Summary(last));
                 history.Add(DbrxChatMessage.Assistant(answer.ToString()));
             }
         }));

@@ -87,11 +87,19 @@ internal static class GenerateCommand
             else
             {
                 Console.WriteLine();
-                Console.Error.WriteLine($"[{FinishReasonName(last!.FinishReason!.Value)}; {last.Usage!.PromptTokens} prompt + {last.Usage.CompletionTokens} generated tokens]");
+                Console.Error.WriteLine(Summary(last!));
             }
-            return last.FinishReason == GenerationFinishReason.Cancelled ? 130 : 0;
+            return last!.FinishReason == GenerationFinishReason.Cancelled ? 130 : 0;
         }));
         return command;
+    }
+
+    /// <summary>The line printed after an answer: how it ended and the tokens read (and taken from the cache) and written.</summary>
+    internal static string Summary(GenerationUpdate last)
+    {
+        GenerationUsage usage = last.Usage!;
+        string cached = usage.CachedPromptTokens > 0 ? $" ({usage.CachedPromptTokens} cached)" : "";
+        return $"[{FinishReasonName(last.FinishReason!.Value)}; {usage.PromptTokens} prompt{cached} + {usage.CompletionTokens} generated tokens]";
     }
 
     internal static string FinishReasonName(GenerationFinishReason reason) => reason switch
