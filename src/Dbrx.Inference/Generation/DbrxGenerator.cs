@@ -14,7 +14,8 @@ namespace Dbrx.Inference.Generation;
 /// prefilled into the next free row, <see cref="DbrxGeneratorOptions.PrefillChunkTokens"/> tokens per step, so the
 /// running sequences keep decoding between the chunks of a long prompt; short prompts waiting together are
 /// prefilled in one pass. A finished sequence's keys and values stay in its free row, and a prompt that starts with the
-/// same tokens as a kept or running sequence continues from a copy of them (<see cref="DbrxGeneratorOptions.ReusePromptPrefixes"/>).
+/// same tokens as a kept or running sequence continues from a copy of them
+/// (<see cref="DbrxGeneratorOptions.ReusePromptPrefixes"/>).
 /// </summary>
 /// <remarks>
 /// Thread-safe. Requests beyond <see cref="DbrxGeneratorOptions.MaxQueuedRequests"/> waiting ones fail at once with
@@ -207,8 +208,9 @@ public sealed class DbrxGenerator : IDbrxEngine
     /// <summary>
     /// Prefills up to <see cref="DbrxGeneratorOptions.PrefillChunkTokens"/> prompt tokens: the rest of the prompt in
     /// progress; then waiting prompts whose rest (after what the cache already holds of them) fits the budget whole,
-    /// together in one forward pass; then a prompt too long for it, chunk by chunk, into the row after the active ones. A prompt whose last token is in joins the batch
-    /// with its first token chosen; one that is not goes on at the next call.
+    /// together in one forward pass; then a prompt too long for it, chunk by chunk, into the row after the active
+    /// ones. A prompt whose last token is in joins the batch with its first token chosen; one that is not goes on at
+    /// the next call.
     /// </summary>
     private void Prefill()
     {
