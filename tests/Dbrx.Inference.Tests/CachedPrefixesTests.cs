@@ -34,9 +34,14 @@ public sealed class CachedPrefixesTests
         Assert.Equal(2, kept.RowToFill(1, 4));
         Assert.Null(kept.RowToFill(4, 4));                     // every row in use
 
+        Assert.Null(kept.EmptyRow(1, 4));                     // RowToFill overwrites; EmptyRow never does
+
         kept.Forget(2);
         Assert.Equal((-1, 0), kept.Longest([2, 0]));
         Assert.Equal(2, kept.RowToFill(1, 4));                // empty again
+        kept.Moved(1, 2);
+        Assert.Equal((false, true), (kept.Holds(1), kept.Holds(2)));
+        Assert.Equal((2, 1), kept.Longest([3, 0]));
         kept.Clear();
         Assert.Equal(0, kept.Count);
     }

@@ -235,6 +235,27 @@ public sealed class DbrxGeneratorTests(TinyModel tiny) : IClassFixture<TinyModel
             Assert.Equal((await fresh.GenerateAsync(prompt, Greedy, ct)).TokenIds, result.TokenIds);
     }
 
+    /// <summary>
+    /// X finishes alone and is kept in place, in row 0; Y, which shares nothing with it, takes row 0, so X's keys and
+    /// values move to an empty row above instead of being lost, and X's next turn still starts from them.
+    /// </summary>
+    [Fact]
+    public async Task A_kept_row_that_a_new_request_needs_moves_up_instead_of_being_lost()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        int[] x = Prompt("First conversation"), y = Prompt("Another one entirely");
+        Assert.NotEqual(x[0], y[0]);
+        using var generator = NewGenerator(batch: 4);
+        var xAnswer = await generator.GenerateAsync(x, Greedy with { StopTokenIds = [] }, ct);
+        await generator.GenerateAsync(y, Greedy, ct);
+
+        int[] xNext = [.. x, .. xAnswer.TokenIds, 7, 8];
+        var next = await generator.GenerateAsync(xNext, Greedy, ct);
+        using var fresh = NewGenerator(batch: 1, reuse: false);
+        Assert.Equal(x.Length + xAnswer.TokenIds.Count - 1, next.Usage.CachedPromptTokens);
+        Assert.Equal((await fresh.GenerateAsync(xNext, Greedy, ct)).TokenIds, next.TokenIds);
+    }
+
     [Fact]
     public async Task Without_prefix_reuse_every_prompt_is_prefilled()
     {

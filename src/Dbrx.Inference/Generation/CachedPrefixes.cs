@@ -22,6 +22,9 @@ internal sealed class CachedPrefixes
         age.Add(row);
     }
 
+    /// <summary>Whether <paramref name="row"/> holds a finished sequence.</summary>
+    public bool Holds(int row) => held.ContainsKey(row);
+
     /// <summary>The row is taken for other use: what it held is gone.</summary>
     public void Forget(int row)
     {
@@ -57,8 +60,8 @@ internal sealed class CachedPrefixes
     public static int Reusable(IEnumerable<int> tokens, long available, IReadOnlyList<int> prompt)
     {
         int limit = (int)Math.Min(available, prompt.Count - 1), length = 0;
-        using IEnumerator<int> held = tokens.GetEnumerator();
-        while (length < limit && held.MoveNext() && held.Current == prompt[length])
+        using IEnumerator<int> token = tokens.GetEnumerator();
+        while (length < limit && token.MoveNext() && token.Current == prompt[length])
             length++;
         return length;
     }
@@ -67,14 +70,26 @@ internal sealed class CachedPrefixes
     /// A row from <paramref name="firstFree"/> up to <paramref name="rows"/> to keep a finished sequence in: an empty one,
     /// else the one filled longest ago. Null when there is no free row.
     /// </summary>
-    /// <remarks>Empty rows are taken from the top: the rows in use grow from row 0, so rows filled high are overwritten last.</remarks>
-    public int? RowToFill(int firstFree, int rows)
+    public int? RowToFill(int firstFree, int rows) =>
+        EmptyRow(firstFree, rows) ?? age.Where(row => row >= firstFree).Select(row => (int?)row).FirstOrDefault();
+
+    /// <summary>The highest row from <paramref name="firstFree"/> up to <paramref name="rows"/> that holds nothing; null when none.</summary>
+    /// <remarks>From the top: the rows in use grow from row 0, so rows filled high are taken last.</remarks>
+    public int? EmptyRow(int firstFree, int rows)
     {
         for (int row = rows - 1; row >= firstFree; row--)
         {
             if (!held.ContainsKey(row))
                 return row;
         }
-        return age.Where(row => row >= firstFree).Select(row => (int?)row).FirstOrDefault();
+        return null;
+    }
+
+    /// <summary>What <paramref name="from"/> held was moved to <paramref name="to"/>.</summary>
+    public void Moved(int from, int to)
+    {
+        int[] tokens = held[from];
+        Forget(from);
+        Hold(to, tokens);
     }
 }

@@ -416,12 +416,18 @@ public sealed class DbrxGenerator : IDbrxEngine
     }
 
     /// <summary>
-    /// Prepares <paramref name="row"/> for <paramref name="sequence"/>: the longest prefix of its prompt that the cache
-    /// holds is copied there (those positions only), or the row is emptied. Returns the prompt tokens in place.
+    /// Prepares <paramref name="row"/>, a free row, for <paramref name="sequence"/>: the longest prefix of its prompt that
+    /// the cache holds is copied there (those positions only), or the row is emptied. Returns the prompt tokens in place.
     /// </summary>
     private int StartFromCachedPrefix(GenerationSequence sequence, int row)
     {
         (int source, int length) = LongestCachedPrefix(sequence.Prompt);
+        // A finished sequence kept in this row moves to an empty row above rather than being lost, when there is one.
+        if (source != row && kept.Holds(row) && kept.EmptyRow(row + 1, cache.Rows) is int empty)
+        {
+            cache.MoveRow(row, empty);
+            kept.Moved(row, empty);
+        }
         kept.Forget(row);
         if (length == 0)
         {
