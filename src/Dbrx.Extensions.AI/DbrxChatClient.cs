@@ -116,6 +116,8 @@ public sealed class DbrxChatClient : IChatClient
             TotalTokenCount = usage.TotalTokens,
         }));
         ChatResponseUpdate end = Update(final);
+        if (request.DroppedMessages > 0)
+            end.AdditionalProperties = new() { ["dropped_messages"] = request.DroppedMessages };
         end.FinishReason = calledTools ? ChatFinishReason.ToolCalls : reason == GenerationFinishReason.Length ? ChatFinishReason.Length : ChatFinishReason.Stop;
         yield return end;
     }

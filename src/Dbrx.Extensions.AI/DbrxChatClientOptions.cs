@@ -78,6 +78,16 @@ public sealed class DbrxChatClientOptions
     public bool ReusePromptPrefixes { get; set; } = true;
 
     /// <summary>
+    /// When a conversation does not fit the context with room for a whole answer (<c>ChatOptions.MaxOutputTokens</c>,
+    /// else <see cref="DefaultMaxOutputTokens"/>), leave out its oldest exchanges (a user message and the replies, tool
+    /// calls and tool results after it) until it does; the system message and the latest user message always stay. The
+    /// number left out is reported as <c>AdditionalProperties["dropped_messages"]</c> of the last update (of the answer
+    /// message, in a collected response). Off by default:
+    /// without it, a conversation that leaves no room for an answer fails with an error that names these options.
+    /// </summary>
+    public bool DropOldestMessages { get; set; }
+
+    /// <summary>
     /// Drop the oldest prompt tokens when a conversation no longer fits the context, instead of failing. Off by
     /// default, because dropping tokens may cut the system prompt.
     /// </summary>

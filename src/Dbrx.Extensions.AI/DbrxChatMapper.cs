@@ -14,7 +14,8 @@ namespace Dbrx.Extensions.AI;
 /// <param name="ToolsOffered">Tools were described, so the answer may hold calls to parse.</param>
 /// <param name="ToolCallRequired">The answer is constrained to a call envelope.</param>
 /// <param name="AllowMultipleToolCalls">More than one call may be returned.</param>
-internal sealed record DbrxChatRequest(int[] PromptTokenIds, DbrxGenerationOptions Options, bool ToolsOffered, bool ToolCallRequired, bool AllowMultipleToolCalls);
+/// <param name="DroppedMessages">The oldest messages left out so the conversation fits the context (<see cref="DbrxChatClientOptions.DropOldestMessages"/>).</param>
+internal sealed record DbrxChatRequest(int[] PromptTokenIds, DbrxGenerationOptions Options, bool ToolsOffered, bool ToolCallRequired, bool AllowMultipleToolCalls, int DroppedMessages = 0);
 
 /// <summary>
 /// The translation between Microsoft.Extensions.AI and the engine, kept in one place. Every <see cref="ChatOptions"/>
@@ -64,8 +65,24 @@ internal static class DbrxChatMapper
             constrained = tools.Count > 0 ? JsonSchemaCompiler.Finish(new AnyOfNode([ToolCallProtocol.Envelope(tools, allowMultiple), answer])) : answer;
         }
 
-        var (conversation, template) = Render(history, extras, clientOptions.SystemPrompt);
-        int[] prompt = template.Encode(conversation, addGenerationPrompt: true, engine.Tokenizer);
+        int[] Encode()
+        {
+            var (conversation, template) = Render(history, extras, clientOptions.SystemPrompt);
+            return template.Encode(conversation, addGenerationPrompt: true, engine.Tokenizer);
+        }
+        int[] prompt = Encode();
+        int dropped = 0;
+        // Room for the whole answer, then the oldest exchanges go first; the system turn and the latest user turn stay.
+        while (clientOptions.DropOldestMessages && prompt.Length + generation.MaxNewTokens > engine.ContextLength && OldestExchange(history) is var (start, count))
+        {
+            history.RemoveRange(start, count);
+            dropped += count;
+            prompt = Encode();
+        }
+        if (!generation.TruncatePromptFromLeft && prompt.Length >= engine.ContextLength)
+            throw new ArgumentException(
+                $"The conversation renders to {prompt.Length} tokens{(dropped > 0 ? $" after dropping its {dropped} oldest messages" : "")}, which leaves no room for an answer in the context of {engine.ContextLength} tokens. "
+                + "Shorten it, raise DbrxChatClientOptions.ContextLength (up to the model's max_seq_len), set DropOldestMessages to leave out the oldest exchanges, or TruncatePromptFromLeft to drop the oldest tokens.");
         // Without an explicit limit, the default shrinks to what the context leaves after the prompt.
         bool shrunk = options?.MaxOutputTokens is null && prompt.Length < engine.ContextLength && engine.ContextLength - prompt.Length < generation.MaxNewTokens;
         if (shrunk)
@@ -80,7 +97,21 @@ internal static class DbrxChatMapper
             generation = generation with { ConstraintFactory = () => new JsonSchemaConstraint(root, tokenizer), StopSequences = [] };
         }
 
-        return new DbrxChatRequest(prompt, generation, tools.Count > 0, required, allowMultiple);
+        return new DbrxChatRequest(prompt, generation, tools.Count > 0, required, allowMultiple, dropped);
+    }
+
+    /// <summary>
+    /// The oldest exchange that may be left out: from the first message that is not a system message up to the next
+    /// user message (so a call and its results go together), never reaching the latest user message. Null when none.
+    /// </summary>
+    private static (int Start, int Count)? OldestExchange(List<ChatMessage> history)
+    {
+        int latestUser = history.FindLastIndex(m => m.Role == ChatRole.User);
+        int start = history.FindIndex(m => m.Role != ChatRole.System);
+        if (start < 0 || start >= latestUser)
+            return null;
+        int end = history.FindIndex(start + 1, m => m.Role == ChatRole.User);
+        return (start, end - start);
     }
 
     private static DbrxGenerationOptions BaseOptions(ChatOptions? options, DbrxChatClientOptions clientOptions, IChatClient client)

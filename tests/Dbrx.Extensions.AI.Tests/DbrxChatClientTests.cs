@@ -120,6 +120,71 @@ public sealed class DbrxChatClientTests
         Assert.Equal(500, engine.Calls[1].Options.MaxNewTokens);
     }
 
+    /// <summary>A system message, 6 exchanges of about 40 tokens each (the third with a tool call and its result), then the latest question.</summary>
+    private static List<ChatMessage> LongConversation()
+    {
+        string filler = string.Join(' ', Enumerable.Repeat("words to take up room", 6));
+        List<ChatMessage> history = [new(ChatRole.System, "Be brief.")];
+        for (int i = 0; i < 6; i++)
+        {
+            history.Add(new(ChatRole.User, $"Question {i}: {filler}"));
+            if (i == 2)
+            {
+                history.Add(new(ChatRole.Assistant, [new FunctionCallContent("call_2", "get_time")]));
+                history.Add(new(ChatRole.Tool, [new FunctionResultContent("call_2", "12:00")]));
+            }
+            history.Add(new(ChatRole.Assistant, $"Answer {i}: {filler}"));
+        }
+        history.Add(new(ChatRole.User, "Latest question?"));
+        return history;
+    }
+
+    /// <summary>
+    /// With DropOldestMessages the oldest exchanges are left out, a tool call with its result, until the prompt leaves
+    /// room for the whole answer; the system message and the latest question stay, and the count is reported.
+    /// </summary>
+    [Fact]
+    public async Task The_oldest_exchanges_are_dropped_until_the_answer_fits_the_context()
+    {
+        var engine = new FakeEngine();
+        engine.Mock.SetupGet(e => e.ContextLength).Returns(300);
+        using var client = Client(engine, new DbrxChatClientOptions { DropOldestMessages = true });
+        var history = LongConversation();
+        var response = await client.GetResponseAsync(history, new ChatOptions { MaxOutputTokens = 100 }, Ct);
+
+        string prompt = engine.LastPromptText;
+        Assert.True(engine.Calls[0].Prompt.Length + 100 <= 300, $"{engine.Calls[0].Prompt.Length} prompt tokens");
+        Assert.StartsWith("<|im_start|>system\nBe brief.<|im_end|>", prompt);
+        Assert.Contains("Latest question?", prompt);
+        Assert.DoesNotContain("Question 0", prompt);
+        // Exchanges go whole, so the prompt starts at a question and a result never outlives its call.
+        int firstKept = Enumerable.Range(0, 6).First(i => prompt.Contains($"Question {i}"));
+        Assert.Contains($"<|im_start|>user\nQuestion {firstKept}", prompt);
+        Assert.Equal(prompt.Contains("get_time"), prompt.Contains("12:00"));
+        int droppedMessages = 2 * firstKept + (firstKept > 2 ? 2 : 0);
+        Assert.Equal(droppedMessages, Assert.Single(response.Messages).AdditionalProperties?["dropped_messages"]);
+        Assert.Equal(16, history.Count);   // the caller's list is untouched
+    }
+
+    [Fact]
+    public async Task A_conversation_that_leaves_no_room_for_an_answer_fails_naming_the_options()
+    {
+        var engine = new FakeEngine();
+        engine.Mock.SetupGet(e => e.ContextLength).Returns(300);
+        using var client = Client(engine);
+        var error = await Assert.ThrowsAsync<ArgumentException>(() => client.GetResponseAsync(LongConversation(), cancellationToken: Ct));
+        Assert.Contains("leaves no room for an answer in the context of 300 tokens", error.Message);
+        Assert.Contains("DropOldestMessages", error.Message);
+        Assert.Contains("TruncatePromptFromLeft", error.Message);
+
+        // The latest question alone is too long: nothing older can help.
+        using var dropping = Client(engine, new DbrxChatClientOptions { DropOldestMessages = true });
+        List<ChatMessage> huge = [new(ChatRole.User, "Old"), new(ChatRole.Assistant, "Reply"), new(ChatRole.User, string.Join(' ', Enumerable.Repeat("far too long", 200)))];
+        error = await Assert.ThrowsAsync<ArgumentException>(() => dropping.GetResponseAsync(huge, cancellationToken: Ct));
+        Assert.Contains("after dropping its 2 oldest messages", error.Message);
+        Assert.Empty(engine.Calls);
+    }
+
     [Fact]
     public async Task The_prompt_is_the_dbrx_template_with_the_default_system_prompt_and_instructions_merged()
     {
