@@ -27,6 +27,7 @@ services.AddDbrxChatClient(options =>
     options.ModelPath = model;
     options.Device = device;
     options.DefaultMaxOutputTokens = maxTokens;
+    options.DropOldestMessages = true;   // a long chat forgets its oldest exchanges instead of failing
 }).UseFunctionInvocation();
 await using var provider = services.BuildServiceProvider();
 IChatClient client = provider.GetRequiredService<IChatClient>();
