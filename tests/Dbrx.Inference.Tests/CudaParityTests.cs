@@ -36,14 +36,22 @@ public sealed class CudaParityTests : IDisposable
     }
 
     [Fact]
-    public async Task Greedy_tokens_equal_the_reference_on_cuda()
+    public async Task Greedy_tokens_equal_the_reference_on_cuda_also_from_a_kept_cache_row()
     {
         Cuda.RequireOrSkip();
         using var model = Load("float32");
         using var generator = new DbrxGenerator(model, DbrxTokenizer.Default, new DbrxGeneratorOptions { ContextLength = 64 });
         var (ids, expected) = golden.GreedyGeneration();
-        var result = await generator.GenerateAsync(ids, new DbrxGenerationOptions { Temperature = 0, MaxNewTokens = 20, StopTokenIds = [] }, TestContext.Current.CancellationToken);
+        var options = new DbrxGenerationOptions { Temperature = 0, MaxNewTokens = 20, StopTokenIds = [] };
+        var result = await generator.GenerateAsync(ids, options, TestContext.Current.CancellationToken);
         Assert.Equal(expected, result.TokenIds);
+
+        // Again, and extended by 5 of the answer's tokens: both start from the kept cache row on the GPU.
+        var again = await generator.GenerateAsync(ids, options, TestContext.Current.CancellationToken);
+        var continued = await generator.GenerateAsync([.. ids, .. expected.Take(5)], options with { MaxNewTokens = 15 }, TestContext.Current.CancellationToken);
+        Assert.Equal(expected, again.TokenIds);
+        Assert.Equal(expected.Skip(5), continued.TokenIds);
+        Assert.Equal([ids.Length - 1, ids.Length + 4], new[] { again, continued }.Select(r => r.Usage.CachedPromptTokens));
     }
 
     /// <summary>bfloat16 keeps 8 bits of mantissa: logits of order 1-10 may differ from float32 by a few hundredths.</summary>
