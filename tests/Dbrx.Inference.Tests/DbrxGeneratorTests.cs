@@ -316,6 +316,72 @@ public sealed class DbrxGeneratorTests(TinyModel tiny) : IClassFixture<TinyModel
         public bool IsComplete => false;
     }
 
+    /// <summary>Counts the masks being built at once.</summary>
+    private sealed class MaskCounter
+    {
+        public int InFlight;
+        public int MostAtOnce;
+    }
+
+    /// <summary>A constraint that allows every token and, while building its mask, waits a little for another to start.</summary>
+    private sealed class WaitsForCompany(MaskCounter counter, int vocabulary) : ITokenConstraint
+    {
+        public TorchSharp.torch.Tensor AllowedTokens(int remainingTokens)
+        {
+            int now = Interlocked.Increment(ref counter.InFlight);
+            lock (counter)
+                counter.MostAtOnce = Math.Max(counter.MostAtOnce, now);
+            // Once two have met, nobody needs to wait any more.
+            SpinWait.SpinUntil(() => Volatile.Read(ref counter.MostAtOnce) >= 2, TimeSpan.FromMilliseconds(500));
+            Interlocked.Decrement(ref counter.InFlight);
+            return TorchSharp.torch.ones(vocabulary, TorchSharp.torch.ScalarType.Bool);
+        }
+        public void Accept(int tokenId) { }
+        public bool IsComplete => false;
+    }
+
+    /// <summary>
+    /// The masks of two constrained requests decoded together are built at the same time, off the worker thread: one
+    /// thread building them in turn would never have two in progress.
+    /// </summary>
+    [Fact]
+    public async Task Constraint_masks_of_a_batch_are_built_in_parallel()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        using var generator = NewGenerator(batch: 2);
+        var counter = new MaskCounter();
+        var options = Greedy with { MaxNewTokens = 6, StopTokenIds = [], ConstraintFactory = () => new WaitsForCompany(counter, tiny.Model.Config.VocabSize) };
+        var results = await Task.WhenAll(generator.GenerateAsync(Prompt("first"), options, ct), generator.GenerateAsync(Prompt("second"), options, ct));
+        Assert.All(results, r => Assert.Equal(6, r.TokenIds.Count));
+        Assert.Equal(2, counter.MostAtOnce);
+    }
+
+    /// <summary>A constraint that allows everything and keeps the masks it hands out.</summary>
+    private sealed class KeepsItsMasks(int vocabulary) : ITokenConstraint
+    {
+        public List<TorchSharp.torch.Tensor> Masks { get; } = [];
+        public TorchSharp.torch.Tensor AllowedTokens(int remainingTokens)
+        {
+            var mask = TorchSharp.torch.ones(vocabulary, TorchSharp.torch.ScalarType.Bool);
+            lock (Masks)
+                Masks.Add(mask);
+            return mask;
+        }
+        public void Accept(int tokenId) { }
+        public bool IsComplete => false;
+    }
+
+    /// <summary>A request that ends before its next choice frees the mask built ahead for it.</summary>
+    [Fact]
+    public void A_sequence_disposed_before_its_next_choice_frees_the_mask_built_ahead()
+    {
+        var constraint = new KeepsItsMasks(tiny.Model.Config.VocabSize);
+        var sequence = new GenerationSequence([1, 2, 3], Greedy with { ConstraintFactory = () => constraint }, DbrxTokenizer.Default, TestContext.Current.CancellationToken);
+        sequence.Dispose();
+        var mask = Assert.Single(constraint.Masks);
+        Assert.True(mask.IsInvalid, "the mask built ahead was not disposed");
+    }
+
     /// <summary>One request's failing choice (prefilled and decoded together with others) ends that request alone.</summary>
     [Fact]
     public async Task A_request_whose_choice_fails_ends_alone_and_the_others_finish()

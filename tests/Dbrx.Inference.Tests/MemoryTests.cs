@@ -10,7 +10,7 @@ public sealed class MemoryTestsCollection;
 
 /// <summary>
 /// No tensor outlives its request: the live tensor count (TorchSharp counts every native tensor handle) is the same
-/// before and after many requests, greedy, sampled, cancelled and batched. Runs alone, since the count is global.
+/// before and after many requests, greedy, sampled, constrained, cancelled and batched. Runs alone, since the count is global.
 /// </summary>
 [Collection(nameof(MemoryTests))]
 public sealed class MemoryTests(TinyModel tiny) : IClassFixture<TinyModel>
@@ -28,12 +28,25 @@ public sealed class MemoryTests(TinyModel tiny) : IClassFixture<TinyModel>
             using var cancel = new CancellationTokenSource();
             await foreach (var _ in generator.GenerateStreamingAsync(prompt, options with { MaxNewTokens = 50 }, cancel.Token))
                 cancel.Cancel();
+            // Constrained, so each next mask is built ahead on the thread pool.
+            var constrained = options with { ConstraintFactory = () => new AllowsEverything(tiny.Model.Config.VocabSize) };
+            await generator.GenerateAsync(prompt, constrained, ct);
+            using var stop = new CancellationTokenSource();
+            await foreach (var _ in generator.GenerateStreamingAsync(prompt, constrained with { MaxNewTokens = 50 }, stop.Token))
+                stop.Cancel();
         }
         await Round(0);
         long before = LiveTensors.Count();
         for (int i = 1; i <= 25; i++)
             await Round(i);
         Assert.Equal(before, LiveTensors.Count());
+    }
+
+    private sealed class AllowsEverything(int vocabulary) : Generation.ITokenConstraint
+    {
+        public Tensor AllowedTokens(int remainingTokens) => ones(vocabulary, ScalarType.Bool);
+        public void Accept(int tokenId) { }
+        public bool IsComplete => false;
     }
 
     [Fact]

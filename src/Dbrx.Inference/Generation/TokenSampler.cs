@@ -36,9 +36,10 @@ internal sealed class TokenSampler : IDisposable
     /// <summary>Chooses the next token from a row of logits (<c>[vocab]</c>, float32, CPU) and records it.</summary>
     /// <param name="logits">The row of logits.</param>
     /// <param name="remainingTokens">Tokens that may still be generated, this one included (for the constraint).</param>
-    public int Next(Tensor logits, int remainingTokens = int.MaxValue)
+    /// <param name="allowed">The constraint's mask for this choice if it was computed ahead (disposed here); else it is asked now.</param>
+    public int Next(Tensor logits, int remainingTokens = int.MaxValue, Tensor? allowed = null)
     {
-        int token = Choose(logits, remainingTokens);
+        int token = Choose(logits, remainingTokens, allowed);
         Record(token);
         return token;
     }
@@ -51,8 +52,9 @@ internal sealed class TokenSampler : IDisposable
         generatedCounts[token] = generatedCounts.GetValueOrDefault(token) + 1;
     }
 
-    private int Choose(Tensor logits, int remainingTokens)
+    private int Choose(Tensor logits, int remainingTokens, Tensor? allowed)
     {
+        using var owned = allowed;
         using var scope = NewDisposeScope();
         var row = logits.to_type(ScalarType.Float32).clone();
         long vocab = row.shape[0];
@@ -78,7 +80,7 @@ internal sealed class TokenSampler : IDisposable
         }
 
         if (constraint is not null)
-            row = Constrain(row, remainingTokens);
+            row = Constrain(row, allowed ?? constraint.AllowedTokens(remainingTokens));
 
         if (options.Temperature == 0)
             return (int)row.argmax().item<long>();
@@ -105,9 +107,8 @@ internal sealed class TokenSampler : IDisposable
         return (int)row.softmax(-1).multinomial(1, generator: generator).item<long>();
     }
 
-    private Tensor Constrain(Tensor row, int remainingTokens)
+    private static Tensor Constrain(Tensor row, Tensor allowed)
     {
-        using var allowed = constraint!.AllowedTokens(remainingTokens);
         long length = Math.Min(allowed.shape[0], row.shape[0]);
         using var mask = zeros(row.shape[0], ScalarType.Bool);
         mask.narrow(0, 0, length).copy_(allowed.narrow(0, 0, length));
