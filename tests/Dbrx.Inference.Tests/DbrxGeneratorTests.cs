@@ -147,16 +147,23 @@ public sealed class DbrxGeneratorTests(TinyModel tiny) : IClassFixture<TinyModel
     }
 
     /// <summary>
-    /// A request that ends below a running one (row 0 of 2) is copied to a free row above them; a prompt that starts
-    /// like it is moved from there into the next row and gives what a generator without kept rows gives.
+    /// A request that ends below a running one (row 0 of 2) is copied to a free row above them, and the running one
+    /// moves down; a prompt that starts like the ended one is copied from there into the next row and gives what a
+    /// generator without kept rows gives. Also with the generator created inside inference mode, whose cache then holds
+    /// inference tensors that may only be updated in place inside it.
     /// </summary>
-    [Fact]
-    public async Task A_row_kept_while_others_run_is_reused_from_where_it_was_copied()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task A_row_kept_while_others_run_is_reused_from_where_it_was_copied(bool createdInInferenceMode)
     {
         var ct = TestContext.Current.CancellationToken;
         int[] shortPrompt = Prompt("Kept while another runs"), longPrompt = Prompt("Still running");
         var longOptions = Greedy with { MaxNewTokens = 60, StopTokenIds = [] };
-        using var generator = NewGenerator(batch: 4);
+        DbrxGenerator created;
+        using (createdInInferenceMode ? TorchSharp.torch.inference_mode() : null)
+            created = NewGenerator(batch: 4);
+        using var generator = created;
 
         using var stopBelow = CancellationTokenSource.CreateLinkedTokenSource(ct);
         var below = generator.GenerateStreamingAsync(shortPrompt, Greedy with { MaxNewTokens = 400, StopTokenIds = [] }, stopBelow.Token).GetAsyncEnumerator(ct);

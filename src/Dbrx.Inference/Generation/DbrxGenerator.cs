@@ -305,7 +305,17 @@ public sealed class DbrxGenerator : IDbrxEngine
             }
             if (!MayStart(next))
                 continue;
-            StartFromCachedPrefix(next, active.Count + group.Count);
+            try
+            {
+                StartFromCachedPrefix(next, active.Count + group.Count);
+            }
+            catch (Exception e)
+            {
+                // Taken from the queue but not yet running: nobody else would end them.
+                foreach (GenerationSequence taken in group.Append(next))
+                    Retire(taken, e);
+                throw;
+            }
             group.Add(next);
             widest = Math.Max(widest, next.Prompt.Length - next.CachedPromptTokens);
         }

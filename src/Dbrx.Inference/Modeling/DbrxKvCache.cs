@@ -122,7 +122,9 @@ public sealed class DbrxKvCache : IDisposable
         ArgumentOutOfRangeException.ThrowIfGreaterThan(length, lengths[firstRow + from]);
         if (from != to)
         {
-            using (no_grad())
+            // Inference mode, as in the forward pass: a cache allocated inside it holds inference tensors, which may
+            // only be updated in place inside it.
+            using (inference_mode())
             {
                 foreach (Tensor[] store in new[] { keys, values })
                 {
