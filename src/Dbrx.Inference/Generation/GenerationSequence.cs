@@ -48,7 +48,7 @@ internal sealed class GenerationSequence : IDisposable
     /// <summary>The prompt, then the tokens generated so far: what the sequence's cache row holds, in order.</summary>
     public IEnumerable<int> Tokens => Prompt.Concat(output);
 
-    /// <summary>Prompt tokens whose keys and values came from an earlier sequence's cache row instead of a prefill.</summary>
+    /// <summary>Prompt tokens whose keys and values were copied from another sequence's cache row instead of prefilled.</summary>
     public int CachedPromptTokens { get; set; }
 
     public bool IsCancelled => cancellation.IsCancellationRequested;
