@@ -28,7 +28,7 @@ public sealed class MemoryTests(TinyModel tiny) : IClassFixture<TinyModel>
             using var cancel = new CancellationTokenSource();
             await foreach (var _ in generator.GenerateStreamingAsync(prompt, options with { MaxNewTokens = 50 }, cancel.Token))
                 cancel.Cancel();
-            // Constrained, so each next mask is built ahead on the thread pool.
+            // Constrained: the sampler asks the constraint for a mask at every token.
             var constrained = options with { ConstraintFactory = () => new AllowsEverything(tiny.Model.Config.VocabSize) };
             await generator.GenerateAsync(prompt, constrained, ct);
             using var stop = new CancellationTokenSource();

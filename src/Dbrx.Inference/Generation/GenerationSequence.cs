@@ -20,9 +20,6 @@ internal sealed class GenerationSequence : IDisposable
     private readonly ITokenConstraint? constraint;
     private readonly Stopwatch clock = Stopwatch.StartNew();
     private readonly List<int> output = [];
-    // The constraint's allowed tokens for the next choice, computed on the thread pool while the model computes the
-    // logits they mask (see PrepareNextMask).
-    private Task<Tensor>? nextMask;
     private TimeSpan? firstToken;
 
     public GenerationSequence(int[] prompt, DbrxGenerationOptions options, DbrxTokenizer tokenizer, CancellationToken cancellationToken)
@@ -35,7 +32,6 @@ internal sealed class GenerationSequence : IDisposable
         decoder = tokenizer.CreateStreamingDecoder(skipSpecialTokens: true);
         stops = new StopSequenceMatcher(options.StopSequences);
         stopTokens = [.. options.EffectiveStopTokenIds];
-        PrepareNextMask();
     }
 
     public int[] Prompt { get; }
@@ -72,13 +68,7 @@ internal sealed class GenerationSequence : IDisposable
     public bool ChoosesByArgmax => sampler.IsPlainArgmax;
 
     /// <summary>Samples the next token from this request's logits row and streams it; returns true when the request is finished.</summary>
-    public bool Accept(Tensor logits)
-    {
-        // The mask was started when the previous token was accepted; waiting rethrows what the constraint threw.
-        Tensor? allowed = nextMask?.GetAwaiter().GetResult();
-        nextMask = null;
-        return Emit(sampler.Next(logits, Options.MaxNewTokens - output.Count, allowed));
-    }
+    public bool Accept(Tensor logits) => Emit(sampler.Next(logits, Options.MaxNewTokens - output.Count));
 
     /// <summary>Takes the argmax the generator computed on the device (for <see cref="ChoosesByArgmax"/>); returns true when the request is finished.</summary>
     public bool AcceptArgmax(int token)
@@ -102,22 +92,7 @@ internal sealed class GenerationSequence : IDisposable
         if (output.Count >= Options.MaxNewTokens)
             return Finish(GenerationFinishReason.Length, [token], text + FlushText());
         updates.Writer.TryWrite(new GenerationUpdate { Text = text, TokenIds = [token] });
-        PrepareNextMask();
         return false;
-    }
-
-    /// <summary>
-    /// Starts the constraint's work for the next token on the thread pool, so that it runs while the model computes
-    /// the logits it will mask (a grammar walk over the vocabulary takes milliseconds per token) and the masks of the
-    /// rows in a batch are built in parallel rather than one after another on the worker thread.
-    /// </summary>
-    private void PrepareNextMask()
-    {
-        if (constraint is null)
-            return;
-        int remaining = Options.MaxNewTokens - output.Count;
-        // Detached: whatever dispose scope a pool thread may hold, the mask belongs to this sequence until it is used.
-        nextMask = Task.Run(() => constraint.AllowedTokens(remaining).DetachFromDisposeScope());
     }
 
     /// <summary>The text still held at the end: an unfinished character, then what the stop matcher held back.</summary>
@@ -148,19 +123,6 @@ internal sealed class GenerationSequence : IDisposable
 
     public void Dispose()
     {
-        if (nextMask is not null)
-        {
-            // A request that ends before its next choice still owns the mask being built.
-            try
-            {
-                nextMask.GetAwaiter().GetResult().Dispose();
-            }
-            catch (Exception)
-            {
-                // The constraint failed for a token that will never be chosen: nothing to free, nobody to tell.
-            }
-            nextMask = null;
-        }
         sampler.Dispose();
         cancellation.Dispose();
     }

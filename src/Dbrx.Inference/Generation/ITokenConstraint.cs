@@ -4,9 +4,7 @@ namespace Dbrx.Inference.Generation;
 
 /// <summary>
 /// Restricts which tokens may come next (constrained decoding), for example to guarantee JSON that matches a schema.
-/// One instance serves one request. <see cref="AllowedTokens"/> is called ahead of each choice on a thread-pool thread
-/// (so it runs while the model computes the logits, and the rows of a batch in parallel); the members of one instance
-/// are never called concurrently.
+/// One instance serves one request; the generator calls it from its worker thread, once per generated token.
 /// </summary>
 public interface ITokenConstraint
 {

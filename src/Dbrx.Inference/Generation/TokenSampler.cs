@@ -36,10 +36,9 @@ internal sealed class TokenSampler : IDisposable
     /// <summary>Chooses the next token from a row of logits (<c>[vocab]</c>, float32, CPU) and records it.</summary>
     /// <param name="logits">The row of logits.</param>
     /// <param name="remainingTokens">Tokens that may still be generated, this one included (for the constraint).</param>
-    /// <param name="allowed">The constraint's mask for this choice if it was computed ahead (disposed here); else it is asked now.</param>
-    public int Next(Tensor logits, int remainingTokens = int.MaxValue, Tensor? allowed = null)
+    public int Next(Tensor logits, int remainingTokens = int.MaxValue)
     {
-        int token = Choose(logits, remainingTokens, allowed);
+        int token = Choose(logits, remainingTokens);
         Record(token);
         return token;
     }
@@ -52,9 +51,8 @@ internal sealed class TokenSampler : IDisposable
         generatedCounts[token] = generatedCounts.GetValueOrDefault(token) + 1;
     }
 
-    private int Choose(Tensor logits, int remainingTokens, Tensor? allowed)
+    private int Choose(Tensor logits, int remainingTokens)
     {
-        using var owned = allowed;
         using var scope = NewDisposeScope();
         var row = logits.to_type(ScalarType.Float32).clone();
         long vocab = row.shape[0];
@@ -80,7 +78,7 @@ internal sealed class TokenSampler : IDisposable
         }
 
         if (constraint is not null)
-            row = Constrain(row, allowed ?? constraint.AllowedTokens(remainingTokens));
+            row = Constrain(row, remainingTokens);
 
         if (options.Temperature == 0)
             return (int)row.argmax().item<long>();
@@ -107,8 +105,9 @@ internal sealed class TokenSampler : IDisposable
         return (int)row.softmax(-1).multinomial(1, generator: generator).item<long>();
     }
 
-    private static Tensor Constrain(Tensor row, Tensor allowed)
+    private Tensor Constrain(Tensor row, int remainingTokens)
     {
+        using var allowed = constraint!.AllowedTokens(remainingTokens);
         long length = Math.Min(allowed.shape[0], row.shape[0]);
         using var mask = zeros(row.shape[0], ScalarType.Bool);
         mask.narrow(0, 0, length).copy_(allowed.narrow(0, 0, length));
