@@ -82,8 +82,8 @@ public sealed class DbrxChatClientOptions
     /// else <see cref="DefaultMaxOutputTokens"/>), leave out its oldest exchanges (a user message and the replies, tool
     /// calls and tool results after it) until it does; the system message and the latest user message always stay. The
     /// number left out is reported as <c>AdditionalProperties["dropped_messages"]</c> of the last update (of the answer
-    /// message, in a collected response). Off by default:
-    /// without it, a conversation that leaves no room for an answer fails with an error that names these options.
+    /// message, in a collected response). Off by default: without it, a conversation that leaves no room for an answer
+    /// fails with an error that names these options.
     /// </summary>
     public bool DropOldestMessages { get; set; }
 
