@@ -287,13 +287,15 @@ public sealed class DbrxGenerator : IDbrxEngine
         while (active.Count + group.Count < Options.MaxBatchSize)
         {
             GenerationSequence? next;
+            (int Row, int Length) prefix = (-1, 0);
             lock (waiting)
             {
                 if (!waiting.TryPeek(out next))
                     break;
                 if (!next.IsCancelled && !stopping)
                 {
-                    int cached = LongestCachedPrefix(next.Prompt).Length;
+                    prefix = LongestCachedPrefix(next.Prompt);
+                    int cached = prefix.Length;
                     int width = Math.Max(widest, next.Prompt.Length - cached);
                     // Padding writes every row up to its cached length + width: that must fit each row.
                     bool fits = (group.Count + 1) * width <= budget && cached + width <= cache.Capacity
@@ -307,7 +309,7 @@ public sealed class DbrxGenerator : IDbrxEngine
                 continue;
             try
             {
-                StartFromCachedPrefix(next, active.Count + group.Count);
+                StartFromCachedPrefix(next, active.Count + group.Count, prefix);
             }
             catch (Exception e)
             {
@@ -401,7 +403,7 @@ public sealed class DbrxGenerator : IDbrxEngine
             if (!MayStart(next))
                 continue;
             admitting = next;
-            admitted = StartFromCachedPrefix(next, active.Count);
+            admitted = StartFromCachedPrefix(next, active.Count, LongestCachedPrefix(next.Prompt));
             return true;
         }
         return false;
@@ -426,12 +428,13 @@ public sealed class DbrxGenerator : IDbrxEngine
     }
 
     /// <summary>
-    /// Prepares <paramref name="row"/>, a free row, for <paramref name="sequence"/>: the longest prefix of its prompt that
-    /// the cache holds is copied there (those positions only), or the row is emptied. Returns the prompt tokens in place.
+    /// Prepares <paramref name="row"/>, a free row, for <paramref name="sequence"/>: <paramref name="prefix"/>, the longest
+    /// prefix of its prompt that the cache holds (<see cref="LongestCachedPrefix"/>), is copied there (those positions
+    /// only), or the row is emptied. Returns the prompt tokens in place.
     /// </summary>
-    private int StartFromCachedPrefix(GenerationSequence sequence, int row)
+    private int StartFromCachedPrefix(GenerationSequence sequence, int row, (int Row, int Length) prefix)
     {
-        (int source, int length) = LongestCachedPrefix(sequence.Prompt);
+        (int source, int length) = prefix;
         // A finished sequence kept in this row moves to an empty row above rather than being lost, when there is one.
         if (source != row && kept.Holds(row) && kept.EmptyRow(row + 1, cache.Rows) is int empty)
         {
