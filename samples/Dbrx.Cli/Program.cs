@@ -17,6 +17,7 @@ var root = new RootCommand("dbrx: inspect, create and run DBRX checkpoints with 
     GenerateCommand.Create(),
     ChatCommand.Create(),
     BenchCommand.Create(),
+    BenchJsonCommand.Create(),
     QuantizeCommand.Create(),
 };
 root.Options.Add(CliOptions.Verbose);

@@ -93,6 +93,13 @@ public sealed class DbrxChatClientOptions
     /// </summary>
     public bool TruncatePromptFromLeft { get; set; }
 
+    /// <summary>
+    /// In JSON output and tool-call arguments, allow properties a schema does not declare where the schema does not
+    /// forbid them (JSON Schema's default, true). False generates only the declared properties of objects that
+    /// declare some; objects that declare none (dictionaries, free-form objects) are unaffected.
+    /// </summary>
+    public bool AllowUndeclaredJsonProperties { get; set; } = true;
+
     /// <summary>The model id in effect.</summary>
     public string EffectiveModelId => ModelId ?? (ModelPath is null ? "dbrx" : Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(ModelPath))));
 

@@ -50,19 +50,34 @@ internal static class DbrxChatMapper
         if (tools.Count > 0)
             extras.Add(ToolCallProtocol.Describe(tools, required, allowMultiple));
 
-        SchemaNode? constrained = null;
+        // The grammar is compiled once per schema text (and tool set) and shared by later requests.
+        (string Key, Func<GrammarNode> Compile)? constrained = null;
+        bool undeclared = clientOptions.AllowUndeclaredJsonProperties;
+        // Schemas narrowed to what the .NET types behind them can bind (see ClrSchemaTightener).
+        var toolSchemas = tools.Select(t => (Tool: t, Arguments: ClrSchemaTightener.ForTool(t))).ToList();
+        string toolsKey = $"tools:{allowMultiple}:{undeclared}:" + string.Join("\n", toolSchemas.Select(t => t.Tool.Name + "=" + t.Arguments.GetRawText()));
         if (required)
         {
-            constrained = ToolCallProtocol.Envelope(tools, allowMultiple);
+            constrained = (toolsKey, () => ToolCallProtocol.Envelope(toolSchemas, allowMultiple, undeclared));
         }
         else if (options?.ResponseFormat is ChatResponseFormatJson json)
         {
-            SchemaNode answer = JsonSchemaCompiler.Compile(json.Schema ?? JsonDocument.Parse("""{"type":"object"}""").RootElement);
+            JsonElement answerSchema = json.Schema is { } given ? ClrSchemaTightener.ForResponse(given, json.SchemaName) : JsonDocument.Parse("""{"type":"object"}""").RootElement;
             extras.Add(json.Schema is { } schema
                 ? $"Respond with JSON only{(json.SchemaName is null ? "" : $" ({json.SchemaName}{(json.SchemaDescription is null ? "" : ": " + json.SchemaDescription)})")}, matching this JSON schema: {JsonSerializer.Serialize(schema)}"
                 : "Respond with a JSON object only.");
+            string answerKey = $"answer:{undeclared}:{answerSchema.GetRawText()}";
             // With tools on offer the answer may still be a call: allow either document.
-            constrained = tools.Count > 0 ? JsonSchemaCompiler.Finish(new AnyOfNode([ToolCallProtocol.Envelope(tools, allowMultiple), answer])) : answer;
+            constrained = tools.Count == 0
+                ? (answerKey, () => JsonSchemaCompiler.Compile(answerSchema, undeclared))
+                : (answerKey + "\n" + toolsKey, () =>
+                {
+                    var either = new ChoiceNode();
+                    either.Options.Add(ToolCallProtocol.Envelope(toolSchemas, allowMultiple, undeclared));
+                    either.Options.Add(JsonSchemaCompiler.Compile(answerSchema, undeclared));
+                    GrammarLengths.Compute(either);
+                    return either;
+                });
         }
 
         int[] Encode()
@@ -87,14 +102,13 @@ internal static class DbrxChatMapper
         bool shrunk = options?.MaxOutputTokens is null && prompt.Length < engine.ContextLength && engine.ContextLength - prompt.Length < generation.MaxNewTokens;
         if (shrunk)
             generation = generation with { MaxNewTokens = engine.ContextLength - prompt.Length };
-        if (constrained is not null)
+        if (constrained is { } grammarSource)
         {
-            var root = constrained;
-            var tokenizer = engine.Tokenizer;
-            int minimum = new JsonSchemaConstraint(root, tokenizer).MinimumTokens;
+            CompiledGrammar grammar = JsonGrammarCache.Get(engine.Tokenizer, grammarSource.Key, grammarSource.Compile);
+            int minimum = new JsonSchemaConstraint(grammar).MinimumTokens;
             if (minimum > generation.MaxNewTokens)
                 throw new ArgumentException($"MaxOutputTokens is {generation.MaxNewTokens}{(shrunk ? " (what the context leaves after the prompt)" : "")}, but the required JSON output needs up to {minimum} tokens at its shortest; raise MaxOutputTokens to at least {minimum}.");
-            generation = generation with { ConstraintFactory = () => new JsonSchemaConstraint(root, tokenizer), StopSequences = [] };
+            generation = generation with { ConstraintFactory = () => new JsonSchemaConstraint(grammar), StopSequences = [] };
         }
 
         return new DbrxChatRequest(prompt, generation, tools.Count > 0, required, allowMultiple, dropped);

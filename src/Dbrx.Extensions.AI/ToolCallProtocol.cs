@@ -39,19 +39,33 @@ internal static partial class ToolCallProtocol
     }
 
     /// <summary>
-    /// The schema of a call envelope the constraint enforces: a non-empty array (one item unless several calls are
+    /// The grammar of a call envelope the constraint enforces: a non-empty array (one item unless several calls are
     /// allowed) of <c>{"name": one of the tools, "arguments": that tool's schema}</c>.
     /// </summary>
-    public static ObjectNode Envelope(IReadOnlyList<AIFunctionDeclaration> tools, bool allowMultiple)
+    /// <exception cref="JsonSchemaException">A tool's schema cannot be enforced; the message names the tool.</exception>
+    public static GrammarNode Envelope(IReadOnlyList<(AIFunctionDeclaration Tool, JsonElement Arguments)> tools, bool allowMultiple, bool undeclaredProperties)
     {
-        var calls = tools.Select(tool => (SchemaNode)new ObjectNode(
-        [
-            new ObjectProperty("name", JsonSchemaCompiler.Serialize("name"), new LiteralNode([JsonSchemaCompiler.Serialize(tool.Name)]), Required: true),
-            new ObjectProperty("arguments", JsonSchemaCompiler.Serialize("arguments"), JsonSchemaCompiler.Compile(tool.JsonSchema), Required: true),
-        ], freeValue: null)).ToList();
-        SchemaNode item = calls.Count == 1 ? calls[0] : new AnyOfNode(calls);
-        var envelope = new ObjectNode([new ObjectProperty(Key, JsonSchemaCompiler.Serialize(Key), new ArrayNode(item, 1, allowMultiple ? null : 1), Required: true)], freeValue: null);
-        return JsonSchemaCompiler.Finish(envelope);
+        var item = new ChoiceNode();
+        foreach (var (tool, arguments) in tools)
+        {
+            GrammarNode compiled;
+            try
+            {
+                compiled = JsonSchemaCompiler.Compile(arguments, undeclaredProperties);
+            }
+            catch (JsonSchemaException e)
+            {
+                throw new JsonSchemaException(e.Keyword, e.SchemaPath, $"{e.Reason} (in the parameters of tool '{tool.Name}')", e);
+            }
+            item.Options.Add(new ObjectNode(
+            [
+                new ObjectProperty("name", JsonText.Key("name"), new LiteralNode([JsonText.Serialize(tool.Name)]), Required: true),
+                new ObjectProperty("arguments", JsonText.Key("arguments"), compiled, Required: true),
+            ], 0, null));
+        }
+        var envelope = new ObjectNode([new ObjectProperty(Key, JsonText.Key(Key), new ArrayNode([], item, 1, allowMultiple ? null : 1), Required: true)], 0, null);
+        GrammarLengths.Compute(envelope);
+        return envelope;
     }
 
     /// <summary>An assistant turn's calls in the envelope format.</summary>

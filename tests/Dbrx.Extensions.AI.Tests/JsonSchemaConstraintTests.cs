@@ -1,6 +1,8 @@
+using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
 using Dbrx.Extensions.AI.ConstrainedDecoding;
 using Dbrx.Inference.Tokenization;
 using Json.Schema;
@@ -10,39 +12,70 @@ namespace Dbrx.Extensions.AI.Tests;
 /// <summary>
 /// The constraint driving a "model" that picks uniformly among the allowed tokens (the worst writer there is):
 /// whatever it picks, the output must parse, validate against the schema (checked by JsonSchema.Net, an independent
-/// validator) and end within the token budget.
+/// validator, formats included) and end within the token budget.
 /// </summary>
-public sealed class JsonSchemaConstraintTests
+public sealed partial class JsonSchemaConstraintTests
 {
     private static readonly DbrxTokenizer Tokenizer = DbrxTokenizer.Default;
 
+    /// <summary>
+    /// Schemas over most of what is enforced. Numbers are bounded: JsonSchema.Net reads numbers as decimal. Host names
+    /// are checked by .NET below: JsonSchema.Net refuses single-label ones (such as "c"), which RFC 1123 allows.
+    /// </summary>
     public static TheoryData<string> Schemas =>
     [
-        """{"type":"object","properties":{"name":{"type":"string"},"age":{"type":"integer"},"email":{"type":["string","null"]},"tags":{"type":"array","items":{"type":"string"},"maxItems":3}},"required":["name","age"]}""",
-        """{"type":"object","properties":{"when":{"type":"string","format":"date-time"},"id":{"type":"string","format":"uuid"},"kind":{"enum":["a","b","c"]},"ok":{"type":"boolean"}},"required":["when","id","kind","ok"],"additionalProperties":false}""",
-        """{"type":"object","properties":{"data":{"type":"array","items":{"type":"object","properties":{"x":{"type":"number"},"y":{"type":"number"}},"required":["x","y"]},"minItems":1}},"required":["data"]}""",
+        """{"type":"object","properties":{"name":{"type":"string","minLength":1,"maxLength":8},"age":{"type":"integer","minimum":0,"maximum":150},"email":{"type":["string","null"],"format":"email"},"tags":{"type":"array","items":{"type":"string"},"maxItems":3,"minItems":1}},"required":["name","age"]}""",
+        """{"type":"object","properties":{"when":{"type":"string","format":"date-time"},"day":{"type":"string","format":"date"},"id":{"type":"string","format":"uuid"},"kind":{"enum":["a","b",3,null,{"x":[1]}]},"ok":{"type":"boolean"},"link":{"type":"string","format":"uri"},"ip":{"type":"string","format":"ipv6"},"for":{"type":"string","format":"duration"}},"required":["when","day","id","kind","ok","link","ip","for"],"additionalProperties":false}""",
+        """{"type":"object","properties":{"data":{"type":"array","items":{"type":"object","properties":{"x":{"type":"number","minimum":-1e6,"maximum":1e6},"y":{"type":"number","exclusiveMinimum":0,"maximum":1,"multipleOf":0.25}},"required":["x","y"]},"minItems":1,"maxItems":4}},"required":["data"]}""",
+        """{"type":"object","additionalProperties":{"type":"integer","minimum":-5,"maximum":5},"propertyNames":{"pattern":"^[a-z]{1,3}$"},"maxProperties":4}""",
+        """{"anyOf":[{"type":"object","properties":{"a":{"const":1}},"required":["a"]},{"type":"object","properties":{"b":{"type":"string","pattern":"^[A-Z][a-z]*[0-9]?$"}},"required":["b"],"additionalProperties":false}]}""",
+        """{"$ref":"#/$defs/Node","$defs":{"Node":{"type":"object","properties":{"v":{"type":"integer","minimum":0,"maximum":9},"kids":{"type":"array","items":{"$ref":"#/$defs/Node"},"maxItems":2}},"required":["v","kids"],"additionalProperties":false}}}""",
+        """{"type":"object","properties":{"shape":{"type":"string"},"l":{"type":"number","minimum":0,"maximum":10},"w":{"type":"number","minimum":0,"maximum":10},"r":{"type":"number","minimum":0,"maximum":10}},"required":["shape"],"oneOf":[{"required":["l","w"]},{"required":["r"]}],"additionalProperties":false}""",
+        """{"type":"object","patternProperties":{"^x-":{"type":"boolean"}},"properties":{"v":{"type":"string","not":{"enum":["no","none"]}}},"required":["v"],"dependencies":{"v":["x-on"]},"additionalProperties":false}""",
+        """{"type":"array","prefixItems":[{"type":"string","format":"ipv4"},{"type":"integer","minimum":1,"maximum":65535}],"items":false,"minItems":2}""",
+        """{"type":"object","properties":{"text":{"type":"string","pattern":"^(\\S+\\s){0,3}\\S+$","maxLength":30},"code":{"type":"string","pattern":"^[0-9]{5}(-[0-9]{4})?$"}},"required":["text","code"]}""",
+        """{"allOf":[{"type":"object","properties":{"a":{"type":"integer","minimum":0,"maximum":100}},"required":["a"]},{"properties":{"a":{"multipleOf":7},"b":{"type":"string","maxLength":2}}}]}""",
         """{"type":"object"}""",
-        """{"anyOf":[{"type":"object","properties":{"a":{"const":1}},"required":["a"]},{"type":"object","properties":{"b":{"type":"string"}},"required":["b"]}]}""",
-        """{"$ref":"#/$defs/Node","$defs":{"Node":{"type":"object","properties":{"v":{"type":"integer"},"kids":{"type":"array","items":{"$ref":"#/$defs/Node"},"maxItems":2}},"required":["v","kids"]}}}""",
     ];
+
+    private static readonly EvaluationOptions Validation = new() { OutputFormat = OutputFormat.List, RequireFormatValidation = true };
 
     [Theory]
     [MemberData(nameof(Schemas))]
     public void Random_choices_always_give_valid_json_within_the_budget(string schemaText)
     {
         var schema = JsonSchema.FromText(schemaText);
-        var root = JsonSchemaCompiler.Compile(JsonDocument.Parse(schemaText).RootElement);
-        foreach (int seed in new[] { 1, 2, 3, 4 })
+        var grammar = Grammar(schemaText);
+        int minimum = new JsonSchemaConstraint(grammar).MinimumTokens;
+        foreach (int seed in new[] { 1, 2, 3, 4, 5 })
         {
-            int minimum = new JsonSchemaConstraint(root, Tokenizer).MinimumTokens;
-            foreach (int budget in new[] { minimum, minimum + 40, 250 })
+            foreach (int budget in new[] { minimum, minimum + 3, minimum + 40, 300 })
             {
-                var (text, used) = Generate(root, budget, seed);
+                var (text, used) = Generate(grammar, budget, seed);
                 Assert.True(used <= budget, $"used {used} tokens of {budget}");
+                if (Unbounded(schemaText))
+                    continue;
                 JsonNode? parsed = JsonNode.Parse(text);
-                var result = schema.Evaluate(parsed, new EvaluationOptions { OutputFormat = OutputFormat.List });
+                var result = schema.Evaluate(parsed, Validation);
                 Assert.True(result.IsValid, $"seed {seed}, budget {budget}: {text}\n{string.Join("\n", result.Details.Where(d => d.Errors is not null).SelectMany(d => d.Errors!.Values))}");
             }
+        }
+    }
+
+    /// <summary>A free-form object may hold numbers JsonSchema.Net cannot read; it is only parsed.</summary>
+    private static bool Unbounded(string schema) => schema == """{"type":"object"}""";
+
+    /// <summary>Numbers without bounds: any length, fractions and exponents, always valid JSON numbers of the right kind.</summary>
+    [Theory]
+    [InlineData("""{"type":"integer"}""", "^-?(0|[1-9][0-9]*)$")]
+    [InlineData("""{"type":"number"}""", "^-?(0|[1-9][0-9]*)(\\.[0-9]+)?([eE][+-]?[0-9]+)?$")]
+    public void Unbounded_numbers_are_well_formed(string schemaText, string shape)
+    {
+        var grammar = Grammar($$"""{"type":"array","items":{{schemaText}},"minItems":3}""");
+        for (int seed = 0; seed < 10; seed++)
+        {
+            var array = JsonNode.Parse(Generate(grammar, 60, seed).Text)!.AsArray();
+            Assert.All(array, n => Assert.Matches(shape, n!.ToJsonString()));
         }
     }
 
@@ -51,18 +84,26 @@ public sealed class JsonSchemaConstraintTests
     [InlineData("date")]
     [InlineData("time")]
     [InlineData("uuid")]
+    [InlineData("uri")]
+    [InlineData("hostname")]
+    [InlineData("ipv4")]
+    [InlineData("ipv6")]
     public void Every_generated_format_value_parses_in_dotnet(string format)
     {
-        var root = JsonSchemaCompiler.Compile(JsonDocument.Parse($$"""{"type":"string","format":"{{format}}"}""").RootElement);
-        for (int seed = 0; seed < 25; seed++)
+        var grammar = Grammar($$"""{"type":"string","format":"{{format}}"}""");
+        for (int seed = 0; seed < 40; seed++)
         {
-            string value = JsonSerializer.Deserialize<string>(Generate(root, 60, seed).Text)!;
+            string value = JsonSerializer.Deserialize<string>(Generate(grammar, 60, seed).Text)!;
             bool parses = format switch
             {
-                "date-time" => DateTimeOffset.TryParse(value, System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.None, out _)
-                    && JsonSerializer.Deserialize<DateTimeOffset>($"\"{value}\"") != default,
-                "date" => DateOnly.TryParseExact(value, "yyyy-MM-dd", out _),
-                "time" => TimeOnly.TryParse(value, System.Globalization.CultureInfo.InvariantCulture, out _),
+                "date-time" => JsonSerializer.Deserialize<DateTimeOffset>(JsonSerializer.Serialize(value)) != default && JsonSerializer.Deserialize<DateTime>(JsonSerializer.Serialize(value)) != default,
+                "date" => JsonSerializer.Deserialize<DateOnly>(JsonSerializer.Serialize(value)) != default,
+                // RFC 3339 full-time: a time of day with an offset.
+                "time" => DateTimeOffset.TryParse("2000-01-01T" + value, CultureInfo.InvariantCulture, DateTimeStyles.None, out _),
+                "uri" => JsonSerializer.Deserialize<Uri>(JsonSerializer.Serialize(value)) is { IsAbsoluteUri: true },
+                "hostname" => Uri.CheckHostName(value) == UriHostNameType.Dns,
+                "ipv4" => System.Net.IPAddress.TryParse(value, out var v4) && v4.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork,
+                "ipv6" => System.Net.IPAddress.TryParse(value, out var v6) && v6.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6,
                 _ => Guid.TryParse(value, out _),
             };
             Assert.True(parses, $"{format}: '{value}'");
@@ -72,41 +113,83 @@ public sealed class JsonSchemaConstraintTests
     [Fact]
     public void A_budget_at_the_minimum_still_closes_the_document()
     {
-        var root = JsonSchemaCompiler.Compile(JsonDocument.Parse(Schemas.First().Data).RootElement);
-        var constraint = new JsonSchemaConstraint(root, Tokenizer);
-        var (text, used) = Generate(root, constraint.MinimumTokens, seed: 9);
+        var grammar = Grammar("""{"type":"object","properties":{"name":{"type":"string"},"age":{"type":"integer"}},"required":["name","age"]}""");
+        var constraint = new JsonSchemaConstraint(grammar);
         Assert.Equal(Tokenizer.Encode("""{"name":"","age":0}""").Length, constraint.MinimumTokens);
-        Assert.True(used <= constraint.MinimumTokens);
-        Assert.NotNull(JsonNode.Parse(text));
+        for (int seed = 0; seed < 10; seed++)
+        {
+            var (text, used) = Generate(grammar, constraint.MinimumTokens, seed);
+            Assert.True(used <= constraint.MinimumTokens);
+            Assert.NotNull(JsonNode.Parse(text));
+        }
     }
 
     [Fact]
     public void Inside_strings_most_of_the_vocabulary_is_allowed_and_structure_narrows_it()
     {
-        var root = JsonSchemaCompiler.Compile(JsonDocument.Parse("""{"type":"object","properties":{"text":{"type":"string"}},"required":["text"]}""").RootElement);
-        var constraint = new JsonSchemaConstraint(root, Tokenizer);
-        using (var start = constraint.AllowedTokens(100))
-            Assert.All(Allowed(start), id => Assert.StartsWith("{", Decode(id)));
+        var constraint = new JsonSchemaConstraint(Grammar("""{"type":"object","properties":{"text":{"type":"string"}},"required":["text"],"additionalProperties":false}"""));
+        Assert.All(Allowed(constraint, 100), id => Assert.StartsWith("{", Decode(id)));
         foreach (int id in Tokenizer.Encode("""{"text":"hello"""))
             constraint.Accept(id);
-        using var inString = constraint.AllowedTokens(100);
-        int count = Allowed(inString).Count;
-        Assert.True(count > 90000, $"{count} tokens allowed inside a string");
-        Assert.Contains(Tokenizer.Encode("\"}").Single(), Allowed(inString));
-        Assert.DoesNotContain(DbrxSpecialTokens.EndOfText, Allowed(inString));
+        var inString = Allowed(constraint, 100);
+        Assert.True(inString.Count > 90000, $"{inString.Count} tokens allowed inside a string");
+        Assert.Contains(Tokenizer.Encode("\"}").Single(), inString);
+        Assert.DoesNotContain(DbrxSpecialTokens.EndOfText, inString);
     }
 
-    private static (string Text, int Used) Generate(SchemaNode root, int budget, int seed)
+    /// <summary>Masks equal a brute-force check of every token against the recognizer (an oracle that shares no mask code).</summary>
+    [Theory]
+    [InlineData("""{"type":"object","properties":{"a":{"type":"integer","minimum":3},"bb":{"type":"string","maxLength":4}},"required":["a"]}""", """{"a":1""")]
+    [InlineData("""{"type":"object","properties":{"a":{"type":"integer","minimum":3},"bb":{"type":"string","maxLength":4}},"required":["a"]}""", """{"a":12,"bb":"x""")]
+    [InlineData("""{"type":"object","properties":{"a":{"type":"integer","minimum":3},"bb":{"type":"string","maxLength":4}},"required":["a"]}""", """{"a":12,""")]
+    [InlineData("""{"type":"array","items":{"type":"number"}}""", "[1.5e")]
+    [InlineData("""{"type":"array","items":{"type":"number"}}""", "[1")]
+    [InlineData("""{"type":"string","pattern":"^é+\\d$"}""", "\"éé")]
+    [InlineData("""{"type":"object","patternProperties":{"^x":{"type":"null"}},"additionalProperties":{"type":"boolean"}}""", """{"x1":null,"y""")]
+    public void Masks_equal_checking_every_token(string schemaText, string prefix)
     {
-        var constraint = new JsonSchemaConstraint(root, Tokenizer);
+        var grammar = Grammar(schemaText);
+        var constraint = new JsonSchemaConstraint(grammar);
+        foreach (int id in Tokenizer.Encode(prefix))
+            constraint.Accept(id);
+        GrammarState state = grammar.Step(grammar.Start, Encoding.UTF8.GetBytes(prefix));
+        var expected = Enumerable.Range(0, Tokenizer.VocabularySize).Where(id => Tokenizer.TokenBytes(id) is { IsEmpty: false } bytes && !grammar.Step(state, bytes).IsDead).ToList();
+        Assert.Equal(expected, Allowed(constraint, 1000));
+    }
+
+    /// <summary>The completion the budget relies on has the length the grammar promised, from every state on the way.</summary>
+    [Theory]
+    [MemberData(nameof(Schemas))]
+    public void Completions_are_as_long_as_promised_and_valid(string schemaText)
+    {
+        var grammar = Grammar(schemaText);
+        for (int seed = 0; seed < 3; seed++)
+        {
+            var (text, _) = Generate(grammar, 300, seed);
+            byte[] bytes = Encoding.UTF8.GetBytes(text);
+            for (int i = 0; i <= bytes.Length; i++)
+            {
+                GrammarState state = grammar.Step(grammar.Start, bytes.AsSpan(0, i));
+                var completion = new List<byte>();
+                JsonMachine.AppendCompletion(state.ShortestStack, completion);
+                Assert.Equal(state.CloseBytes, completion.Count);
+                Assert.True(grammar.Step(state, completion.ToArray()).IsComplete, $"{Encoding.UTF8.GetString(bytes, 0, i)} + {Encoding.UTF8.GetString(completion.ToArray())}");
+            }
+        }
+    }
+
+    private static CompiledGrammar Grammar(string schema) => GrammarTesting.Compile(schema);
+
+    private static (string Text, int Used) Generate(CompiledGrammar grammar, int budget, int seed)
+    {
+        var constraint = new JsonSchemaConstraint(grammar);
         var random = new Random(seed);
         var bytes = new List<byte>();
         int used = 0;
         while (!constraint.IsComplete)
         {
             Assert.True(used < budget, $"budget {budget} exhausted before the document closed: {Encoding.UTF8.GetString(bytes.ToArray())}");
-            using var mask = constraint.AllowedTokens(budget - used);
-            var allowed = Allowed(mask);
+            var allowed = Allowed(constraint, budget - used);
             Assert.NotEmpty(allowed);
             int pick = allowed[random.Next(allowed.Count)];
             constraint.Accept(pick);
@@ -116,16 +199,15 @@ public sealed class JsonSchemaConstraintTests
         return (Encoding.UTF8.GetString(bytes.ToArray()), used);
     }
 
-    private static List<int> Allowed(TorchSharp.torch.Tensor mask)
+    private static List<int> Allowed(JsonSchemaConstraint constraint, int remaining)
     {
-        using var accessor = mask.data<bool>();
+        var mask = new ulong[(Tokenizer.VocabularySize + 63) / 64 + 1];
+        constraint.FillAllowedTokens(mask, remaining);
         var ids = new List<int>();
-        long i = 0;
-        foreach (bool allowed in accessor)
+        for (int id = 0; id < mask.Length * 64; id++)
         {
-            if (allowed)
-                ids.Add((int)i);
-            i++;
+            if ((mask[id / 64] & (1UL << (id % 64))) != 0)
+                ids.Add(id);
         }
         return ids;
     }

@@ -318,7 +318,7 @@ public sealed class DbrxGeneratorTests(TinyModel tiny) : IClassFixture<TinyModel
     /// <summary>A constraint that allows nothing, so choosing its first token fails.</summary>
     private sealed class NothingAllowed : ITokenConstraint
     {
-        public TorchSharp.torch.Tensor AllowedTokens(int remainingTokens) => TorchSharp.torch.zeros(8, TorchSharp.torch.ScalarType.Bool);
+        public void FillAllowedTokens(Span<ulong> allowed, int remainingTokens) => allowed.Clear();
         public void Accept(int tokenId) => throw new InvalidOperationException("no token may be accepted");
         public bool IsComplete => false;
     }
@@ -341,7 +341,12 @@ public sealed class DbrxGeneratorTests(TinyModel tiny) : IClassFixture<TinyModel
     private sealed class BreaksOnSecondToken(int vocabulary) : ITokenConstraint
     {
         private int accepted;
-        public TorchSharp.torch.Tensor AllowedTokens(int remainingTokens) => TorchSharp.torch.ones(vocabulary, TorchSharp.torch.ScalarType.Bool);
+        public void FillAllowedTokens(Span<ulong> allowed, int remainingTokens)
+        {
+            allowed.Clear();
+            for (int id = 0; id < vocabulary; id++)
+                allowed[id / 64] |= 1UL << (id % 64);
+        }
         public void Accept(int tokenId)
         {
             if (++accepted == 2)

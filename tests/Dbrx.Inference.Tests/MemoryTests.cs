@@ -44,7 +44,12 @@ public sealed class MemoryTests(TinyModel tiny) : IClassFixture<TinyModel>
 
     private sealed class AllowsEverything(int vocabulary) : Generation.ITokenConstraint
     {
-        public Tensor AllowedTokens(int remainingTokens) => ones(vocabulary, ScalarType.Bool);
+        public void FillAllowedTokens(Span<ulong> allowed, int remainingTokens)
+        {
+            allowed.Clear();
+            for (int id = 0; id < vocabulary; id++)
+                allowed[id / 64] |= 1UL << (id % 64);
+        }
         public void Accept(int tokenId) { }
         public bool IsComplete => false;
     }

@@ -1,228 +1,608 @@
-using System.Text.Encodings.Web;
+using System.Collections.Concurrent;
+using System.Numerics;
 using System.Text.Json;
 
 namespace Dbrx.Extensions.AI.ConstrainedDecoding;
 
 /// <summary>
-/// Compiles a JSON Schema (as <c>AIJsonUtilities</c> and Semantic Kernel produce them) into <see cref="SchemaNode"/>s.
-/// Enforced: <c>type</c> (one or a list), <c>properties</c>, <c>required</c>, <c>additionalProperties</c> (for objects
-/// without declared properties), <c>items</c>, <c>minItems</c>, <c>maxItems</c>, <c>enum</c>, <c>const</c>,
-/// <c>anyOf</c>, <c>oneOf</c> (as anyOf), <c>nullable</c>, <c>$ref</c> to <c>#</c>, <c>#/$defs/…</c> and
-/// <c>#/definitions/…</c>, <c>format</c> (see <see cref="BytePattern.Formats"/>) and simple <c>pattern</c>s. Any other
-/// keyword is ignored (never an error): for example <c>minimum</c>, <c>maxLength</c>, <c>prefixItems</c>, and
-/// undeclared properties of objects that declare some.
+/// Compiles a JSON Schema into <see cref="GrammarNode"/>s that accept exactly the compact JSON texts of the values
+/// it allows (with properties in declaration order). allOf and $ref are merged keyword by keyword, anyOf and oneOf
+/// expanded into alternatives (oneOf only where its alternatives provably exclude each other, or can be made to by
+/// ruling out properties), types split into one node each. What cannot be enforced exactly fails with a
+/// <see cref="JsonSchemaException"/> that names the keyword and its path; nothing is silently dropped.
 /// </summary>
-internal static class JsonSchemaCompiler
+internal sealed class JsonSchemaCompiler
 {
-    private static readonly JsonSerializerOptions Compact = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+    /// <summary>Alternatives one schema may expand into (anyOf inside anyOf multiplies).</summary>
+    public const int MaxAlternatives = 256;
 
-    /// <summary>Compiles a schema; <c>true</c> or <c>{}</c> means any JSON value.</summary>
-    /// <exception cref="ArgumentException">The schema allows no value at all (<c>false</c>).</exception>
-    public static SchemaNode Compile(JsonElement schema)
+    private static readonly ConcurrentDictionary<string, CharDfa> PatternCache = new(StringComparer.Ordinal);
+    private static readonly ConcurrentDictionary<NumberSpec, CharDfa> NumberCache = new();
+    private static readonly CharDfa AnyString = CharDfa.Lengths(0, null);
+
+    /// <summary>
+    /// String nodes are shared by everything that compiles to the same automaton and lengths, in every grammar, so
+    /// their token masks are computed once per process (see <see cref="CompiledGrammar"/>).
+    /// </summary>
+    private static readonly ConcurrentDictionary<(CharDfa?, int, int?), StringNode> SharedStrings = new();
+
+    private readonly SchemaReader reader;
+    private readonly bool undeclaredProperties;
+    private readonly Dictionary<string, ChoiceNode> nodes = new(StringComparer.Ordinal);
+    private readonly List<KeyAutomaton> keyAutomata = [];
+
+    private JsonSchemaCompiler(JsonElement schema, bool undeclaredProperties)
     {
-        var context = new Context(schema);
-        SchemaNode root = context.Compile(schema);
-        context.Finish(root);
+        reader = new SchemaReader(schema);
+        this.undeclaredProperties = undeclaredProperties;
+    }
+
+    /// <summary>Compiles a schema.</summary>
+    /// <param name="schema">The schema.</param>
+    /// <param name="undeclaredProperties">
+    /// Allow properties a schema does not declare where it does not forbid them (JSON Schema's default). False
+    /// writes declared properties only, in objects that declare some.
+    /// </param>
+    /// <exception cref="JsonSchemaException">The schema is invalid or cannot be enforced.</exception>
+    public static GrammarNode Compile(JsonElement schema, bool undeclaredProperties = true)
+    {
+        var compiler = new JsonSchemaCompiler(schema, undeclaredProperties);
+        GrammarNode root = compiler.NodeFor([compiler.reader.Root]);
+        compiler.Finish(root);
+        if (!root.IsPossible)
+            throw new JsonSchemaException("schema", "#", "no finite JSON value satisfies it");
         return root;
     }
 
-    /// <summary>Builds nodes directly (for the tool-call envelope), then computes their lengths.</summary>
-    public static T Finish<T>(T root) where T : SchemaNode
+    /// <summary>
+    /// The node for values that satisfy every schema in <paramref name="locations"/> (none: any value). Nodes are
+    /// shared by the schemas they stand for, which is how recursive schemas become finite graphs.
+    /// </summary>
+    private ChoiceNode NodeFor(IReadOnlyList<SchemaLocation> locations)
     {
-        var context = new Context(default);
-        context.Finish(root);
-        return root;
+        string key = string.Join("\n", locations.Select(reader.Canonical).Distinct().Order(StringComparer.Ordinal));
+        if (nodes.TryGetValue(key, out ChoiceNode? known))
+            return known;
+        var node = new ChoiceNode();
+        nodes[key] = node;
+        var info = new SchemaInfo(locations.Count > 0 ? locations[0].Path : "#");
+        foreach (SchemaLocation location in locations)
+            info.Merge(reader.Read(location));
+        foreach (SchemaInfo alternative in Expand(info))
+            node.Options.AddRange(Build(alternative));
+        return node;
     }
 
-    /// <summary>A value as compact UTF-8 JSON.</summary>
-    public static byte[] Serialize(JsonElement value) => JsonSerializer.SerializeToUtf8Bytes(value, Compact);
-
-    /// <summary>A string as a compact UTF-8 JSON literal, quotes included.</summary>
-    public static byte[] Serialize(string value) => JsonSerializer.SerializeToUtf8Bytes(value, Compact);
-
-    /// <summary>Any JSON value: free-form objects and arrays of any values, strings, numbers, true, false, null.</summary>
-    public static AnyNode Any()
+    /// <summary>The schema as alternatives without anyOf/oneOf (disjunctive normal form).</summary>
+    private List<SchemaInfo> Expand(SchemaInfo info)
     {
-        var any = new AnyNode();
-        any.Alternatives.Add(new ObjectNode([], any));
-        any.Alternatives.Add(new ArrayNode(any, 0, null));
-        any.Alternatives.Add(new StringNode(null));
-        any.Alternatives.Add(new NumberNode(integer: false));
-        any.Alternatives.Add(new LiteralNode([.. new[] { "true", "false", "null" }.Select(System.Text.Encoding.UTF8.GetBytes)]));
-        return any;
+        if (info.Unsatisfiable)
+            return [];
+        if (info.Groups.Count == 0)
+            return [info];
+        SchemaGroup group = info.Groups[0];
+        SchemaInfo rest = info.WithoutGroups();
+        rest.Groups.AddRange(info.Groups.Skip(1));
+        var result = new List<SchemaInfo>();
+        if (group.Exclusive)
+        {
+            result.AddRange(ExpandExclusive(rest, group));
+        }
+        else
+        {
+            foreach (SchemaInfo alternative in group.Alternatives)
+                result.AddRange(Expand(With(rest, alternative)));
+        }
+        if (result.Count > MaxAlternatives)
+            throw new JsonSchemaException(group.Keyword, group.Path, $"combined with the schema's other anyOf/oneOf it expands to more than {MaxAlternatives} alternatives");
+        return result;
     }
 
-    private sealed class Context(JsonElement root)
+    private static SchemaInfo With(SchemaInfo rest, SchemaInfo alternative)
     {
-        private readonly List<SchemaNode> nodes = [];
-        private readonly HashSet<SchemaNode> known = [];
-        private readonly List<RefNode> references = [];
-        private readonly Dictionary<string, SchemaNode?> definitions = new(StringComparer.Ordinal);
-        private AnyNode? any;
+        SchemaInfo merged = rest.WithoutGroups();
+        merged.Groups.AddRange(rest.Groups);
+        merged.Merge(alternative);
+        return merged;
+    }
 
-        private AnyNode SharedAny => any ??= Any();
-
-        private void Register(SchemaNode node)
+    /// <summary>
+    /// oneOf: exactly one alternative holds. Where no two can hold at once (different types, different const
+    /// values of a required property, a property one requires and the other forbids, ...) it is anyOf. Where the
+    /// alternatives differ only in their required properties, each one is made to leave out a property every other
+    /// requires. Any other oneOf is refused: enforcing it as anyOf would accept values that match two.
+    /// </summary>
+    private List<SchemaInfo> ExpandExclusive(SchemaInfo rest, SchemaGroup group)
+    {
+        var expanded = group.Alternatives.Select(a => Expand(With(rest, a))).ToList();
+        (int, int)? overlap = null;
+        for (int i = 0; i < expanded.Count && overlap is null; i++)
         {
-            if (!known.Add(node))
-                return;
-            nodes.Add(node);
-            switch (node)
+            for (int j = i + 1; j < expanded.Count && overlap is null; j++)
             {
-                case AnyNode a: a.Alternatives.ForEach(Register); break;
-                case AnyOfNode o: foreach (var option in o.Options) Register(option); break;
-                case ArrayNode a: Register(a.Items); break;
-                case ObjectNode o:
-                    foreach (var p in o.Properties) Register(p.Value);
-                    if (o.FreeValue is { } free) Register(free);
-                    break;
-                case RefNode r when r.Target is not null: Register(r.Target); break;
+                if (!expanded[i].All(a => expanded[j].All(b => Disjoint(a, b, depth: 0))))
+                    overlap = (i, j);
             }
         }
+        if (overlap is null)
+            return [.. expanded.SelectMany(e => e)];
+        if (group.Alternatives.All(a => a.OnlyRequired))
+            return ExclusiveByRequired(rest, group);
+        var (first, second) = overlap.Value;
+        throw new JsonSchemaException(group.Keyword, group.Path,
+            $"alternatives {first} and {second} can both match one value, and oneOf is only enforced where its alternatives exclude each other (use anyOf if either may match)");
+    }
 
-        public SchemaNode Compile(JsonElement schema)
+    private List<SchemaInfo> ExclusiveByRequired(SchemaInfo rest, SchemaGroup group)
+    {
+        var result = new List<SchemaInfo>();
+        for (int i = 0; i < group.Alternatives.Count; i++)
         {
-            if (schema.ValueKind == JsonValueKind.True || schema.ValueKind != JsonValueKind.Object)
+            SchemaInfo alternative = With(rest, group.Alternatives[i]);
+            // Values that are not objects would match every alternative.
+            alternative.Types &= JsonTypes.Object;
+            bool possible = true;
+            for (int j = 0; j < group.Alternatives.Count && possible; j++)
             {
-                if (schema.ValueKind == JsonValueKind.False)
-                    throw new ArgumentException("The JSON schema is 'false', which no value satisfies.");
-                return SharedAny;
+                if (j == i)
+                    continue;
+                var missing = group.Alternatives[j].Required.Except(group.Alternatives[i].Required).ToList();
+                possible = missing.Count > 0;
+                if (missing.Count == 1)
+                    alternative.Forbidden.Add(missing[0]);
+                else if (missing.Count > 1)
+                    alternative.Groups.Add(new SchemaGroup([.. missing.Select(name => Forbidding(name, group.Path))], false, group.Keyword, group.Path));
             }
-            if (schema.TryGetProperty("$ref", out JsonElement reference) && reference.ValueKind == JsonValueKind.String)
-            {
-                var node = new RefNode(reference.GetString()!);
-                references.Add(node);
-                return node;
-            }
-            if (schema.TryGetProperty("const", out JsonElement constant))
-                return new LiteralNode([Serialize(constant)]);
-            if (schema.TryGetProperty("enum", out JsonElement values) && values.ValueKind == JsonValueKind.Array && values.GetArrayLength() > 0)
-                return new LiteralNode([.. values.EnumerateArray().Select(Serialize)]);
-            foreach (string keyword in new[] { "anyOf", "oneOf" })
-            {
-                if (schema.TryGetProperty(keyword, out JsonElement options) && options.ValueKind == JsonValueKind.Array && options.GetArrayLength() > 0)
-                    return Nullable(schema, new AnyOfNode([.. options.EnumerateArray().Select(Compile)]));
-            }
-            if (schema.TryGetProperty("allOf", out JsonElement all) && all.ValueKind == JsonValueKind.Array && all.GetArrayLength() == 1)
-                return Compile(all[0]);
-
-            if (schema.TryGetProperty("type", out JsonElement type))
-            {
-                if (type.ValueKind == JsonValueKind.String)
-                    return Nullable(schema, OfType(type.GetString()!, schema));
-                if (type.ValueKind == JsonValueKind.Array && type.GetArrayLength() > 0)
-                    return new AnyOfNode([.. type.EnumerateArray().Where(t => t.ValueKind == JsonValueKind.String).Select(t => OfType(t.GetString()!, schema))]);
-            }
-            // No type: infer it from the keywords present, else any value.
-            if (schema.TryGetProperty("properties", out _))
-                return Nullable(schema, OfType("object", schema));
-            if (schema.TryGetProperty("items", out _))
-                return Nullable(schema, OfType("array", schema));
-            return SharedAny;
+            if (possible)
+                result.AddRange(Expand(alternative));
         }
+        return result;
+    }
 
-        private SchemaNode Nullable(JsonElement schema, SchemaNode node) =>
-            schema.TryGetProperty("nullable", out JsonElement nullable) && nullable.ValueKind == JsonValueKind.True
-                ? new AnyOfNode([node, new LiteralNode(["null"u8.ToArray()])])
-                : node;
+    private static SchemaInfo Forbidding(string name, string path)
+    {
+        var info = new SchemaInfo(path);
+        info.Forbidden.Add(name);
+        return info;
+    }
 
-        private SchemaNode OfType(string type, JsonElement schema) => type switch
+    /// <summary>Whether no value can satisfy both (false when it cannot be shown).</summary>
+    private bool Disjoint(SchemaInfo a, SchemaInfo b, int depth)
+    {
+        if (a.Unsatisfiable || b.Unsatisfiable)
+            return true;
+        JsonTypes common = EffectiveTypes(a) & EffectiveTypes(b);
+        foreach (JsonTypes type in new[] { JsonTypes.Null, JsonTypes.Boolean, JsonTypes.Object, JsonTypes.Array, JsonTypes.String, JsonTypes.Integer, JsonTypes.NonInteger })
         {
-            "object" => CompileObject(schema),
-            "array" => new ArrayNode(
-                schema.TryGetProperty("items", out JsonElement items) && items.ValueKind is JsonValueKind.Object or JsonValueKind.True ? Compile(items) : SharedAny,
-                Count(schema, "minItems") ?? 0,
-                Count(schema, "maxItems")),
-            "string" => new StringNode(StringPattern(schema)),
-            "integer" => new NumberNode(integer: true),
-            "number" => new NumberNode(integer: false),
-            "boolean" => new LiteralNode(["true"u8.ToArray(), "false"u8.ToArray()]),
-            "null" => new LiteralNode(["null"u8.ToArray()]),
-            _ => SharedAny,
-        };
+            if ((common & type) != 0 && !DisjointAs(a, b, type, depth))
+                return false;
+        }
+        return true;
+    }
 
-        private ObjectNode CompileObject(JsonElement schema)
+    private static JsonTypes EffectiveTypes(SchemaInfo info) =>
+        info.Values is { } values ? values.Aggregate(JsonTypes.None, (t, v) => t | JsonValues.TypeOf(v)) & info.Types : info.Types;
+
+    private bool DisjointAs(SchemaInfo a, SchemaInfo b, JsonTypes type, int depth)
+    {
+        if (a.Values is { } av && b.Values is { } bv)
+            return !av.Where(v => JsonValues.TypeOf(v) == type).Any(v => bv.Any(w => JsonValues.Equal(v, w)));
+        switch (type)
         {
-            var required = new HashSet<string>(StringComparer.Ordinal);
-            if (schema.TryGetProperty("required", out JsonElement names) && names.ValueKind == JsonValueKind.Array)
-            {
-                foreach (JsonElement name in names.EnumerateArray())
+            case JsonTypes.Object:
+                foreach (string name in a.Required)
                 {
-                    if (name.ValueKind == JsonValueKind.String)
-                        required.Add(name.GetString()!);
+                    if (Forbids(b, name) || b.Required.Contains(name) && depth < 3 && DisjointValues(a, b, name, depth))
+                        return true;
+                }
+                return b.Required.Any(name => Forbids(a, name));
+            case JsonTypes.Integer or JsonTypes.NonInteger:
+                return a.Maximum is { } aMax && b.Minimum is { } bMin && Below(aMax, a.MaximumExclusive, bMin, b.MinimumExclusive)
+                    || b.Maximum is { } bMax && a.Minimum is { } aMin && Below(bMax, b.MaximumExclusive, aMin, a.MinimumExclusive);
+            case JsonTypes.String:
+                return a.MaxLength < b.MinLength || b.MaxLength < a.MinLength;
+            case JsonTypes.Array:
+                return a.MaxItems < b.MinItems || b.MaxItems < a.MinItems;
+            default:
+                return false;
+        }
+    }
+
+    private static bool Below(DecimalNumber max, bool maxExclusive, DecimalNumber min, bool minExclusive)
+    {
+        int c = max.CompareTo(min);
+        return c < 0 || c == 0 && (maxExclusive || minExclusive);
+    }
+
+    private bool DisjointValues(SchemaInfo a, SchemaInfo b, string name, int depth)
+    {
+        var (aLocations, _) = PropertyLocations(a, name);
+        var (bLocations, _) = PropertyLocations(b, name);
+        var left = Expand(ReadAll(aLocations));
+        var right = Expand(ReadAll(bLocations));
+        return left.All(x => right.All(y => Disjoint(x, y, depth + 1)));
+    }
+
+    private SchemaInfo ReadAll(IReadOnlyList<SchemaLocation> locations)
+    {
+        var info = new SchemaInfo(locations.Count > 0 ? locations[0].Path : "#");
+        foreach (SchemaLocation location in locations)
+            info.Merge(reader.Read(location));
+        return info;
+    }
+
+    /// <summary>Whether an object satisfying the schema can never have the property.</summary>
+    private bool Forbids(SchemaInfo info, string name) => info.Forbidden.Contains(name) || PropertyLocations(info, name).Forbidden;
+
+    /// <summary>
+    /// The schemas a property's value must satisfy: per object rule, its declaration and the patternProperties it
+    /// matches, or else additionalProperties. Forbidden when a rule allows no such property.
+    /// </summary>
+    private (List<SchemaLocation> Locations, bool Forbidden) PropertyLocations(SchemaInfo info, string name)
+    {
+        var locations = new List<SchemaLocation>();
+        bool forbidden = info.Forbidden.Contains(name);
+        foreach (ObjectRule rule in info.ObjectRules)
+        {
+            bool declared = false;
+            foreach (var (property, schema) in rule.Properties)
+            {
+                if (property == name)
+                {
+                    locations.Add(schema);
+                    declared = true;
                 }
             }
-            var properties = new List<ObjectProperty>();
-            if (schema.TryGetProperty("properties", out JsonElement declared) && declared.ValueKind == JsonValueKind.Object)
+            bool matched = false;
+            foreach (var (pattern, path, schema) in rule.PatternProperties)
             {
-                foreach (JsonProperty property in declared.EnumerateObject())
-                    properties.Add(new ObjectProperty(property.Name, Serialize(property.Name), Compile(property.Value), required.Contains(property.Name)));
+                if (Matches(Pattern(pattern, path), name))
+                {
+                    locations.Add(schema);
+                    matched = true;
+                }
             }
-            // A required name without a declaration still has to appear: it takes any value.
-            foreach (string name in required.Where(n => properties.All(p => p.Name != n)))
-                properties.Add(new ObjectProperty(name, Serialize(name), SharedAny, Required: true));
-            if (properties.Count > 0)
-                return new ObjectNode(properties, freeValue: null);
-            SchemaNode free = schema.TryGetProperty("additionalProperties", out JsonElement additional) && additional.ValueKind == JsonValueKind.Object
-                ? Compile(additional)
-                : SharedAny;
-            return new ObjectNode([], free);
+            if (declared || matched)
+                continue;
+            if (rule.AdditionalFalse)
+                forbidden = true;
+            else if (rule.Additional is { } additional)
+                locations.Add(additional);
         }
+        return (locations, forbidden);
+    }
 
-        private static BytePattern? StringPattern(JsonElement schema)
+    private static bool Matches(CharDfa dfa, string text)
+    {
+        int state = dfa.Start;
+        foreach (int c in RegexNode.EnumerateCodePoints(text))
         {
-            if (schema.TryGetProperty("format", out JsonElement format) && format.ValueKind == JsonValueKind.String
-                && BytePattern.Formats.TryGetValue(format.GetString()!, out string? pattern))
-                return BytePattern.TryParse(pattern);
-            if (schema.TryGetProperty("pattern", out JsonElement regex) && regex.ValueKind == JsonValueKind.String)
-                return BytePattern.TryParse(regex.GetString()!);
+            if (state < 0)
+                return false;
+            state = dfa.Step(state, c);
+        }
+        return state >= 0 && dfa.IsAccepting(state);
+    }
+
+    /// <summary>A pattern's automaton (shared between schemas: patterns repeat).</summary>
+    private static CharDfa Pattern(string pattern, string path)
+    {
+        try
+        {
+            return PatternCache.GetOrAdd(pattern, p => CharDfa.FromRegex(RegexParser.Parse(p)));
+        }
+        catch (FormatException e)
+        {
+            throw new JsonSchemaException("pattern", path, $"'{pattern}' cannot be enforced: {e.Message}", e);
+        }
+    }
+
+    /// <summary>One node per type the alternative allows (or one for its enum/const values).</summary>
+    private IEnumerable<GrammarNode> Build(SchemaInfo info)
+    {
+        if (info.Unsatisfiable)
+            return [];
+        if (info.Values is { } values)
+        {
+            var allowed = values.Where(v => JsonValues.HasAllowedType(v, info.Types) && Satisfies(v, info) && !info.ExcludedValues.Any(x => JsonValues.Equal(v, x)))
+                .Select(JsonText.Serialize).ToList();
+            return allowed.Count == 0 ? [] : [new LiteralNode(allowed)];
+        }
+        var result = new List<GrammarNode>();
+        var literals = new List<byte[]>();
+        JsonTypes types = info.Types;
+        if ((types & JsonTypes.Null) != 0)
+            literals.Add("null"u8.ToArray());
+        if ((types & JsonTypes.Boolean) != 0)
+            literals.AddRange(["true"u8.ToArray(), "false"u8.ToArray()]);
+        literals.RemoveAll(l => info.ExcludedValues.Any(x => JsonText.Serialize(x).AsSpan().SequenceEqual(l)));
+        if (literals.Count > 0)
+            result.Add(new LiteralNode(literals));
+        if ((types & JsonTypes.String) != 0 && BuildString(info) is { } text)
+            result.Add(text);
+        if ((types & JsonTypes.Integer) != 0 && BuildNumber(info) is { } number)
+            result.Add(number);
+        if ((types & JsonTypes.Object) != 0 && BuildObject(info) is { } obj)
+            result.Add(obj);
+        if ((types & JsonTypes.Array) != 0 && BuildArray(info) is { } array)
+            result.Add(array);
+        return result;
+    }
+
+    /// <summary>Whether an enum or const value meets the schema's string and number keywords.</summary>
+    private bool Satisfies(JsonElement value, SchemaInfo info)
+    {
+        switch (value.ValueKind)
+        {
+            case JsonValueKind.String:
+                string text = value.GetString()!;
+                if (StringDfa(info) is { } dfa)
+                    return Matches(dfa, text);
+                int length = CountCodePoints(text);
+                return length >= info.MinLength && length <= (info.MaxLength ?? int.MaxValue);
+            case JsonValueKind.Number:
+                return BuildNumber(info) is not { } number || Matches(number.Dfa, value.GetRawText());
+            default:
+                return true;
+        }
+    }
+
+    private static int CountCodePoints(string text) => RegexNode.EnumerateCodePoints(text).Count();
+
+    private StringNode? BuildString(SchemaInfo info)
+    {
+        if (info.MaxLength < info.MinLength)
             return null;
-        }
+        if (StringDfa(info) is not { } dfa)
+            return SharedStrings.GetOrAdd((null, info.MinLength, info.MaxLength), k => new StringNode(null, k.Item2, k.Item3));
+        return dfa.Start < 0 ? null : SharedStrings.GetOrAdd((dfa, 0, null), k => new StringNode(k.Item1));
+    }
 
-        private static int? Count(JsonElement schema, string keyword) =>
-            schema.TryGetProperty(keyword, out JsonElement value) && value.ValueKind == JsonValueKind.Number && value.TryGetInt32(out int count) && count >= 0 ? count : null;
-
-        /// <summary>Resolves references and computes every node's shortest length (a fixed point, since schemas may recurse).</summary>
-        public void Finish(SchemaNode rootNode)
+    /// <summary>The automaton of a string's patterns, format, exclusions and lengths; null when nothing but lengths constrains it.</summary>
+    private static CharDfa? StringDfa(SchemaInfo info)
+    {
+        var parts = new List<CharDfa>();
+        foreach (var (pattern, path, negated) in info.Patterns)
+            parts.Add(negated ? CharDfa.Complement(Pattern(pattern, path)) : Pattern(pattern, path));
+        foreach (var (format, path) in info.Formats)
+            parts.Add(Pattern(StringFormats.Pattern(format)!, path));
+        var excluded = info.ExcludedValues.Where(v => v.ValueKind == JsonValueKind.String).Select(v => v.GetString()!).ToList();
+        if (excluded.Count > 0)
+            parts.Add(CharDfa.Complement(CharDfa.Strings(excluded)));
+        if (parts.Count == 0)
+            return null;
+        if (info.MinLength > 0 || info.MaxLength is not null)
+            parts.Add(CharDfa.Lengths(info.MinLength, info.MaxLength));
+        try
         {
-            definitions["#"] = rootNode;
-            // Resolving may compile definitions holding further references: the list grows while it is walked.
-            for (int i = 0; i < references.Count; i++)
-                references[i].Target = Resolve(references[i].Reference) ?? SharedAny;
-            Register(rootNode);
-            for (int round = 0; round < 100; round++)
+            return CharDfa.Intersect(parts);
+        }
+        catch (FormatException e)
+        {
+            string where = info.Patterns.Count > 0 ? info.Patterns[0].Path : info.Formats.Count > 0 ? info.Formats[0].Path : info.Path;
+            throw new JsonSchemaException(info.Patterns.Count > 0 ? "pattern" : info.Formats.Count > 0 ? "format" : "maxLength", where, $"the string's patterns, format and length together cannot be enforced: {e.Message}", e);
+        }
+    }
+
+    private NumberNode? BuildNumber(SchemaInfo info)
+    {
+        DecimalNumber? multiple = null;
+        foreach (var (value, path) in info.MultipleOf)
+        {
+            if (multiple is null || multiple.CompareTo(value) == 0)
             {
-                bool changed = false;
-                foreach (SchemaNode node in nodes)
+                multiple = value;
+            }
+            else if (multiple.Fraction.Length == 0 && value.Fraction.Length == 0)
+            {
+                BigInteger a = multiple.ScaledMagnitude, b = value.ScaledMagnitude;
+                multiple = DecimalNumber.Parse((a / BigInteger.GreatestCommonDivisor(a, b) * b).ToString(System.Globalization.CultureInfo.InvariantCulture));
+            }
+            else
+            {
+                throw new JsonSchemaException("multipleOf", path, "several fractional multipleOf values together are not enforced");
+            }
+        }
+        var spec = new NumberSpec((info.Types & JsonTypes.NonInteger) == 0, info.Minimum, info.MinimumExclusive, info.Maximum, info.MaximumExclusive, multiple);
+        CharDfa dfa;
+        try
+        {
+            dfa = NumberCache.GetOrAdd(spec, NumberAutomaton.Build);
+        }
+        catch (FormatException e)
+        {
+            throw new JsonSchemaException("multipleOf", info.MultipleOf.Count > 0 ? info.MultipleOf[0].Path : info.Path, $"cannot be enforced: {e.Message}", e);
+        }
+        return dfa.Start < 0 ? null : new NumberNode(dfa);
+    }
+
+    private ObjectNode? BuildObject(SchemaInfo info)
+    {
+        var names = new List<string>();
+        foreach (ObjectRule rule in info.ObjectRules)
+            names.AddRange(rule.Properties.Select(p => p.Name).Where(n => !names.Contains(n)));
+        // Required names that are not declared come after the declared ones.
+        names.AddRange(info.Required.Where(n => !names.Contains(n)));
+        var nameChecks = info.PropertyNames.Select(l => NameAutomaton(l)).ToList();
+        if (nameChecks.Any(d => d is null))
+            return info.Required.Count == 0 && info.MinProperties == 0 ? new ObjectNode([], 0, info.MaxProperties) : null;
+
+        var properties = new List<ObjectProperty>();
+        foreach (string name in names)
+        {
+            bool required = info.Required.Contains(name);
+            var (locations, forbidden) = PropertyLocations(info, name);
+            forbidden |= nameChecks.Any(d => !Matches(d!, name));
+            if (forbidden && required)
+                return null;
+            GrammarNode value = forbidden ? new ChoiceNode() : NodeFor(locations);
+            properties.Add(new ObjectProperty(name, JsonText.Key(name), value, required));
+        }
+        if (info.MinProperties > properties.Count)
+            throw new JsonSchemaException("minProperties", info.Path, $"{info.MinProperties} properties need undeclared ones, which are not counted towards it (at most {properties.Count} are declared)");
+        var node = new ObjectNode(properties, info.MinProperties, info.MaxProperties);
+        if (ExtrasPossible(info, names.Count > 0))
+        {
+            // Undeclared keys are never a declared name (those take the declared schema) nor a forbidden one.
+            var excluded = names.Concat(info.Forbidden).Distinct().ToList();
+            var automaton = new KeyAutomaton(this, node, info.ObjectRules, !undeclaredProperties && names.Count > 0, excluded, [.. nameChecks.Select(d => d!)]);
+            keyAutomata.Add(automaton);
+            node.ExtraKeys = automaton.Build(_ => true);
+        }
+        return node;
+    }
+
+    /// <summary>The automaton a property name must match (propertyNames); null when no name may be used.</summary>
+    private CharDfa? NameAutomaton(SchemaLocation location)
+    {
+        var alternatives = Expand(reader.Read(location));
+        var parts = new List<CharDfa>();
+        foreach (SchemaInfo alternative in alternatives.Where(a => (a.Types & JsonTypes.String) != 0))
+        {
+            if (alternative.Values is { } values)
+                parts.Add(CharDfa.Strings(values.Where(v => v.ValueKind == JsonValueKind.String).Select(v => v.GetString()!)));
+            else
+                parts.Add(StringDfa(alternative) ?? CharDfa.Lengths(alternative.MinLength, alternative.MaxLength));
+        }
+        if (parts.Count == 0)
+            return null;
+        if (parts.Count > 1)
+            throw new JsonSchemaException("propertyNames", location.Path, "alternatives (anyOf/oneOf) in propertyNames are not enforced");
+        return parts[0].Start < 0 ? null : parts[0];
+    }
+
+    /// <summary>
+    /// Whether an undeclared property may appear at all: not when a rule has additionalProperties false and no
+    /// patternProperties, nor, with undeclared properties turned off, when no rule admits any explicitly (turning
+    /// them off only affects objects that declare properties, so free-form objects and dictionaries keep working).
+    /// </summary>
+    private bool ExtrasPossible(SchemaInfo info, bool declaresProperties)
+    {
+        if (info.ObjectRules.Any(r => r.AdditionalFalse && r.PatternProperties.Count == 0))
+            return false;
+        return undeclaredProperties || !declaresProperties || info.ObjectRules.Any(r => r.Additional is not null || r.PatternProperties.Count > 0);
+    }
+
+    private ArrayNode? BuildArray(SchemaInfo info)
+    {
+        if (info.UniqueItemsPath is { } unique && info.MaxItems is not (<= 1))
+            throw new JsonSchemaException("uniqueItems", unique, "unique items are not enforced");
+        int prefixLength = info.ArrayRules.Select(r => r.Prefix.Count).DefaultIfEmpty(0).Max();
+        GrammarNode? ItemAt(int index)
+        {
+            var locations = new List<SchemaLocation>();
+            foreach (ArrayRule rule in info.ArrayRules)
+            {
+                if (index < rule.Prefix.Count)
+                    locations.Add(rule.Prefix[index]);
+                else if (rule.ItemsFalse)
+                    return null;
+                else if (rule.Items is { } items)
+                    locations.Add(items);
+            }
+            return NodeFor(locations);
+        }
+        var prefix = new List<GrammarNode>();
+        for (int i = 0; i < prefixLength; i++)
+            prefix.Add(ItemAt(i) ?? new ChoiceNode());
+        return new ArrayNode(prefix, ItemAt(prefixLength), info.MinItems, info.MaxItems);
+    }
+
+    /// <summary>Computes lengths, then narrows key automata so no key leads to a value that cannot be written.</summary>
+    private void Finish(GrammarNode root)
+    {
+        GrammarLengths.Compute(root);
+        bool rebuilt = false;
+        foreach (KeyAutomaton automaton in keyAutomata)
+            rebuilt |= automaton.ExcludeImpossibleValues();
+        if (rebuilt)
+            GrammarLengths.Compute(root);
+    }
+
+    /// <summary>Builds (and if need be rebuilds) one object's undeclared-key automaton.</summary>
+    /// <remarks>
+    /// An undeclared key is accepted when it is no declared name, matches every propertyNames schema, and every
+    /// object rule admits it: through the patternProperties it matches (their schemas then apply), else through
+    /// additionalProperties (a schema, or nothing said, unless <paramref name="implicitOff"/>).
+    /// </remarks>
+    private sealed class KeyAutomaton(JsonSchemaCompiler compiler, ObjectNode owner, List<ObjectRule> rules, bool implicitOff, List<string> declared, List<CharDfa> nameChecks)
+    {
+        private readonly Dictionary<string, GrammarNode> values = new(StringComparer.Ordinal);
+
+        public StringNode Build(Func<GrammarNode, bool> valueAllowed)
+        {
+            // Components: the declared names (to exclude them), any string (so the product runs on when every
+            // other component has dropped out), propertyNames (required), each rule's patterns.
+            var parts = new List<CharDfa> { CharDfa.Strings(declared), AnyString };
+            var required = new List<bool> { false, true };
+            parts.AddRange(nameChecks);
+            required.AddRange(nameChecks.Select(_ => true));
+            var patternIndex = new List<(ObjectRule Rule, int Component, SchemaLocation Schema)>();
+            foreach (ObjectRule rule in rules)
+            {
+                foreach (var (pattern, path, schema) in rule.PatternProperties)
                 {
-                    int length = Math.Min(node.ComputeMinLength(), SchemaNode.Unknown);
-                    if (length < node.MinLength)
-                    {
-                        node.MinLength = length;
-                        changed = true;
-                    }
+                    patternIndex.Add((rule, parts.Count, schema));
+                    parts.Add(Pattern(pattern, path));
+                    required.Add(false);
                 }
-                if (!changed)
-                    return;
             }
+            List<SchemaLocation>? ValueLocations(int[] components)
+            {
+                if (components[0] >= 0 && parts[0].IsAccepting(components[0]))
+                    return null;
+                for (int i = 2; i < 2 + nameChecks.Count; i++)
+                {
+                    if (!parts[i].IsAccepting(components[i]))
+                        return null;
+                }
+                var locations = new List<SchemaLocation>();
+                foreach (ObjectRule rule in rules)
+                {
+                    var matched = patternIndex.Where(p => p.Rule == rule && components[p.Component] >= 0 && parts[p.Component].IsAccepting(components[p.Component])).ToList();
+                    if (matched.Count > 0)
+                        locations.AddRange(matched.Select(m => m.Schema));
+                    else if (rule.Additional is { } additional)
+                        locations.Add(additional);
+                    else if (rule.AdditionalFalse || implicitOff)
+                        return null;
+                }
+                return locations;
+            }
+            GrammarNode? ValueFor(int[] components)
+            {
+                if (ValueLocations(components) is not { } locations)
+                    return null;
+                string key = string.Join("\n", locations.Select(l => l.Path).Order(StringComparer.Ordinal));
+                if (!values.TryGetValue(key, out GrammarNode? value))
+                    values[key] = value = compiler.NodeFor(locations);
+                return valueAllowed(value) ? value : null;
+            }
+            CharDfa dfa;
+            try
+            {
+                dfa = CharDfa.Product(parts, required, c => ValueFor(c) is not null);
+            }
+            catch (FormatException e)
+            {
+                throw new JsonSchemaException("patternProperties", "#", $"the object's key rules together cannot be enforced: {e.Message}", e);
+            }
+            var keyValues = new GrammarNode?[dfa.StateCount];
+            for (int s = 0; s < dfa.StateCount; s++)
+            {
+                if (dfa.IsAccepting(s))
+                    keyValues[s] = ValueFor(dfa.Components![s]);
+            }
+            return new StringNode(dfa) { KeyValues = keyValues };
         }
 
-        private SchemaNode? Resolve(string reference)
+        /// <summary>Rebuilds the automaton without the keys whose value schema allows no value; true if it changed.</summary>
+        public bool ExcludeImpossibleValues()
         {
-            if (definitions.TryGetValue(reference, out SchemaNode? known))
-                return known;
-            SchemaNode? resolved = null;
-            foreach (string prefix in new[] { "#/$defs/", "#/definitions/" })
-            {
-                if (reference.StartsWith(prefix, StringComparison.Ordinal)
-                    && root.ValueKind == JsonValueKind.Object
-                    && root.TryGetProperty(prefix[2..^1], out JsonElement container)
-                    && container.ValueKind == JsonValueKind.Object
-                    && container.TryGetProperty(reference[prefix.Length..], out JsonElement target))
-                    resolved = Compile(target);
-            }
-            definitions[reference] = resolved;
-            return resolved;
+            if (owner.ExtraKeys?.KeyValues is not { } keyValues || keyValues.All(v => v is null || v.IsPossible))
+                return false;
+            owner.ExtraKeys = Build(v => v.IsPossible);
+            return true;
         }
     }
 }

@@ -1,99 +1,168 @@
 using System.Runtime.CompilerServices;
+using System.Text;
 using Dbrx.Inference.Tokenization;
 
 namespace Dbrx.Extensions.AI.ConstrainedDecoding;
 
 /// <summary>
-/// Every ordinary token of a tokenizer in a byte trie, built once per tokenizer: constrained decoding walks it with
-/// a grammar state and prunes a whole subtree as soon as a prefix is rejected, instead of testing 100k tokens one by
-/// one. Also precomputed: the tokens made only of plain string characters (no quote, backslash or control byte, whole
-/// UTF-8 characters), which inside a JSON string are always allowed, and for each node whether its subtree holds any
-/// other token, so that inside strings the walk visits only those.
+/// Every ordinary token of a tokenizer in a byte trie, built once per tokenizer and laid out in depth-first order
+/// (each node's subtree is the range up to <see cref="SubtreeEnd"/>), so a mask is one forward pass that skips a
+/// whole subtree as soon as its prefix is rejected. Also precomputed: the plain string tokens (no quote, backslash or
+/// control byte, whole UTF-8 characters), which inside a JSON string without character rules are allowed by their
+/// character count alone, as bitsets by count, and which nodes lead to any other token (the only ones a walk inside
+/// such a string visits).
 /// </summary>
 internal sealed class TokenTrie
 {
     private static readonly ConditionalWeakTable<DbrxTokenizer, TokenTrie> Cache = new();
 
-    private readonly List<int> firstChild = [-1];
-    private readonly List<int> nextSibling = [-1];
-    private readonly List<byte> label = [0];
-    private readonly List<int> token = [-1];
-    private bool[] subtreeNeedsVisit = [];
-
     private TokenTrie(DbrxTokenizer tokenizer)
     {
         VocabularySize = tokenizer.VocabularySize;
-        PlainStringTokens = new bool[VocabularySize];
+        Words = (VocabularySize + 63) / 64;
+        // A pointer trie first, then flattened in depth-first order with children sorted by byte.
+        var children = new List<SortedDictionary<byte, int>> { new() };
+        var tokenAt = new List<int> { -1 };
+        var plainChars = new int[VocabularySize];
+        var plainCodePoints = new HashSet<int>();
+        int maxPlain = 0;
         for (int id = 0; id < VocabularySize; id++)
         {
             ReadOnlySpan<byte> bytes = tokenizer.TokenBytes(id);
+            plainChars[id] = -1;
             if (bytes.IsEmpty)
                 continue;
-            Insert(bytes, id);
-            PlainStringTokens[id] = IsPlainString(bytes);
+            int node = 0;
+            foreach (byte b in bytes)
+            {
+                if (!children[node].TryGetValue(b, out int next))
+                {
+                    children[node][b] = next = children.Count;
+                    children.Add([]);
+                    tokenAt.Add(-1);
+                }
+                node = next;
+            }
+            tokenAt[node] = id;
+            if (IsPlainString(bytes))
+            {
+                plainChars[id] = Encoding.UTF8.GetCharCount(bytes) - CountSurrogatePairs(bytes);
+                maxPlain = Math.Max(maxPlain, plainChars[id]);
+                foreach (var rune in Encoding.UTF8.GetString(bytes).EnumerateRunes())
+                    plainCodePoints.Add(rune.Value);
+            }
         }
-        ComputeSubtreeFlags();
+
+        int count = children.Count;
+        Label = new byte[count];
+        Token = new int[count];
+        Depth = new int[count];
+        SubtreeEnd = new int[count];
+        var parent = new int[count];
+        var order = new Stack<(int Node, int Depth, byte Label)>([(0, 0, (byte)0)]);
+        int index = 0;
+        // Iterative preorder: a node's subtree ends where the next node at its depth or above begins.
+        var path = new Stack<int>();
+        while (order.Count > 0)
+        {
+            var (node, depth, label) = order.Pop();
+            while (path.Count > depth)
+                SubtreeEnd[path.Pop()] = index;
+            parent[index] = path.Count > 0 ? path.Peek() : -1;
+            Label[index] = label;
+            Token[index] = tokenAt[node];
+            Depth[index] = depth;
+            path.Push(index);
+            foreach (var (b, child) in children[node].Reverse())
+                order.Push((child, depth + 1, b));
+            index++;
+            MaxDepth = Math.Max(MaxDepth, depth);
+        }
+        while (path.Count > 0)
+            SubtreeEnd[path.Pop()] = index;
+
+        PlainByChars = new ulong[maxPlain + 1][];
+        for (int chars = 0; chars <= maxPlain; chars++)
+            PlainByChars[chars] = new ulong[Words];
+        for (int id = 0; id < VocabularySize; id++)
+        {
+            if (plainChars[id] >= 0)
+            {
+                for (int chars = plainChars[id]; chars <= maxPlain; chars++)
+                    PlainByChars[chars][id >> 6] |= 1UL << (id & 63);
+            }
+        }
+        NeedsVisitInString = new bool[count];
+        for (int i = count - 1; i >= 0; i--)
+        {
+            if (Token[i] >= 0 && plainChars[Token[i]] < 0)
+            {
+                // Mark the path up to the root: every ancestor leads to a token outside the plain classes.
+                for (int a = i; a >= 0 && !NeedsVisitInString[a]; a = parent[a])
+                    NeedsVisitInString[a] = true;
+            }
+        }
+        PlainCodePoints = CodePointSet.From(plainCodePoints.Select(c => (c, c)));
+        for (int i = 1; i < count; i++)
+        {
+            if (Depth[i] != 1)
+                continue;
+            var under = TokensUnderByte[Label[i]] = new ulong[Words];
+            for (int j = i; j < SubtreeEnd[i]; j++)
+            {
+                if (Token[j] >= 0)
+                    under[Token[j] >> 6] |= 1UL << (Token[j] & 63);
+            }
+        }
+        for (int b = 0; b < 256; b++)
+            ByteToken[b] = -1;
+        for (int i = 1; i < count; i++)
+        {
+            if (Depth[i] == 1)
+                ByteToken[Label[i]] = Token[i];
+        }
     }
 
     /// <summary>The trie for a tokenizer, built on first use.</summary>
     public static TokenTrie For(DbrxTokenizer tokenizer) => Cache.GetValue(tokenizer, t => new TokenTrie(t));
 
-    /// <summary>Ids the tokenizer knows (the mask length).</summary>
+    /// <summary>Ids the tokenizer knows.</summary>
     public int VocabularySize { get; }
 
-    /// <summary>Tokens that inside a plain JSON string leave it a plain string.</summary>
-    public bool[] PlainStringTokens { get; }
+    /// <summary>64-bit words of a mask over the vocabulary.</summary>
+    public int Words { get; }
 
-    /// <summary>The root node.</summary>
-    public const int Root = 0;
+    /// <summary>Nodes in depth-first order; node 0 is the root.</summary>
+    public int NodeCount => Label.Length;
 
-    /// <summary>The token ending at a node, or −1.</summary>
-    public int TokenAt(int node) => token[node];
+    /// <summary>The byte leading to each node.</summary>
+    public byte[] Label { get; }
 
-    /// <summary>Whether a node's subtree holds a token outside <see cref="PlainStringTokens"/>.</summary>
-    public bool NeedsVisitInString(int node) => subtreeNeedsVisit[node];
+    /// <summary>The token ending at each node, or −1.</summary>
+    public int[] Token { get; }
 
-    /// <summary>The children of a node with the byte leading to each.</summary>
-    public IEnumerable<(byte Byte, int Node)> Children(int node)
-    {
-        for (int child = firstChild[node]; child >= 0; child = nextSibling[child])
-            yield return (label[child], child);
-    }
+    /// <summary>Each node's depth (the root's is 0).</summary>
+    public int[] Depth { get; }
 
-    private void Insert(ReadOnlySpan<byte> bytes, int id)
-    {
-        int node = Root;
-        foreach (byte b in bytes)
-        {
-            int child = firstChild[node];
-            while (child >= 0 && label[child] != b)
-                child = nextSibling[child];
-            if (child < 0)
-            {
-                child = label.Count;
-                label.Add(b);
-                token.Add(-1);
-                firstChild.Add(-1);
-                nextSibling.Add(firstChild[node]);
-                firstChild[node] = child;
-            }
-            node = child;
-        }
-        token[node] = id;
-    }
+    /// <summary>The index just after each node's subtree.</summary>
+    public int[] SubtreeEnd { get; }
 
-    private void ComputeSubtreeFlags()
-    {
-        subtreeNeedsVisit = new bool[label.Count];
-        // Children always have larger indices than their parent, so one backward pass settles every subtree.
-        for (int node = label.Count - 1; node >= 0; node--)
-        {
-            bool needs = token[node] >= 0 && !PlainStringTokens[token[node]];
-            for (int child = firstChild[node]; child >= 0 && !needs; child = nextSibling[child])
-                needs = subtreeNeedsVisit[child];
-            subtreeNeedsVisit[node] = needs;
-        }
-    }
+    public int MaxDepth { get; }
+
+    /// <summary>Whether a node's subtree holds a token that is not a plain string token.</summary>
+    public bool[] NeedsVisitInString { get; }
+
+    /// <summary>For each character count n: the plain string tokens of at most n characters, as a bitset.</summary>
+    public ulong[][] PlainByChars { get; }
+
+    /// <summary>For each first byte, the tokens that start with it (null for bytes no token starts with).</summary>
+    public ulong[]?[] TokensUnderByte { get; } = new ulong[]?[256];
+
+    /// <summary>The characters plain string tokens are made of.</summary>
+    public CodePointSet PlainCodePoints { get; }
+
+    /// <summary>The token of each single byte, or −1.</summary>
+    public int[] ByteToken { get; } = new int[256];
 
     /// <summary>No quote, backslash or control byte, and whole, valid UTF-8 characters only.</summary>
     private static bool IsPlainString(ReadOnlySpan<byte> bytes)
@@ -104,5 +173,16 @@ internal sealed class TokenTrie
                 return false;
         }
         return System.Text.Unicode.Utf8.IsValid(bytes);
+    }
+
+    private static int CountSurrogatePairs(ReadOnlySpan<byte> bytes)
+    {
+        int pairs = 0;
+        foreach (byte b in bytes)
+        {
+            if (b >= 0xF0)
+                pairs++;
+        }
+        return pairs;
     }
 }

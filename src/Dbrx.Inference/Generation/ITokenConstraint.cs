@@ -1,5 +1,3 @@
-using static TorchSharp.torch;
-
 namespace Dbrx.Inference.Generation;
 
 /// <summary>
@@ -9,11 +7,14 @@ namespace Dbrx.Inference.Generation;
 public interface ITokenConstraint
 {
     /// <summary>
-    /// The tokens allowed next, as a bool tensor on the CPU (ids past its length are not allowed). At most
-    /// <paramref name="remainingTokens"/> tokens, this one included, may still be generated, so a constraint can make
-    /// sure its output is complete within the budget. The caller disposes the tensor.
+    /// Writes the tokens allowed next into <paramref name="allowed"/> as a bitset: token <c>id</c> is allowed when bit
+    /// <c>id % 64</c> of word <c>id / 64</c> is set. Every word is written (ids the constraint does not know stay
+    /// clear). At most <paramref name="remainingTokens"/> tokens, this one included, may still be generated, so a
+    /// constraint can make sure its output is complete within the budget.
     /// </summary>
-    Tensor AllowedTokens(int remainingTokens);
+    /// <param name="allowed">One bit per token id of the model's vocabulary, rounded up to whole words.</param>
+    /// <param name="remainingTokens">Tokens that may still be generated, this one included.</param>
+    void FillAllowedTokens(Span<ulong> allowed, int remainingTokens);
 
     /// <summary>Records the token that was chosen.</summary>
     void Accept(int tokenId);

@@ -15,6 +15,7 @@ internal sealed class TokenSampler : IDisposable
     private readonly Dictionary<int, int> generatedCounts = [];
 
     private readonly ITokenConstraint? constraint;
+    private ulong[]? allowed;
 
     public TokenSampler(DbrxGenerationOptions options, long seed, IEnumerable<int> prompt, ITokenConstraint? constraint = null)
     {
@@ -105,15 +106,32 @@ internal sealed class TokenSampler : IDisposable
         return (int)row.softmax(-1).multinomial(1, generator: generator).item<long>();
     }
 
+    /// <summary>Sets the logits of the tokens the constraint rules out to −∞, in place (the row is this sampler's own float32 copy on the CPU).</summary>
     private Tensor Constrain(Tensor row, int remainingTokens)
     {
-        using var allowed = constraint!.AllowedTokens(remainingTokens);
-        long length = Math.Min(allowed.shape[0], row.shape[0]);
-        using var mask = zeros(row.shape[0], ScalarType.Bool);
-        mask.narrow(0, 0, length).copy_(allowed.narrow(0, 0, length));
-        if (!mask.any().item<bool>())
+        int vocab = (int)row.shape[0];
+        if (!row.is_contiguous())
+            row = row.contiguous();
+        allowed ??= new ulong[(vocab + 63) / 64];
+        constraint!.FillAllowedTokens(allowed, remainingTokens);
+        Span<float> values = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(row.bytes);
+        bool any = false;
+        for (int word = 0; word < allowed.Length; word++)
+        {
+            ulong bits = allowed[word];
+            any |= bits != 0;
+            if (bits == ulong.MaxValue)
+                continue;
+            int first = word * 64, last = Math.Min(first + 64, vocab);
+            for (int id = first; id < last; id++)
+            {
+                if ((bits & (1UL << (id - first))) == 0)
+                    values[id] = float.NegativeInfinity;
+            }
+        }
+        if (!any)
             throw new InvalidOperationException("The output constraint allows no token at this point.");
-        return row.masked_fill(mask.logical_not(), float.NegativeInfinity);
+        return row;
     }
 
     public void Dispose() => generator.Dispose();

@@ -1,0 +1,451 @@
+using System.Buffers;
+using System.Text;
+using Dbrx.Inference.Tokenization;
+
+namespace Dbrx.Extensions.AI.ConstrainedDecoding;
+
+/// <summary>
+/// A compiled schema bound to a tokenizer: the recognizer's states, interned and connected lazily by byte, and the
+/// token masks computed from them. A state's mask is built from its top frames' local masks: what each frame allows
+/// on its own whatever surrounds it (computed once per frame, by one depth-first pass over the tokenizer's trie that
+/// skips a subtree as soon as its prefix is rejected; inside a string without character rules the plain tokens are
+/// taken by their character count from precomputed bitsets and only the others walked), plus, for the few trie
+/// nodes where the frame completes, the rest of those tokens checked against the real parent (XGrammar's
+/// context-independent and context-dependent tokens). Masks are then kept per state, since the states of a document
+/// repeat, up to <see cref="MaxCachedMaskBytes"/>. Shared by every request with the same schema; thread-safe.
+/// </summary>
+internal sealed class CompiledGrammar
+{
+    /// <summary>Memory one grammar may hold in cached masks.</summary>
+    public const long MaxCachedMaskBytes = 64L << 20;
+
+    /// <summary>States one grammar interns; past this the tables start over (states already held keep working).</summary>
+    public const int MaxStates = 1_000_000;
+
+    /// <summary>
+    /// Per tokenizer, the grammar that holds the local masks of frames every grammar shares: strings (their nodes
+    /// are shared, see <see cref="JsonSchemaCompiler"/>) and declared keys (by name).
+    /// </summary>
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<TokenTrie, CompiledGrammar> SharedFrames = new();
+
+    private readonly object sync = new();
+    private readonly JsonMachine machine;
+    private readonly Dictionary<(Stack?, ExitFrame), GrammarState> resumed = [];
+    private readonly List<Stack> stepOutput = [];
+    private Dictionary<int[], GrammarState> states = new(IntArrayComparer.Instance);
+    private long cachedMaskBytes;
+
+    public CompiledGrammar(GrammarNode root, DbrxTokenizer tokenizer)
+    {
+        Root = root;
+        Tokenizer = tokenizer;
+        Trie = TokenTrie.For(tokenizer);
+        machine = new JsonMachine(new StackTable());
+        Start = Intern([machine.Start(root)]);
+    }
+
+    public GrammarNode Root { get; }
+
+    public DbrxTokenizer Tokenizer { get; }
+
+    public TokenTrie Trie { get; }
+
+    /// <summary>The state before the first byte.</summary>
+    public GrammarState Start { get; }
+
+    /// <summary>The state after one more byte (<see cref="GrammarState.Dead"/> when the byte is rejected).</summary>
+    public GrammarState Step(GrammarState state, byte b) => state.KnownNext(b) ?? Compute(state, b);
+
+    /// <summary>The state after some bytes.</summary>
+    public GrammarState Step(GrammarState state, ReadOnlySpan<byte> bytes)
+    {
+        foreach (byte b in bytes)
+        {
+            if (state.IsDead)
+                break;
+            state = Step(state, b);
+        }
+        return state;
+    }
+
+    private GrammarState Compute(GrammarState state, byte b)
+    {
+        lock (sync)
+        {
+            if (state.KnownNext(b) is { } known)
+                return known;
+            var next = stepOutput;
+            next.Clear();
+            foreach (Stack stack in state.Stacks)
+                machine.Step(stack, b, next);
+            GrammarState result = Intern(next);
+            state.SetNext(b, result);
+            return result;
+        }
+    }
+
+    private GrammarState Intern(List<Stack> next)
+    {
+        lock (sync)
+        {
+            if (next.Count == 0)
+                return GrammarState.Dead;
+            int[] key = Key(next);
+            if (states.TryGetValue(key, out GrammarState? state))
+                return state;
+            if (states.Count >= MaxStates)
+            {
+                // A runaway schema (long counted strings, deep recursion): start the table over rather than grow without bound.
+                states = new Dictionary<int[], GrammarState>(IntArrayComparer.Instance);
+            }
+            var distinct = new Stack[key.Length];
+            foreach (Stack stack in next)
+                distinct[Array.BinarySearch(key, stack.Id)] = stack;
+            states[key] = state = new GrammarState(distinct);
+            state.Continuing = state.Exits.Length == 0 ? state : Intern([.. distinct.Where(s => s.Top is not ExitFrame)]);
+            return state;
+        }
+    }
+
+    /// <summary>The sorted, distinct ids of the stacks: a state's identity.</summary>
+    private static int[] Key(List<Stack> stacks)
+    {
+        if (stacks.Count == 1)
+            return [stacks[0].Id];
+        var ids = new int[stacks.Count];
+        for (int i = 0; i < ids.Length; i++)
+            ids[i] = stacks[i].Id;
+        Array.Sort(ids);
+        int distinct = 1;
+        for (int i = 1; i < ids.Length; i++)
+        {
+            if (ids[i] != ids[distinct - 1])
+                ids[distinct++] = ids[i];
+        }
+        return distinct == ids.Length ? ids : ids[..distinct];
+    }
+
+    /// <summary>
+    /// Writes the tokens allowed from <paramref name="state"/> into <paramref name="mask"/>, each of which leaves a
+    /// document that can still be closed in <paramref name="budget"/> more tokens; <paramref name="planToken"/>
+    /// (the next token of a completion known to fit) is always allowed, so the mask is never empty.
+    /// </summary>
+    public void FillMask(GrammarState state, Span<ulong> mask, int budget, Func<int> planToken)
+    {
+        CachedMask cached = state.Mask ?? Remember(state);
+        if (cached.MaxCloseBytesAfter <= budget)
+        {
+            cached.CopyTo(mask, Trie.VocabularySize);
+            return;
+        }
+        // Near the end of the budget: each token is kept only if its state can still be closed in time.
+        Walk(state, mask, 1, Trie.NodeCount, budget);
+        TokenBits.Set(mask, planToken());
+    }
+
+    /// <summary>Scratch bitsets (masks are composed recursively: one per level in use), so composing allocates little.</summary>
+    [ThreadStatic]
+    private static Stack<ulong[]>? scratch;
+
+    private ulong[] RentBits()
+    {
+        scratch ??= new Stack<ulong[]>();
+        return scratch.TryPop(out ulong[]? bits) && bits.Length == Trie.Words ? bits : new ulong[Trie.Words];
+    }
+
+    private static void ReturnBits(ulong[] bits) => scratch!.Push(bits);
+
+    private CachedMask Remember(GrammarState state)
+    {
+        ulong[] bits = RentBits();
+        int maxClose = Compose(state, bits);
+        var cached = new CachedMask(bits, maxClose, Trie.VocabularySize);
+        ReturnBits(bits);
+        if (Keep(cached.Size))
+            state.Mask = cached;
+        return cached;
+    }
+
+    private bool Keep(int size)
+    {
+        lock (sync)
+        {
+            if (cachedMaskBytes + size > MaxCachedMaskBytes)
+                return false;
+            cachedMaskBytes += size;
+            return true;
+        }
+    }
+
+    /// <summary>
+    /// A state's mask from its stacks: each top frame's local mask, and at each node where that frame completes,
+    /// the rest of the trie below it walked from the real parent. Returns the most bytes an allowed token leaves.
+    /// </summary>
+    private int Compose(GrammarState state, Span<ulong> mask)
+    {
+        mask.Clear();
+        int maxClose = 0;
+        int[] end = Trie.SubtreeEnd, token = Trie.Token;
+        foreach (Stack stack in state.Stacks)
+        {
+            if (stack.Top is DoneFrame)
+                continue;
+            LocalMask local = LocalMaskOf(stack.Top);
+            local.Inside.OrInto(mask);
+            maxClose = Math.Max(maxClose, Saturate((long)local.Inside.MaxCloseBytesAfter + (stack.Parent?.CloseBytesAsParent ?? 0)));
+            foreach (var (exit, tokens) in local.ExitsBeforeFirstByte)
+            {
+                // The frame ends before the token: the parent's own mask, for the tokens starting with those bytes.
+                GrammarState parent = Resume(stack.Parent, exit);
+                if (parent.IsDead || parent.IsDone)
+                    continue;
+                CachedMask parentMask = parent.Mask ?? Remember(parent);
+                ulong[] parentBits = RentBits();
+                parentMask.CopyTo(parentBits, Trie.VocabularySize);
+                for (int w = 0; w < mask.Length; w++)
+                    mask[w] |= parentBits[w] & tokens[w];
+                ReturnBits(parentBits);
+                maxClose = Math.Max(maxClose, parentMask.MaxCloseBytesAfter);
+            }
+            foreach (var (node, exit) in local.Exits)
+            {
+                GrammarState parent = Resume(stack.Parent, exit);
+                if (parent.IsDead)
+                    continue;
+                if (!exit.Consumed)
+                {
+                    // The byte of this node already belongs to the parent.
+                    maxClose = Math.Max(maxClose, Walk(parent, mask, node, end[node], int.MaxValue));
+                    continue;
+                }
+                if (token[node] >= 0)
+                {
+                    TokenBits.Set(mask, token[node]);
+                    maxClose = Math.Max(maxClose, parent.CloseBytes);
+                }
+                if (!parent.IsDone && node + 1 < end[node])
+                    maxClose = Math.Max(maxClose, Walk(parent, mask, node + 1, end[node], int.MaxValue));
+            }
+        }
+        return maxClose;
+    }
+
+    private static int Saturate(long value) => (int)Math.Min(value, GrammarNode.Never);
+
+    private static CompiledGrammar SharedFramesOf(TokenTrie trie, DbrxTokenizer tokenizer) =>
+        SharedFrames.GetValue(trie, _ => new CompiledGrammar(new LiteralNode(["null"u8.ToArray()]) { MinBytes = 4 }, tokenizer));
+
+    /// <summary>The state after a frame completed over a real parent.</summary>
+    private GrammarState Resume(Stack? parent, ExitFrame exit)
+    {
+        lock (sync)
+        {
+            if (!resumed.TryGetValue((parent, exit), out GrammarState? state))
+            {
+                var next = new List<Stack>();
+                machine.Resume(parent, exit, next);
+                resumed[(parent, exit)] = state = Intern(next);
+            }
+            return state;
+        }
+    }
+
+    /// <summary>What a frame allows on its own (computed once per frame and grammar; for shared frames, once per process).</summary>
+    private LocalMask LocalMaskOf(Frame top)
+    {
+        if (top is StringFrame { Node.KeyValues: null } or KeyFrame && !ReferenceEquals(this, SharedFramesOf(Trie, Tokenizer)))
+            return SharedFramesOf(Trie, Tokenizer).LocalMaskOf(top);
+        GrammarState local = Intern([machine.Local(top)]);
+        if (local.Local is { } known)
+            return known;
+        ulong[] bits = RentBits();
+        Array.Clear(bits);
+        var exits = new List<(int Node, ExitFrame Exit)>();
+        int maxClose = LocalWalk(local, bits, exits);
+        var beforeFirstByte = new Dictionary<ExitFrame, ulong[]>();
+        foreach (var (node, exit) in exits.Where(e => !e.Exit.Consumed && Trie.Depth[e.Node] == 1))
+        {
+            if (!beforeFirstByte.TryGetValue(exit, out ulong[]? tokens))
+                beforeFirstByte[exit] = tokens = new ulong[Trie.Words];
+            TokenBits.Or(tokens, Trie.TokensUnderByte[Trie.Label[node]]);
+        }
+        exits.RemoveAll(e => !e.Exit.Consumed && Trie.Depth[e.Node] == 1);
+        var mask = new LocalMask(new CachedMask(bits, maxClose, Trie.VocabularySize), exits, beforeFirstByte);
+        ReturnBits(bits);
+        if (Keep(mask.Size))
+            local.Local = mask;
+        return mask;
+    }
+
+    /// <summary>
+    /// The depth-first pass for a frame on its own: tokens that stay inside it go into <paramref name="mask"/>;
+    /// nodes where it completes go into <paramref name="exits"/> (their subtrees are the parent's to check).
+    /// </summary>
+    private int LocalWalk(GrammarState start, Span<ulong> mask, List<(int, ExitFrame)> exits)
+    {
+        TokenTrie trie = Trie;
+        int maxClose = 0;
+        bool onlyOthers = false;
+        if (PlainTokenRoom(start) is var (room, close))
+        {
+            // Inside a string that takes any plain character: plain tokens by their character count, the rest walked.
+            onlyOthers = true;
+            TokenBits.Or(mask, trie.PlainByChars[Math.Min(room, trie.PlainByChars.Length - 1)]);
+            maxClose = close;
+        }
+        byte[] label = trie.Label;
+        int[] token = trie.Token, depth = trie.Depth, end = trie.SubtreeEnd;
+        bool[] needsVisit = trie.NeedsVisitInString;
+        GrammarState[] path = ArrayPool<GrammarState>.Shared.Rent(trie.MaxDepth + 1);
+        try
+        {
+            path[0] = start;
+            int count = trie.NodeCount;
+            for (int i = 1; i < count;)
+            {
+                if (onlyOthers && !needsVisit[i])
+                {
+                    i = end[i];
+                    continue;
+                }
+                GrammarState parent = path[depth[i] - 1];
+                if (!parent.NextBytes.Contains(label[i]))
+                {
+                    i = end[i];
+                    continue;
+                }
+                GrammarState next = parent.KnownNext(label[i]) ?? Compute(parent, label[i]);
+                foreach (ExitFrame exit in next.Exits)
+                    exits.Add((i, exit));
+                next = next.Continuing;
+                if (next.IsDead)
+                {
+                    i = end[i];
+                    continue;
+                }
+                int id = token[i];
+                if (id >= 0)
+                {
+                    mask[id >> 6] |= 1UL << (id & 63);
+                    maxClose = Math.Max(maxClose, next.CloseBytes);
+                }
+                path[depth[i]] = next;
+                i++;
+            }
+        }
+        finally
+        {
+            ArrayPool<GrammarState>.Shared.Return(path, clearArray: true);
+        }
+        return maxClose;
+    }
+
+    /// <summary>
+    /// The depth-first pass over the trie nodes [<paramref name="from"/>, <paramref name="to"/>) (one node's
+    /// subtree, or all), starting from <paramref name="start"/> as the state above <paramref name="from"/>.
+    /// Returns the most bytes an allowed token leaves to close the document. With a finite
+    /// <paramref name="budget"/> a token is allowed only if its state closes within it.
+    /// </summary>
+    private int Walk(GrammarState start, Span<ulong> mask, int from, int to, int budget)
+    {
+        bool limited = budget != int.MaxValue;
+        if (limited)
+            mask.Clear();
+        TokenTrie trie = Trie;
+        int maxClose = 0;
+        byte[] label = trie.Label;
+        int[] token = trie.Token, depth = trie.Depth, end = trie.SubtreeEnd;
+        int baseDepth = depth[from] - 1;
+        GrammarState[] path = ArrayPool<GrammarState>.Shared.Rent(trie.MaxDepth + 1);
+        try
+        {
+            path[baseDepth] = start;
+            for (int i = from; i < to;)
+            {
+                GrammarState parent = path[depth[i] - 1];
+                if (!parent.NextBytes.Contains(label[i]))
+                {
+                    i = end[i];
+                    continue;
+                }
+                GrammarState next = parent.KnownNext(label[i]) ?? Compute(parent, label[i]);
+                if (next.IsDead)
+                {
+                    i = end[i];
+                    continue;
+                }
+                int id = token[i];
+                if (id >= 0)
+                {
+                    int close = next.CloseBytes;
+                    if (!limited)
+                    {
+                        mask[id >> 6] |= 1UL << (id & 63);
+                        maxClose = Math.Max(maxClose, close);
+                    }
+                    else if (close <= budget || CloseTokens(next).Length <= budget)
+                    {
+                        mask[id >> 6] |= 1UL << (id & 63);
+                    }
+                }
+                if (next.IsDone)
+                {
+                    i = end[i];
+                    continue;
+                }
+                path[depth[i]] = next;
+                i++;
+            }
+        }
+        finally
+        {
+            ArrayPool<GrammarState>.Shared.Return(path, clearArray: true);
+        }
+        return maxClose;
+    }
+
+    /// <summary>
+    /// For a state that is one string between characters, which no plain character can make fail (no character
+    /// rules, or an automaton state that takes them all): how many more characters it may take, and the most bytes a
+    /// plain token can leave to close it. Null for any other state.
+    /// </summary>
+    private (int Room, int MaxClose)? PlainTokenRoom(GrammarState state)
+    {
+        if (state.Stacks is not [{ Top: StringFrame { Decoder.Kind: DecoderKind.Ready } text }])
+            return null;
+        if (text.Node.Dfa is not { } dfa)
+            return (text.Node.MaxLength is { } max ? max - text.Count : int.MaxValue, state.CloseBytes);
+        var (total, maxCompletion) = dfa.TotalStates(Trie.PlainCodePoints);
+        return total[text.State] ? (int.MaxValue, maxCompletion + 1) : null;
+    }
+
+    /// <summary>The tokens of the shortest completion from a state (its tokenization; leading UTF-8 continuation bytes one token each).</summary>
+    public int[] CloseTokens(GrammarState state)
+    {
+        if (state.CloseTokens is { } known)
+            return known;
+        var bytes = new List<byte>();
+        JsonMachine.AppendCompletion(state.ShortestStack, bytes);
+        int lead = 0;
+        while (lead < bytes.Count && bytes[lead] is >= 0x80 and < 0xC0)
+            lead++;
+        var tokens = new List<int>();
+        for (int i = 0; i < lead; i++)
+            tokens.Add(Trie.ByteToken[bytes[i]]);
+        if (lead < bytes.Count)
+            tokens.AddRange(Tokenizer.Encode(Encoding.UTF8.GetString(bytes.GetRange(lead, bytes.Count - lead).ToArray())));
+        int[] result = [.. tokens];
+        state.CloseTokens = result;
+        return result;
+    }
+
+    /// <summary>Interned states so far (for diagnostics and tests).</summary>
+    public int StateCount
+    {
+        get
+        {
+            lock (sync)
+                return states.Count;
+        }
+    }
+}

@@ -1,0 +1,34 @@
+using System.Text.Json;
+using Dbrx.Extensions.AI.ConstrainedDecoding;
+using Dbrx.Inference.Generation;
+using Dbrx.Inference.Tokenization;
+
+namespace Dbrx.Extensions.AI;
+
+/// <summary>
+/// JSON-schema constrained decoding for <see cref="DbrxGenerator"/> requests: the same engine <see cref="DbrxChatClient"/>
+/// uses for JSON output and required tool calls, for code that drives the generator directly
+/// (<see cref="DbrxGenerationOptions.ConstraintFactory"/>). Schemas are compiled once per tokenizer and schema text.
+/// </summary>
+public static class DbrxJsonConstraint
+{
+    /// <summary>A factory of constraints that limit output to one compact JSON document valid against <paramref name="schema"/>.</summary>
+    /// <param name="schema">A JSON Schema (drafts 4 to 2020-12).</param>
+    /// <param name="tokenizer">The model's tokenizer.</param>
+    /// <param name="allowUndeclaredProperties">
+    /// Allow properties a schema does not declare where it does not forbid them (JSON Schema's default); false
+    /// generates only declared properties in objects that declare some.
+    /// </param>
+    /// <returns>A factory to set as <see cref="DbrxGenerationOptions.ConstraintFactory"/>: one constraint per request.</returns>
+    /// <exception cref="JsonSchemaException">The schema is invalid or uses something that cannot be enforced (the message names the keyword and its path).</exception>
+    public static Func<ITokenConstraint> ForSchema(JsonElement schema, DbrxTokenizer tokenizer, bool allowUndeclaredProperties = true)
+    {
+        ArgumentNullException.ThrowIfNull(tokenizer);
+        CompiledGrammar grammar = Compile(schema, tokenizer, allowUndeclaredProperties);
+        return () => new JsonSchemaConstraint(grammar);
+    }
+
+    /// <summary>The cached grammar of a schema.</summary>
+    internal static CompiledGrammar Compile(JsonElement schema, DbrxTokenizer tokenizer, bool allowUndeclaredProperties) =>
+        JsonGrammarCache.Get(tokenizer, $"schema:{allowUndeclaredProperties}:{schema.GetRawText()}", () => JsonSchemaCompiler.Compile(schema, allowUndeclaredProperties));
+}
