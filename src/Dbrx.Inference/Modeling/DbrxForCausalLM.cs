@@ -38,7 +38,7 @@ public sealed class DbrxForCausalLM : nn.Module
     /// <param name="expertDispatch">How expert matmuls are issued.</param>
     /// <param name="quantization">Int4 weights for the experts (and optionally attention and lm_head), or null for float.</param>
     public DbrxForCausalLM(DbrxConfig config, ScalarType dtype, DbrxPlacement placement, AttentionImplementation attentionImplementation = AttentionImplementation.Sdpa, ExpertDispatch expertDispatch = ExpertDispatch.Auto, DbrxQuantization? quantization = null)
-        : base(nameof(DbrxForCausalLM))
+        : base(CheckedName())
     {
         ArgumentNullException.ThrowIfNull(config);
         ArgumentNullException.ThrowIfNull(placement);
@@ -55,6 +55,13 @@ public sealed class DbrxForCausalLM : nn.Module
         lmHead = DbrxLinear.Create(config.DModel, config.VocabSize, dtype, placement.Head, quantization is { LmHead: true } ? quantization : null);
         register_module("transformer", transformer);
         register_module("lm_head", lmHead);
+    }
+
+    /// <summary>The module's name, once TorchSharp is known to have a backend (the base constructor is its first use).</summary>
+    private static string CheckedName()
+    {
+        Runtime.DbrxTorchRuntime.RequireBackend();
+        return nameof(DbrxForCausalLM);
     }
 
     /// <summary>Refuses a dtype, attention implementation or int4 scheme the placement's devices cannot run.</summary>
