@@ -70,7 +70,7 @@ public sealed class DbrxChatClient : IChatClient
     /// <param name="progress">Receives the progress after each tensor.</param>
     /// <param name="cancellationToken">Stops the load.</param>
     /// <exception cref="OperationCanceledException">The load was cancelled.</exception>
-    public async Task LoadAsync(IProgress<DbrxLoadProgress>? progress = null, CancellationToken cancellationToken = default)
+    public async Task LoadAsync(IProgress<DbrxTensorProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         if (engine is LazyDbrxEngine lazy)
             await lazy.LoadAsync(progress, cancellationToken).ConfigureAwait(false);

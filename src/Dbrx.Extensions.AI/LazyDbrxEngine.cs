@@ -57,7 +57,7 @@ internal sealed class LazyDbrxEngine : IDbrxEngine
     public bool IsLoaded => generator is not null;
 
     /// <summary>Loads the weights unless they are loaded, on a thread-pool thread; cancellation is checked between tensors.</summary>
-    public async Task<DbrxGenerator> LoadAsync(IProgress<DbrxLoadProgress>? progress, CancellationToken cancellationToken)
+    public async Task<DbrxGenerator> LoadAsync(IProgress<DbrxTensorProgress>? progress, CancellationToken cancellationToken)
     {
         if (generator is { } ready)
             return ready;

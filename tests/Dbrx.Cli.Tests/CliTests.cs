@@ -363,6 +363,22 @@ public sealed class CliTests : IClassFixture<CliTests.TinyCheckpoint>
     }
 
     [Fact]
+    public async Task Loading_shows_one_start_and_one_end_line_when_stderr_is_not_a_terminal_and_nothing_with_quiet()
+    {
+        var shown = await Cli.Run("generate", "--model", tiny.Directory, "--token-ids", "1,2", "--max-new-tokens", "1", "--temperature", "0");
+        Assert.Equal(0, shown.ExitCode);
+        string[] lines = shown.Error.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal($"dbrx: loading {tiny.Directory} ...", lines[0]);
+        Assert.Matches($@"^dbrx: loading {System.Text.RegularExpressions.Regex.Escape(tiny.Directory)} done in [\d.]+ s: \d+ tensors, [\d.]+ MiB$", lines[1]);
+        Assert.Equal(2, lines.Count(l => l.StartsWith("dbrx: loading", StringComparison.Ordinal)));
+
+        var quiet = await Cli.Run("generate", "--quiet", "--model", tiny.Directory, "--token-ids", "1,2", "--max-new-tokens", "1", "--temperature", "0");
+        Assert.Equal(0, quiet.ExitCode);
+        Assert.DoesNotContain("loading", quiet.Error);
+        Assert.Equal(shown.Out, quiet.Out);
+    }
+
+    [Fact]
     public async Task Init_suggests_bfloat16_only_when_the_checkpoint_is_not_already_bfloat16()
     {
         var bf16 = await Cli.Run("init", "--preset", "dbrx-instruct", "--output", "/tmp/dbrx-cli-never");

@@ -12,11 +12,11 @@ public sealed class LoadingTests(TinyCheckpoint tiny) : IClassFixture<TinyCheckp
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
     /// <summary>Reports on the calling thread, so a test sees every report in order (Progress&lt;T&gt; posts them).</summary>
-    private sealed class Recorder(Action<DbrxLoadProgress>? onReport = null) : IProgress<DbrxLoadProgress>
+    private sealed class Recorder(Action<DbrxTensorProgress>? onReport = null) : IProgress<DbrxTensorProgress>
     {
-        public List<DbrxLoadProgress> Reports { get; } = [];
+        public List<DbrxTensorProgress> Reports { get; } = [];
 
-        public void Report(DbrxLoadProgress value)
+        public void Report(DbrxTensorProgress value)
         {
             Reports.Add(value);
             onReport?.Invoke(value);

@@ -47,8 +47,8 @@ public sealed record DbrxLoadOptions
     /// <summary>How expert matmuls are issued (grouped on CUDA by default).</summary>
     public ExpertDispatch ExpertDispatch { get; init; } = ExpertDispatch.Auto;
 
-    /// <summary>Receives a <see cref="DbrxLoadProgress"/> after each tensor is copied (on the loading thread).</summary>
-    public IProgress<DbrxLoadProgress>? Progress { get; init; }
+    /// <summary>Receives a <see cref="DbrxTensorProgress"/> after each tensor is copied (on the loading thread).</summary>
+    public IProgress<DbrxTensorProgress>? Progress { get; init; }
 
     /// <summary>Logs the load's start (folder, size, devices, dtype) and end (time taken).</summary>
     public ILogger? Logger { get; init; }
@@ -206,7 +206,7 @@ public static class DbrxModelLoader
     /// <param name="progress">Receives the progress after each tensor.</param>
     /// <param name="cancellationToken">Checked before each tensor.</param>
     /// <exception cref="OperationCanceledException">The token was cancelled; the model is partly filled.</exception>
-    public static void LoadWeights(DbrxForCausalLM model, SafetensorsCheckpoint checkpoint, bool checkpointQuantized = false, IProgress<DbrxLoadProgress>? progress = null, CancellationToken cancellationToken = default)
+    public static void LoadWeights(DbrxForCausalLM model, SafetensorsCheckpoint checkpoint, bool checkpointQuantized = false, IProgress<DbrxTensorProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(checkpoint);
@@ -226,7 +226,7 @@ public static class DbrxModelLoader
         void Done(string name)
         {
             done += StoredNames(name).Sum(n => checkpoint.Info(n).ByteLength);
-            progress?.Report(new DbrxLoadProgress(++count, all.Count, done, total, name, model.Placement.DeviceOf(name).ToString()));
+            progress?.Report(new DbrxTensorProgress(++count, all.Count, done, total, name, model.Placement.DeviceOf(name).ToString()));
         }
 
         foreach (var (name, target) in int4)
