@@ -9,7 +9,8 @@ namespace Dbrx.Server;
 
 /// <summary>
 /// Loads the model in the background when the host starts, so the server answers health checks at once, and reports
-/// ready (<c>/health/ready</c>) once the model is loaded. A client that is not DBRX's is ready at once.
+/// ready (<c>/health/ready</c>) once the model is loaded: Degraded while it loads (not a failure), Unhealthy if loading
+/// failed, both 503. A client that is not DBRX's is ready at once.
 /// </summary>
 internal sealed class ModelReadiness(IChatClient client, ILogger<ModelReadiness> logger) : BackgroundService, IHealthCheck
 {
@@ -44,5 +45,5 @@ internal sealed class ModelReadiness(IChatClient client, ILogger<ModelReadiness>
     public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) => Task.FromResult(
         ready ? HealthCheckResult.Healthy("The model is loaded.")
         : failure is { } error ? HealthCheckResult.Unhealthy($"Loading the model failed: {error}")
-        : HealthCheckResult.Unhealthy("The model is loading."));
+        : HealthCheckResult.Degraded("The model is loading."));
 }
