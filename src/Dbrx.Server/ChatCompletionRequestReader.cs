@@ -17,7 +17,7 @@ internal static partial class ChatCompletionRequestReader
         if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit)
             limit.MaxRequestBodySize = maxBytes;
         if (context.Request.ContentLength > maxBytes)
-            throw TooLarge(maxBytes);
+            throw TooLarge(context, maxBytes);
         try
         {
             return await JsonSerializer.DeserializeAsync(context.Request.Body, OpenAIJson.Wire.ChatCompletionRequest, cancellationToken)
@@ -25,7 +25,7 @@ internal static partial class ChatCompletionRequestReader
         }
         catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
         {
-            throw TooLarge(maxBytes);
+            throw TooLarge(context, maxBytes);
         }
         catch (JsonException e)
         {
@@ -33,8 +33,15 @@ internal static partial class ChatCompletionRequestReader
         }
     }
 
-    private static OpenAIRequestException TooLarge(long maxBytes) =>
-        new(StatusCodes.Status413PayloadTooLarge, $"The request body is larger than this server's limit of {maxBytes} bytes (DbrxServerOptions.MaxRequestBodyBytes).", code: "request_too_large");
+    /// <summary>
+    /// The 413. The rest of the body is never read, so the connection closes after the response; saying so keeps a
+    /// client from sending its next request on it.
+    /// </summary>
+    private static OpenAIRequestException TooLarge(HttpContext context, long maxBytes)
+    {
+        context.Response.Headers.Connection = "close";
+        return new(StatusCodes.Status413PayloadTooLarge, $"The request body is larger than this server's limit of {maxBytes} bytes (DbrxServerOptions.MaxRequestBodyBytes).", code: "request_too_large");
+    }
 
     /// <summary>
     /// A 400 from the JSON reader's error: the field (its path, as <c>messages[2].content</c>) and the JSON type it must
