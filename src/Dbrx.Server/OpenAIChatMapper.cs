@@ -34,6 +34,8 @@ internal sealed record MappedChatRequest(string Model, List<ChatMessage> Message
 /// </remarks>
 internal static partial class OpenAIChatMapper
 {
+    // AIJsonUtilities' options write indented JSON; arguments go out compact, as OpenAI writes them.
+    private static readonly JsonSerializerOptions CompactArguments = new(AIJsonUtilities.DefaultOptions) { WriteIndented = false };
     private static readonly JsonElement EmptyObjectSchema = JsonDocument.Parse("""{"type":"object","properties":{}}""").RootElement;
 
     /// <summary>Checks and translates a request (the caller checks <c>model</c> against the served model).</summary>
@@ -338,7 +340,7 @@ internal static partial class OpenAIChatMapper
     {
         Id = call.CallId,
         Type = "function",
-        Function = new FunctionCallWire { Name = call.Name, Arguments = JsonSerializer.Serialize(call.Arguments ?? new Dictionary<string, object?>(), AIJsonUtilities.DefaultOptions) },
+        Function = new FunctionCallWire { Name = call.Name, Arguments = JsonSerializer.Serialize(call.Arguments ?? new Dictionary<string, object?>(), CompactArguments) },
     };
 
     private static string? FinishReason(ChatFinishReason? reason) => reason switch

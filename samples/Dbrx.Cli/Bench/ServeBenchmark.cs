@@ -25,10 +25,14 @@ internal sealed record ServeComparison(int Concurrency, int Requests, ServeMeasu
 /// <summary>
 /// The HTTP server's overhead: the same workload (greedy chat requests, streamed) at each concurrency, through the
 /// chat client in-process and through <c>/v1/chat/completions</c> of a Kestrel server on loopback over the same client,
-/// in one run. Tokens/s and the time to the first token, from the caller's side.
+/// in one run: after an untimed round, three times in-process, HTTP, HTTP, in-process. Tokens/s and the time to the
+/// first token, from the caller's side.
 /// </summary>
 internal sealed class ServeBenchmark(IChatClient client, Action<string> log)
 {
+    /// <summary>Times the A B B A sequence runs per level: a shared machine's speed swings within seconds.</summary>
+    private const int Repeats = 3;
+
     public async Task<List<ServeComparison>> RunAsync(IReadOnlyList<int> concurrencies, int maxTokens, CancellationToken cancellationToken)
     {
         var builder = WebApplication.CreateSlimBuilder();
@@ -42,18 +46,40 @@ internal sealed class ServeBenchmark(IChatClient client, Action<string> log)
         using var http = new HttpClient { BaseAddress = new Uri(app.Urls.Single()), Timeout = TimeSpan.FromMinutes(10) };
         string model = client.GetService<ChatClientMetadata>()?.DefaultModelId ?? "dbrx";
 
-        // Warm-up: JIT, the server's first request, the prompts' shared prefix in the cache.
-        await InProcessAsync(Prompt(0), maxTokens, cancellationToken);
-        await HttpAsync(http, model, Prompt(0), maxTokens, cancellationToken);
+        // Warm-up: JIT, the server's first request, the system prompt in the cache.
+        await InProcessAsync(Prompt(-1), maxTokens, cancellationToken);
+        await HttpAsync(http, model, Prompt(-2), maxTokens, cancellationToken);
 
         var results = new List<ServeComparison>();
         foreach (int concurrency in concurrencies)
         {
             int requests = Math.Max(8, 2 * concurrency);
-            ServeMeasurement inProcess = await MeasureAsync(concurrency, requests, i => InProcessAsync(Prompt(i), maxTokens, cancellationToken));
-            ServeMeasurement overHttp = await MeasureAsync(concurrency, requests, i => HttpAsync(http, model, Prompt(i), maxTokens, cancellationToken));
-            var comparison = new ServeComparison(concurrency, requests, inProcess, overHttp);
-            log($"concurrency {concurrency}: in-process {inProcess.TokensPerSecond:F0} tokens/s, HTTP {overHttp.TokensPerSecond:F0} tokens/s ({comparison.ThroughputRatio:P0})");
+            int run = 0;
+            // Every run asks new questions (after the same system prompt), so none finds its prompts in the cache.
+            Task<Run> InProcess()
+            {
+                int first = requests * run++;
+                return MeasureAsync(concurrency, requests, i => InProcessAsync(Prompt(first + i), maxTokens, cancellationToken));
+            }
+            Task<Run> OverHttp()
+            {
+                int first = requests * run++;
+                return MeasureAsync(concurrency, requests, i => HttpAsync(http, model, Prompt(first + i), maxTokens, cancellationToken));
+            }
+            // Untimed first, so this batch size's first passes (allocations, kernels' first use) count for neither path;
+            // then in the order A B B A, so a drift in a shared machine's speed weighs on both alike.
+            await InProcess();
+            var inProcess = new List<Run>();
+            var overHttp = new List<Run>();
+            for (int repeat = 0; repeat < Repeats; repeat++)
+            {
+                inProcess.Add(await InProcess());
+                overHttp.Add(await OverHttp());
+                overHttp.Add(await OverHttp());
+                inProcess.Add(await InProcess());
+            }
+            var comparison = new ServeComparison(concurrency, inProcess.Count * requests, Combine(inProcess), Combine(overHttp));
+            log($"concurrency {concurrency}: in-process {comparison.InProcess.TokensPerSecond:F0} tokens/s, HTTP {comparison.Http.TokensPerSecond:F0} tokens/s ({comparison.ThroughputRatio:P0})");
             results.Add(comparison);
         }
         await app.StopAsync(cancellationToken);
@@ -63,8 +89,11 @@ internal sealed class ServeBenchmark(IChatClient client, Action<string> log)
     /// <summary>Distinct short questions: each request prefills its own text after the shared system prompt.</summary>
     private static string Prompt(int i) => $"Question {i}: what is {i} plus {i * 7 % 13}? Answer briefly.";
 
-    /// <summary>Runs <paramref name="requests"/> requests, <paramref name="concurrency"/> at a time: (time to first text, tokens) each.</summary>
-    private static async Task<ServeMeasurement> MeasureAsync(int concurrency, int requests, Func<int, Task<(TimeSpan FirstToken, long Tokens)>> send)
+    /// <summary>One batch of requests: each one's time to first text, the tokens of all, and the wall time.</summary>
+    private sealed record Run(TimeSpan[] FirstTokens, long Tokens, TimeSpan Wall);
+
+    /// <summary>Runs <paramref name="requests"/> requests, <paramref name="concurrency"/> at a time.</summary>
+    private static async Task<Run> MeasureAsync(int concurrency, int requests, Func<int, Task<(TimeSpan FirstToken, long Tokens)>> send)
     {
         var results = new (TimeSpan FirstToken, long Tokens)[requests];
         int next = -1;
@@ -74,9 +103,14 @@ internal sealed class ServeBenchmark(IChatClient client, Action<string> log)
             while (Interlocked.Increment(ref next) is var i && i < requests)
                 results[i] = await send(i);
         }));
-        TimeSpan wall = Stopwatch.GetElapsedTime(start);
-        TimeSpan[] firsts = [.. results.Select(r => r.FirstToken).Order()];
-        return new ServeMeasurement(results.Sum(r => r.Tokens) / wall.TotalSeconds, Percentile(firsts, 0.50), Percentile(firsts, 0.99));
+        return new Run([.. results.Select(r => r.FirstToken)], results.Sum(r => r.Tokens), Stopwatch.GetElapsedTime(start));
+    }
+
+    /// <summary>All runs of a path together: their tokens over their summed wall time, percentiles over all requests.</summary>
+    private static ServeMeasurement Combine(List<Run> runs)
+    {
+        TimeSpan[] firsts = [.. runs.SelectMany(r => r.FirstTokens).Order()];
+        return new ServeMeasurement(runs.Sum(r => r.Tokens) / runs.Sum(r => r.Wall.TotalSeconds), Percentile(firsts, 0.50), Percentile(firsts, 0.99));
     }
 
     private static TimeSpan Percentile(TimeSpan[] sorted, double p) => sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(p * sorted.Length) - 1)];
