@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Dbrx.Extensions.AI;
 using Dbrx.Inference.Generation;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
@@ -23,17 +24,22 @@ internal sealed class ModelReadiness(IChatClient client, ILogger<ModelReadiness>
     /// <summary>The engine once loaded (for the queue and batch gauges); null before, or when the client is not DBRX's.</summary>
     public DbrxGenerator? Generator { get; private set; }
 
-    protected override Task ExecuteAsync(CancellationToken stoppingToken) => Task.Run(Load, stoppingToken);
-
-    private void Load()
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         long start = Stopwatch.GetTimestamp();
         try
         {
-            // Asking the DBRX client for its generator loads the model (the same load the first request would start).
-            Generator = client.GetService<DbrxGenerator>();
+            if (client.GetService<DbrxChatClient>() is { } dbrx)
+            {
+                await dbrx.LoadAsync(cancellationToken: stoppingToken);
+                Generator = client.GetService<DbrxGenerator>();
+            }
             ready = true;
             logger.LogInformation("Model loaded in {Seconds:F1} s; ready.", Stopwatch.GetElapsedTime(start).TotalSeconds);
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            // The host stopped during the load.
         }
         catch (Exception e)
         {

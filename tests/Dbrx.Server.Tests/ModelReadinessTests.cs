@@ -1,55 +1,51 @@
-using Dbrx.Inference.Generation;
+using Dbrx.Extensions.AI;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Dbrx.Server.Tests;
 
-/// <summary>/health/ready's check: loading (503), loaded (200), failed (503 with the reason), with a client whose load is held.</summary>
-public sealed class ModelReadinessTests
+/// <summary>/health/ready's check over real clients: ready once the model is loaded, unhealthy with the reason when loading fails.</summary>
+public sealed class ModelReadinessTests(TinyModel model)
 {
-    /// <summary>A client whose model "loads" when the test says so, or fails.</summary>
-    private sealed class HeldClient(Task load) : IChatClient
+    private static async Task<HealthCheckResult> ReadinessAfterLoading(IChatClient client)
     {
-        public object? GetService(Type serviceType, object? serviceKey = null)
-        {
-            if (serviceType != typeof(DbrxGenerator))
-                return null;
-            load.GetAwaiter().GetResult();
-            return null;
-        }
-
-        public Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default) => throw new NotSupportedException();
-
-        public IAsyncEnumerable<ChatResponseUpdate> GetStreamingResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default) => throw new NotSupportedException();
-
-        public void Dispose() { }
+        using var readiness = new ModelReadiness(client, NullLogger<ModelReadiness>.Instance);
+        Assert.NotEqual(HealthStatus.Healthy, (await readiness.CheckHealthAsync(new HealthCheckContext())).Status);
+        await readiness.StartAsync(TestContext.Current.CancellationToken);
+        await readiness.ExecuteTask!;
+        return await readiness.CheckHealthAsync(new HealthCheckContext());
     }
-
-    private static async Task<HealthCheckResult> Check(ModelReadiness readiness) => await readiness.CheckHealthAsync(new HealthCheckContext());
 
     [Fact]
     public async Task ReadyOnceTheModelHasLoaded()
     {
-        var load = new TaskCompletionSource();
-        using var readiness = new ModelReadiness(new HeldClient(load.Task), NullLogger<ModelReadiness>.Instance);
-        await readiness.StartAsync(TestContext.Current.CancellationToken);
-
-        Assert.Equal(HealthStatus.Degraded, (await Check(readiness)).Status);
-        load.SetResult();
-        await readiness.ExecuteTask!;
-        Assert.Equal(HealthStatus.Healthy, (await Check(readiness)).Status);
+        using var client = new DbrxChatClient(new DbrxChatClientOptions { ModelPath = model.Directory, Device = "cpu" });
+        Assert.False(client.IsLoaded);
+        Assert.Equal(HealthStatus.Healthy, (await ReadinessAfterLoading(client)).Status);
+        Assert.True(client.IsLoaded);
     }
 
     [Fact]
     public async Task AFailedLoadIsUnhealthyWithTheReason()
     {
-        using var readiness = new ModelReadiness(new HeldClient(Task.FromException(new IOException("model.safetensors is truncated"))), NullLogger<ModelReadiness>.Instance);
-        await readiness.StartAsync(TestContext.Current.CancellationToken);
-        await readiness.ExecuteTask!;
+        string broken = Path.Combine(Path.GetTempPath(), "dbrx-broken-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(broken);
+        try
+        {
+            File.Copy(Path.Combine(model.Directory, "config.json"), Path.Combine(broken, "config.json"));
+            byte[] weights = File.ReadAllBytes(Path.Combine(model.Directory, "model.safetensors"));
+            File.WriteAllBytes(Path.Combine(broken, "model.safetensors"), weights[..(weights.Length / 2)]);
+            using var client = new DbrxChatClient(new DbrxChatClientOptions { ModelPath = broken, Device = "cpu" });
 
-        HealthCheckResult result = await Check(readiness);
-        Assert.Equal(HealthStatus.Unhealthy, result.Status);
-        Assert.Contains("model.safetensors is truncated", result.Description, StringComparison.Ordinal);
+            HealthCheckResult result = await ReadinessAfterLoading(client);
+
+            Assert.Equal(HealthStatus.Unhealthy, result.Status);
+            Assert.Contains("model.safetensors", result.Description, StringComparison.Ordinal);
+        }
+        finally
+        {
+            Directory.Delete(broken, recursive: true);
+        }
     }
 }
