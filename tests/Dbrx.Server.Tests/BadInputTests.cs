@@ -92,7 +92,7 @@ public sealed class BadInputTests(ServerFixture fixture)
     {
         string messages = string.Join(",", Enumerable.Range(0, 10_000).Select(i => $$"""{"role":"{{(i % 2 == 0 ? "user" : "assistant")}}","content":"message {{i}}"}"""));
         JsonElement error = await ExpectError(await Post($$"""{"model":"tiny-dbrx","messages":[{{messages}}]}"""), HttpStatusCode.BadRequest);
-        Assert.Contains("context of 2048 tokens", error.GetProperty("message").GetString(), StringComparison.Ordinal);
+        Assert.Matches("context of 2,?048 tokens", error.GetProperty("message").GetString());
         await AssertStillServing();
     }
 
@@ -100,7 +100,7 @@ public sealed class BadInputTests(ServerFixture fixture)
     public async Task AnOverLongAnswerIsA400NamingTheContext()
     {
         JsonElement error = await ExpectError(await Post($$"""{"model":"tiny-dbrx","messages":{{Hello}},"max_tokens":5000}"""), HttpStatusCode.BadRequest);
-        Assert.Contains("context of 2048 tokens", error.GetProperty("message").GetString(), StringComparison.Ordinal);
+        Assert.Matches("context of 2,?048 tokens", error.GetProperty("message").GetString());
         await AssertStillServing();
     }
 
