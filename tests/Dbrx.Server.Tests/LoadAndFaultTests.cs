@@ -117,7 +117,7 @@ public sealed class LoadAndFaultTests(TinyModel model)
         await using DbrxTestServer server = await DbrxTestServer.StartAsync(model, client => client.MaxQueuedRequests = 256);
         string[] prompts = ["Hello", "What is DBRX?", "Name three rivers.", "Write a haiku about rain.", "2 + 2 = ?", "Translate 'cat' to French.", "Tell me a joke.", "Why is the sky blue?"];
         // Long enough that most disconnects come while the answer is still being generated.
-        const int maxTokens = 48;
+        const int maxTokens = 32;
         var solo = new Dictionary<string, string>();
         foreach (string prompt in prompts)
         {
