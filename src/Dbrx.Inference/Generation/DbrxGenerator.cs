@@ -80,6 +80,22 @@ public sealed class DbrxGenerator : IDbrxEngine
     /// <inheritdoc/>
     public int VocabularySize => Model.Config.VocabSize;
 
+    /// <summary>Requests waiting for a batch row, at this moment (for monitoring: a server's queue-length gauge).</summary>
+    public int WaitingRequests
+    {
+        get
+        {
+            lock (waiting)
+                return waiting.Count;
+        }
+    }
+
+    /// <summary>
+    /// Batch rows in use by requests, the prompt being prefilled included, as of the worker's last step (for monitoring).
+    /// A finished or cancelled request's row counts until the worker's next step frees it.
+    /// </summary>
+    public int RunningRequests => Volatile.Read(ref activeCount);
+
     /// <summary>
     /// Starts generating from prompt token ids and streams the result. Options are validated and the request queued
     /// before this returns, so invalid input throws here, before any work.
