@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Text.Json.Nodes;
 using Dbrx.Inference.Chat;
+using Dbrx.Inference.Configuration;
 using Dbrx.Inference.Generation;
 using Dbrx.Inference.Tokenization;
 
@@ -25,7 +26,8 @@ internal static class GenerateCommand
         sampling.AddTo(command);
         command.Validators.Add(result =>
         {
-            bool hasPrompt = result.GetValue(prompt) is not null, hasIds = result.GetValue(ids) is { Length: > 0 };
+            // Whether each was given, not its value: reading a value that failed to parse (--token-ids -1) would throw here.
+            bool hasPrompt = result.GetResult(prompt) is not null, hasIds = result.GetResult(ids) is not null;
             if (hasPrompt == hasIds)
                 result.AddError("Give exactly one of --prompt and --token-ids.");
             if (result.GetValue(chat) && !hasPrompt)
@@ -35,18 +37,22 @@ internal static class GenerateCommand
         command.SetAction(CliAction.Run(async (parse, cancellation) =>
         {
             DbrxGenerationOptions options = sampling.Build(parse);
+            options.Validate(DbrxConfigJson.Load(model.Directory(parse)).VocabSize);   // before minutes of loading
             using DbrxGenerator generator = model.StartGenerator(parse, sampling.Generator(parse));
             DbrxTokenizer tokenizer = generator.Tokenizer;
 
             int[] promptIds;
             if (parse.GetValue(ids) is { Length: > 0 } given)
                 promptIds = given.Select(id => id > int.MaxValue ? -1 : (int)id).ToArray();
-            else if (parse.GetValue(chat))
-            {
-                promptIds = systemPrompt.Template(parse).Encode([DbrxChatMessage.User(parse.GetValue(prompt)!)], addGenerationPrompt: true, tokenizer);
-            }
             else
-                promptIds = tokenizer.Encode(parse.GetValue(prompt)!);
+            {
+                string promptText = parse.GetValue(prompt)!;
+                if (!options.TruncatePromptFromLeft)
+                    DbrxContextFit.EnsureTextMayFit(System.Text.Encoding.UTF8.GetByteCount(promptText), sampling.MaxNewTokensGiven(parse) ? options.MaxNewTokens : 1, generator.ContextLength, tokenizer);
+                promptIds = parse.GetValue(chat)
+                    ? systemPrompt.Template(parse).Encode([DbrxChatMessage.User(promptText)], addGenerationPrompt: true, tokenizer, cancellation)
+                    : tokenizer.Encode(promptText, cancellation);
+            }
 
             options = sampling.FitToContext(parse, options, promptIds.Length, generator.ContextLength);
             using var interrupt = new InterruptToCancel();

@@ -2,6 +2,8 @@ using Dbrx.Inference.Checkpoints;
 using Dbrx.Inference.Configuration;
 using Dbrx.Inference.Quantization;
 using Dbrx.Inference.Runtime;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -45,6 +47,12 @@ public sealed record DbrxLoadOptions
     /// <summary>How expert matmuls are issued (grouped on CUDA by default).</summary>
     public ExpertDispatch ExpertDispatch { get; init; } = ExpertDispatch.Auto;
 
+    /// <summary>Receives a <see cref="DbrxTensorProgress"/> after each tensor is copied (on the loading thread).</summary>
+    public IProgress<DbrxTensorProgress>? Progress { get; init; }
+
+    /// <summary>Logs the load's start (folder, size, devices, dtype) and end (time taken).</summary>
+    public ILogger? Logger { get; init; }
+
     /// <summary>
     /// When true (the default) tensors the model does not have are an error; when false they are ignored. Missing and
     /// wrongly shaped tensors are always errors: a weight left unloaded would silently produce garbage.
@@ -52,14 +60,57 @@ public sealed record DbrxLoadOptions
     public bool Strict { get; init; } = true;
 }
 
+/// <summary>What <see cref="DbrxModelLoader.Plan"/> decided for a model folder, before any weight is read.</summary>
+/// <param name="Options">The options planned with.</param>
+/// <param name="Config">The model's configuration.</param>
+/// <param name="DType">The weights' and activations' dtype.</param>
+/// <param name="Placement">Where the embedding, each block and the head go.</param>
+/// <param name="Quantization">The int4 scheme of the weights, or null for float weights.</param>
+/// <param name="StoredQuantization">The scheme the checkpoint was saved with, or null when it holds float weights.</param>
+public sealed record DbrxLoadPlan(DbrxLoadOptions Options, DbrxConfig Config, ScalarType DType, DbrxPlacement Placement, DbrxQuantization? Quantization, DbrxQuantization? StoredQuantization);
+
 /// <summary>Loads a DBRX model from a Hugging Face folder: <c>config.json</c> plus safetensors weights.</summary>
 public static class DbrxModelLoader
 {
     /// <summary>Reads the config, builds the model on the target device and streams the weights into it tensor by tensor.</summary>
     /// <exception cref="DbrxConfigException">The config is missing or invalid.</exception>
     /// <exception cref="CheckpointException">The weights are missing, corrupt or do not match the config.</exception>
-    /// <exception cref="ArgumentException">An option is invalid.</exception>
-    public static DbrxForCausalLM Load(string directory, DbrxLoadOptions? options = null)
+    /// <exception cref="ArgumentException">An option is invalid, or cannot work with this model or machine.</exception>
+    /// <exception cref="InvalidOperationException">The model and the planned KV cache do not fit the devices' free memory.</exception>
+    /// <exception cref="OperationCanceledException">The token was cancelled; checked between tensors, and nothing is kept.</exception>
+    public static DbrxForCausalLM Load(string directory, DbrxLoadOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        DbrxLoadPlan plan = Plan(directory, options);
+        using var checkpoint = SafetensorsCheckpoint.Open(directory);
+        CheckMatches(plan.Config, checkpoint, plan.Options.Strict, plan.StoredQuantization);
+        ILogger log = plan.Options.Logger ?? NullLogger.Instance;
+        long bytes = checkpoint.Tensors.Sum(t => t.ByteLength);
+        log.LogInformation("Loading DBRX from {Directory}: {Tensors} tensors, {Gigabytes:F2} GB, {DType}; {Placement}", directory, checkpoint.Tensors.Count(), bytes / 1e9, DbrxDevices.DTypeName(plan.DType), plan.Placement);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var model = new DbrxForCausalLM(plan.Config, plan.DType, plan.Placement, plan.Options.AttentionImplementation, plan.Options.ExpertDispatch, plan.Quantization);
+        try
+        {
+            LoadWeights(model, checkpoint, checkpointQuantized: plan.StoredQuantization is not null, plan.Options.Progress, cancellationToken);
+            log.LogInformation("Loaded DBRX from {Directory} in {Seconds:F1} s", directory, clock.Elapsed.TotalSeconds);
+            return model;
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Everything <see cref="Load"/> decides and checks before it reads a weight: the config, the dtype, int4 against
+    /// the model's shape, where each part goes, the attention implementation against the devices, and the weights plus
+    /// the planned KV cache against each device's free memory. Cheap (no weight is read), so a caller can refuse
+    /// options that cannot work when they are given rather than minutes later.
+    /// </summary>
+    /// <exception cref="DbrxConfigException">The config is missing or invalid.</exception>
+    /// <exception cref="ArgumentException">An option is invalid, or cannot work with this model or machine.</exception>
+    /// <exception cref="InvalidOperationException">The model and the planned KV cache do not fit the devices' free memory.</exception>
+    public static DbrxLoadPlan Plan(string directory, DbrxLoadOptions? options = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(directory);
         options ??= new DbrxLoadOptions();
@@ -67,6 +118,8 @@ public static class DbrxModelLoader
         if (options.PlanCacheTokens is < 0)
             throw new ArgumentOutOfRangeException(nameof(options.PlanCacheTokens), options.PlanCacheTokens, "PlanCacheTokens cannot be negative.");
         DbrxConfig config = DbrxConfigJson.Load(directory);
+        if (options.PlanCacheTokens > config.MaxSeqLen)
+            throw new ArgumentException($"A context of {options.PlanCacheTokens} tokens is beyond the model's max_seq_len of {config.MaxSeqLen}.");
         DbrxPlacement? map = options.Device.Contains('=', StringComparison.Ordinal) ? DbrxPlacement.Parse(options.Device, config.NLayers) : null;
         Device first = map?.Embedding ?? DbrxDevices.ParseDevice(options.Device);
         DbrxQuantization? stored = DbrxQuantization.FromConfigFile(directory);
@@ -77,20 +130,9 @@ public static class DbrxModelLoader
         quantization?.Validate(config);
         var footprint = DbrxMemoryFootprint.Of(config, dtype, options.PlanCacheRows, options.PlanCacheTokens ?? config.DefaultContextLength, quantization);
         DbrxPlacement placement = map ?? Place(config, first, options.Device, footprint);
+        DbrxForCausalLM.CheckSupported(dtype, placement, options.AttentionImplementation, quantization);
         DbrxMemoryCheck.Check(placement, footprint, DbrxMemoryCheck.FreeMemory(placement));
-        using var checkpoint = SafetensorsCheckpoint.Open(directory);
-        CheckMatches(config, checkpoint, options.Strict, stored);
-        var model = new DbrxForCausalLM(config, dtype, placement, options.AttentionImplementation, options.ExpertDispatch, quantization);
-        try
-        {
-            LoadWeights(model, checkpoint, checkpointQuantized: stored is not null);
-            return model;
-        }
-        catch
-        {
-            model.Dispose();
-            throw;
-        }
+        return new DbrxLoadPlan(options, config, dtype, placement, quantization, stored);
     }
 
     /// <summary>
@@ -161,30 +203,59 @@ public static class DbrxModelLoader
     /// <param name="model">The model to fill.</param>
     /// <param name="checkpoint">Its checkpoint.</param>
     /// <param name="checkpointQuantized">The checkpoint stores int4 tensors (it has a quantization_config).</param>
-    public static void LoadWeights(DbrxForCausalLM model, SafetensorsCheckpoint checkpoint, bool checkpointQuantized = false)
+    /// <param name="progress">Receives the progress after each tensor.</param>
+    /// <param name="cancellationToken">Checked before each tensor.</param>
+    /// <exception cref="OperationCanceledException">The token was cancelled; the model is partly filled.</exception>
+    public static void LoadWeights(DbrxForCausalLM model, SafetensorsCheckpoint checkpoint, bool checkpointQuantized = false, IProgress<DbrxTensorProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(checkpoint);
         using var grad = no_grad();
-        foreach (var (name, target) in model.Int4Targets())
+        var int4 = model.Int4Targets();
+        var parameters = model.named_parameters().ToList();
+        string[] StoredNames(string name)
         {
-            using var scope = NewDisposeScope();
-            if (checkpointQuantized)
-            {
-                var (qweight, scales, zeros) = DbrxQuantization.StoredNames(name);
-                target.LoadQuantized(new Int4Weights(checkpoint.Read(qweight, ScalarType.Byte, CPU), checkpoint.Read(scales, ScalarType.Float32, CPU), checkpoint.Read(zeros, ScalarType.Float32, CPU)));
-            }
-            else
-            {
-                // The checkpoint's own dtype: each part goes to float32 only while it is quantized.
-                target.LoadFloat(checkpoint.FileOf(name).Read(name));
-            }
+            if (!checkpointQuantized || !int4.ContainsKey(name))
+                return [name];
+            var (qweight, scales, zeros) = DbrxQuantization.StoredNames(name);
+            return [qweight, scales, zeros];
         }
-        foreach (var (name, parameter) in model.named_parameters())
+        var all = int4.Keys.Concat(parameters.Select(p => p.name)).ToList();
+        long total = all.SelectMany(StoredNames).Sum(n => checkpoint.Info(n).ByteLength), done = 0;
+        int count = 0;
+        void Done(string name)
         {
-            using var scope = NewDisposeScope();
-            var source = checkpoint.Read(name, parameter.dtype, parameter.device);
-            parameter.copy_(source.view(parameter.shape));
+            done += StoredNames(name).Sum(n => checkpoint.Info(n).ByteLength);
+            progress?.Report(new DbrxTensorProgress(++count, all.Count, done, total, name, model.Placement.DeviceOf(name).ToString()));
+        }
+
+        foreach (var (name, target) in int4)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            using (NewDisposeScope())
+            {
+                if (checkpointQuantized)
+                {
+                    var (qweight, scales, zeros) = DbrxQuantization.StoredNames(name);
+                    target.LoadQuantized(new Int4Weights(checkpoint.Read(qweight, ScalarType.Byte, CPU), checkpoint.Read(scales, ScalarType.Float32, CPU), checkpoint.Read(zeros, ScalarType.Float32, CPU)));
+                }
+                else
+                {
+                    // The checkpoint's own dtype: each part goes to float32 only while it is quantized.
+                    target.LoadFloat(checkpoint.FileOf(name).Read(name));
+                }
+            }
+            Done(name);
+        }
+        foreach (var (name, parameter) in parameters)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            using (NewDisposeScope())
+            {
+                var source = checkpoint.Read(name, parameter.dtype, parameter.device);
+                parameter.copy_(source.view(parameter.shape));
+            }
+            Done(name);
         }
     }
 }
