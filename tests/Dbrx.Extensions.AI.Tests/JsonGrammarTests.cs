@@ -50,6 +50,10 @@ public sealed class JsonGrammarTests
     [InlineData("""{"type":"string","minLength":2,"maxLength":3}""", "\"a\"", false)]
     [InlineData("""{"type":"string","maxLength":2}""", "\"😀é\"", true)]                  // counted in characters
     [InlineData("""{"type":"string","maxLength":2,"pattern":"^[a-z😀]*$"}""", "\"😀😀\"", true)]
+    [InlineData("""{"type":"string","format":"email","maxLength":12}""", "\"ab@example.c\"", true)]
+    [InlineData("""{"type":"string","format":"email","maxLength":12}""", "\"abc@example.com\"", false)]
+    [InlineData("""{"type":"string","format":"uri","maxLength":2048,"minLength":12}""", "\"https://a.io\"", true)]
+    [InlineData("""{"type":"string","format":"uri","maxLength":2048,"minLength":13}""", "\"https://a.io\"", false)]
     [InlineData("""{"type":"object","additionalProperties":{"type":"integer"}}""", """{"x":1,"y":2}""", true)]
     [InlineData("""{"type":"object","additionalProperties":{"type":"integer"}}""", """{"x":"1"}""", false)]
     [InlineData("""{"type":"object","properties":{},"additionalProperties":false}""", "{}", true)]

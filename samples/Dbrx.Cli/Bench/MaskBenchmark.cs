@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text.Encodings.Web;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using Dbrx.Extensions.AI;
 using Dbrx.Inference.Generation;
 using Dbrx.Inference.Tokenization;
@@ -36,8 +37,8 @@ internal sealed record SchemaOutcome(string File, string Split)
 
 /// <summary>
 /// MaskBench (JSONSchemaBench's mask benchmark) run against this engine: every schema is compiled (cold: a schema
-/// text seen for the first time), then each of its test instances, written as compact JSON and tokenized, is fed
-/// token by token; before each token the mask is computed and the token must be in it. A valid instance must be
+/// text seen for the first time), then each of its test instances, written as compact JSON with its properties in the
+/// schema's order (<see cref="SchemaOrder"/>) and tokenized, is fed token by token; before each token the mask is computed and the token must be in it. A valid instance must be
 /// accepted whole, an invalid one refused somewhere or left incomplete. Masks are timed one by one on this thread.
 /// </summary>
 internal sealed class MaskBenchmark(DbrxTokenizer tokenizer)
@@ -76,7 +77,8 @@ internal sealed class MaskBenchmark(DbrxTokenizer tokenizer)
         foreach (JsonElement test in root.GetProperty("tests").EnumerateArray())
         {
             bool valid = test.GetProperty("valid").GetBoolean();
-            string text = JsonSerializer.Serialize(test.GetProperty("data"), Compact);
+            // Written compactly, with properties in the schema's order (invalid ones too, so no refusal comes from order alone).
+            string text = SchemaOrder.Apply(JsonNode.Parse(test.GetProperty("data").GetRawText()), root.GetProperty("schema"))?.ToJsonString(Compact) ?? "null";
             int[] tokens = tokenizer.Encode(text);
             ITokenConstraint constraint = factory();
             int refusedAt = -1;

@@ -415,6 +415,8 @@ internal sealed class CompiledGrammar
             return null;
         if (text.Node.Dfa is not { } dfa)
             return (text.Node.MaxLength is { } max ? max - text.Count : int.MaxValue, state.CloseBytes);
+        if (text.Node.Lengths is not null)
+            return null;
         var (total, maxCompletion) = dfa.TotalStates(Trie.PlainCodePoints);
         return total[text.State] ? (int.MaxValue, maxCompletion + 1) : null;
     }

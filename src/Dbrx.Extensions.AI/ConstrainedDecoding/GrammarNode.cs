@@ -151,20 +151,32 @@ internal sealed class LiteralNode : GrammarNode
 }
 
 /// <summary>
-/// A string. Its characters follow <see cref="Dfa"/> (patterns, format, with the length bounds folded in), or, when
-/// there is none, any characters with <see cref="MinLength"/> to <see cref="MaxLength"/> of them (a counter, so that
-/// long free strings need no automaton). Object keys that are not declared are strings too, whose automaton's
-/// accepting states say which value schema follows (<see cref="KeyValues"/>).
+/// A string. Its characters follow <see cref="Dfa"/> (patterns, format), or, when there is none, any characters;
+/// <see cref="MinLength"/> to <see cref="MaxLength"/> of them, counted beside the automaton (<see cref="Lengths"/>)
+/// or alone. Object keys that are not declared are strings too, whose automaton's accepting states say which value
+/// schema follows (<see cref="KeyValues"/>).
 /// </summary>
-internal sealed class StringNode(CharDfa? dfa, int minLength = 0, int? maxLength = null) : GrammarNode
+internal sealed class StringNode : GrammarNode
 {
-    public CharDfa? Dfa { get; } = dfa;
+    public StringNode(CharDfa? dfa, int minLength = 0, int? maxLength = null)
+    {
+        Dfa = dfa;
+        MinLength = minLength;
+        MaxLength = maxLength;
+        if (dfa is not null && (minLength > 0 || maxLength is not null))
+            Lengths = new StringLengths(dfa, minLength, maxLength);
+    }
 
-    public int MinLength { get; } = dfa is null ? minLength : 0;
+    public CharDfa? Dfa { get; }
 
-    public int? MaxLength { get; } = dfa is null ? maxLength : null;
+    public int MinLength { get; }
 
-    /// <summary>For the counter: counts above this behave alike (the bound that matters), so states stay few.</summary>
+    public int? MaxLength { get; }
+
+    /// <summary>With an automaton and length bounds: which lengths each state can still reach.</summary>
+    public StringLengths? Lengths { get; }
+
+    /// <summary>Character counts at or above this behave alike (the bound that matters), so states stay few.</summary>
     public int CountCap => MaxLength ?? MinLength;
 
     /// <summary>For keys: the value node after each accepting state of <see cref="Dfa"/> (null elsewhere).</summary>
@@ -177,17 +189,19 @@ internal sealed class StringNode(CharDfa? dfa, int minLength = 0, int? maxLength
 
     protected override ByteSet ComputeFirstBytes() => ByteSet.Of('"');
 
-    public override int ComputeMinBytes() => Dfa is null
-        ? MaxLength < MinLength ? Never : 2 + MinLength
-        : Dfa.Start < 0 ? Never : Saturate(2L + Dfa.CompletionBytes(Dfa.Start));
+    public override int ComputeMinBytes()
+    {
+        if (MaxLength < MinLength || Dfa is { Start: < 0 } || Lengths is { } lengths && !lengths.Viable(Dfa!.Start, 0))
+            return Never;
+        var text = new List<byte>();
+        AppendShortest(text);
+        return text.Count;
+    }
 
     public override void AppendShortest(List<byte> output)
     {
         output.Add((byte)'"');
-        if (Dfa is null)
-            output.AddRange(Enumerable.Repeat((byte)'a', MinLength));
-        else
-            JsonText.AppendShortestChars(Dfa, Dfa.Start, output);
+        StringText.AppendRest(new StringFrame(this, Dfa?.Start ?? 0, 0, StringDecoder.Ready), output);
         output.Add((byte)'"');
     }
 }

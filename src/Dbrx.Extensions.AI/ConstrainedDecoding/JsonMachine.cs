@@ -354,7 +354,9 @@ internal sealed class JsonMachine(StackTable stacks)
             int target = dfa.SingleTarget(text.State, lo, hi);
             if (target >= 0)
             {
-                output.Add(Replace(stack, text with { State = target, Decoder = new StringDecoder(DecoderKind.Utf8Settled, decoder.Pending, 0, decoder.NextLo, decoder.NextHi) }));
+                // The character is counted now: it is known to come.
+                int count = text.Node.Lengths?.Next(text.Count) ?? text.Count;
+                output.Add(Replace(stack, text with { State = target, Count = count, Decoder = new StringDecoder(DecoderKind.Utf8Settled, decoder.Pending, 0, decoder.NextLo, decoder.NextHi) }));
                 return;
             }
         }

@@ -26,6 +26,7 @@ internal sealed class JsonSchemaCompiler
     /// </summary>
     private static readonly ConcurrentDictionary<(CharDfa?, int, int?), StringNode> SharedStrings = new();
 
+
     private readonly SchemaReader reader;
     private readonly bool undeclaredProperties;
     private readonly Dictionary<string, ChoiceNode> nodes = new(StringComparer.Ordinal);
@@ -107,56 +108,73 @@ internal sealed class JsonSchemaCompiler
     }
 
     /// <summary>
-    /// oneOf: exactly one alternative holds. Where no two can hold at once (different types, different const
-    /// values of a required property, a property one requires and the other forbids, ...) it is anyOf. Where the
-    /// alternatives differ only in their required properties, each one is made to leave out a property every other
-    /// requires. Any other oneOf is refused: enforcing it as anyOf would accept values that match two.
+    /// oneOf: exactly one alternative holds. Where no two can hold at once (different types, values of a property
+    /// that exclude each other, a property one requires and the other forbids, ...) it is anyOf. Otherwise each
+    /// alternative is kept apart from every other it may overlap with by their required properties: it must leave out
+    /// one of those only the other requires, so nothing it accepts satisfies the other; if the other requires nothing
+    /// it does not, every value of it has what the other requires, and it is dropped. This is exact where overlapping
+    /// alternatives differ in their required properties alone, and otherwise refuses (never accepts) the values
+    /// that differ elsewhere. Overlapping alternatives with the same required properties are refused at compile
+    /// time: enforcing them as anyOf would accept values that match two.
     /// </summary>
     private List<SchemaInfo> ExpandExclusive(SchemaInfo rest, SchemaGroup group)
     {
         var expanded = group.Alternatives.Select(a => Expand(With(rest, a))).ToList();
-        (int, int)? overlap = null;
-        for (int i = 0; i < expanded.Count && overlap is null; i++)
+        var overlapping = new bool[expanded.Count, expanded.Count];
+        bool any = false;
+        for (int i = 0; i < expanded.Count; i++)
         {
-            for (int j = i + 1; j < expanded.Count && overlap is null; j++)
+            for (int j = i + 1; j < expanded.Count; j++)
             {
-                if (!expanded[i].All(a => expanded[j].All(b => Disjoint(a, b, depth: 0))))
-                    overlap = (i, j);
+                if (expanded[i].All(a => expanded[j].All(b => Disjoint(a, b, depth: 0))))
+                    continue;
+                if (RequiredOnlyBy(expanded[j], expanded[i]).Count == 0 && RequiredOnlyBy(expanded[i], expanded[j]).Count == 0)
+                    throw new JsonSchemaException(group.Keyword, group.Path,
+                        $"alternatives {i} and {j} can both match one value and require the same properties, and oneOf is only enforced where its alternatives can be told apart (use anyOf if either may match)");
+                overlapping[i, j] = overlapping[j, i] = any = true;
             }
         }
-        if (overlap is null)
+        if (!any)
             return [.. expanded.SelectMany(e => e)];
-        if (group.Alternatives.All(a => a.OnlyRequired))
-            return ExclusiveByRequired(rest, group);
-        var (first, second) = overlap.Value;
-        throw new JsonSchemaException(group.Keyword, group.Path,
-            $"alternatives {first} and {second} can both match one value, and oneOf is only enforced where its alternatives exclude each other (use anyOf if either may match)");
-    }
-
-    private List<SchemaInfo> ExclusiveByRequired(SchemaInfo rest, SchemaGroup group)
-    {
         var result = new List<SchemaInfo>();
-        for (int i = 0; i < group.Alternatives.Count; i++)
+        for (int i = 0; i < expanded.Count; i++)
         {
-            SchemaInfo alternative = With(rest, group.Alternatives[i]);
-            // Values that are not objects would match every alternative.
-            alternative.Types &= JsonTypes.Object;
-            bool possible = true;
-            for (int j = 0; j < group.Alternatives.Count && possible; j++)
+            var apart = expanded[i].Select(a =>
             {
-                if (j == i)
+                SchemaInfo copy = a.WithoutGroups();
+                copy.Groups.AddRange(a.Groups);
+                return copy;
+            }).ToList();
+            bool dropped = false;
+            for (int j = 0; j < expanded.Count && !dropped; j++)
+            {
+                if (!overlapping[i, j])
                     continue;
-                var missing = group.Alternatives[j].Required.Except(group.Alternatives[i].Required).ToList();
-                possible = missing.Count > 0;
-                if (missing.Count == 1)
-                    alternative.Forbidden.Add(missing[0]);
-                else if (missing.Count > 1)
-                    alternative.Groups.Add(new SchemaGroup([.. missing.Select(name => Forbidding(name, group.Path))], false, group.Keyword, group.Path));
+                var missing = RequiredOnlyBy(expanded[j], expanded[i]);
+                dropped = missing.Count == 0;
+                foreach (SchemaInfo alternative in apart)
+                {
+                    // Values that are not objects have no properties to tell them apart.
+                    alternative.Types &= JsonTypes.Object;
+                    if (missing.Count == 1)
+                        alternative.Forbidden.Add(missing[0]);
+                    else if (missing.Count > 1)
+                        alternative.Groups.Add(new SchemaGroup([.. missing.Select(name => Forbidding(name, group.Path))], false, group.Keyword, group.Path));
+                }
             }
-            if (possible)
-                result.AddRange(Expand(alternative));
+            if (!dropped)
+                result.AddRange(apart.SelectMany(Expand));
         }
         return result;
+    }
+
+    /// <summary>Names every expansion of <paramref name="required"/> requires that no expansion of <paramref name="other"/> does.</summary>
+    private static List<string> RequiredOnlyBy(List<SchemaInfo> required, List<SchemaInfo> other)
+    {
+        if (required.Count == 0)
+            return [];
+        var names = required.Select(r => r.Required.AsEnumerable()).Aggregate((a, b) => a.Intersect(b)).ToList();
+        return [.. names.Where(n => other.All(o => !o.Required.Contains(n)))];
     }
 
     private static SchemaInfo Forbidding(string name, string path)
@@ -187,15 +205,27 @@ internal sealed class JsonSchemaCompiler
     {
         if (a.Values is { } av && b.Values is { } bv)
             return !av.Where(v => JsonValues.TypeOf(v) == type).Any(v => bv.Any(w => JsonValues.Equal(v, w)));
+        // Values one allows that the other rules out with not/enum.
+        foreach (var (x, y) in new[] { (a, b), (b, a) })
+        {
+            if (x.Values is { } values && values.Where(v => JsonValues.TypeOf(v) == type).All(v => y.ExcludedValues.Any(e => JsonValues.Equal(v, e))))
+                return true;
+        }
         switch (type)
         {
             case JsonTypes.Object:
-                foreach (string name in a.Required)
+                // A property one requires and the other forbids or allows only other values for.
+                foreach (var (x, y) in new[] { (a, b), (b, a) })
                 {
-                    if (Forbids(b, name) || b.Required.Contains(name) && depth < 3 && DisjointValues(a, b, name, depth))
+                    foreach (string name in x.Required)
+                    {
+                        if (Forbids(y, name) || depth < 3 && DisjointValues(x, y, name, depth))
+                            return true;
+                    }
+                    if (x.Required.Count > (y.MaxProperties ?? int.MaxValue) || x.MinProperties > (y.MaxProperties ?? int.MaxValue))
                         return true;
                 }
-                return b.Required.Any(name => Forbids(a, name));
+                return false;
             case JsonTypes.Integer or JsonTypes.NonInteger:
                 return a.Maximum is { } aMax && b.Minimum is { } bMin && Below(aMax, a.MaximumExclusive, bMin, b.MinimumExclusive)
                     || b.Maximum is { } bMax && a.Minimum is { } aMin && Below(bMax, b.MaximumExclusive, aMin, a.MinimumExclusive);
@@ -336,10 +366,8 @@ internal sealed class JsonSchemaCompiler
         {
             case JsonValueKind.String:
                 string text = value.GetString()!;
-                if (StringDfa(info) is { } dfa)
-                    return Matches(dfa, text);
                 int length = CountCodePoints(text);
-                return length >= info.MinLength && length <= (info.MaxLength ?? int.MaxValue);
+                return length >= info.MinLength && length <= (info.MaxLength ?? int.MaxValue) && (StringDfa(info, foldLengths: false) is not { } dfa || Matches(dfa, text));
             case JsonValueKind.Number:
                 return BuildNumber(info) is not { } number || Matches(number.Dfa, value.GetRawText());
             default:
@@ -353,13 +381,18 @@ internal sealed class JsonSchemaCompiler
     {
         if (info.MaxLength < info.MinLength)
             return null;
-        if (StringDfa(info) is not { } dfa)
-            return SharedStrings.GetOrAdd((null, info.MinLength, info.MaxLength), k => new StringNode(null, k.Item2, k.Item3));
-        return dfa.Start < 0 ? null : SharedStrings.GetOrAdd((dfa, 0, null), k => new StringNode(k.Item1));
+        CharDfa? dfa = StringDfa(info, foldLengths: false);
+        if (dfa is { Start: < 0 })
+            return null;
+        var node = SharedStrings.GetOrAdd((dfa, info.MinLength, info.MaxLength), k => new StringNode(k.Item1, k.Item2, k.Item3));
+        return node.Lengths is { } lengths && !lengths.Viable(dfa!.Start, 0) ? null : node;
     }
 
-    /// <summary>The automaton of a string's patterns, format, exclusions and lengths; null when nothing but lengths constrains it.</summary>
-    private static CharDfa? StringDfa(SchemaInfo info)
+    /// <summary>
+    /// The automaton of a string's patterns, format and exclusions (and, when <paramref name="foldLengths"/>, its
+    /// length bounds); null when nothing but lengths constrains it.
+    /// </summary>
+    private static CharDfa? StringDfa(SchemaInfo info, bool foldLengths)
     {
         var parts = new List<CharDfa>();
         foreach (var (pattern, path, negated) in info.Patterns)
@@ -371,7 +404,7 @@ internal sealed class JsonSchemaCompiler
             parts.Add(CharDfa.Complement(CharDfa.Strings(excluded)));
         if (parts.Count == 0)
             return null;
-        if (info.MinLength > 0 || info.MaxLength is not null)
+        if (foldLengths && (info.MinLength > 0 || info.MaxLength is not null))
             parts.Add(CharDfa.Lengths(info.MinLength, info.MaxLength));
         try
         {
@@ -462,7 +495,7 @@ internal sealed class JsonSchemaCompiler
             if (alternative.Values is { } values)
                 parts.Add(CharDfa.Strings(values.Where(v => v.ValueKind == JsonValueKind.String).Select(v => v.GetString()!)));
             else
-                parts.Add(StringDfa(alternative) ?? CharDfa.Lengths(alternative.MinLength, alternative.MaxLength));
+                parts.Add(StringDfa(alternative, foldLengths: true) ?? CharDfa.Lengths(alternative.MinLength, alternative.MaxLength));
         }
         if (parts.Count == 0)
             return null;

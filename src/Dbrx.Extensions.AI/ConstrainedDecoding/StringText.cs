@@ -7,9 +7,9 @@ namespace Dbrx.Extensions.AI.ConstrainedDecoding;
 internal static class StringText
 {
     /// <summary>Whether the string may close here (between characters, its constraints met).</summary>
-    public static bool Accepts(StringFrame text) => text.Decoder.Kind == DecoderKind.Ready && (text.Node.Dfa is { } dfa
-        ? dfa.IsAccepting(text.State)
-        : text.Count >= text.Node.MinLength);
+    public static bool Accepts(StringFrame text) => text.Decoder.Kind == DecoderKind.Ready && (text.Node.Lengths is { } lengths
+        ? lengths.Accepts(text.State, text.Count)
+        : text.Node.Dfa is { } dfa ? dfa.IsAccepting(text.State) : text.Count >= text.Node.MinLength);
 
     /// <summary>The decoder after a UTF-8 lead byte, or null for a byte that starts no valid character.</summary>
     public static StringDecoder? Utf8Lead(byte b) => b switch
@@ -87,7 +87,12 @@ internal static class StringText
         if (text.Node.Dfa is { } dfa)
         {
             int next = dfa.Step(text.State, codePoint);
-            return next < 0 ? null : text with { State = next, Decoder = StringDecoder.Ready };
+            if (next < 0)
+                return null;
+            if (text.Node.Lengths is not { } lengths)
+                return text with { State = next, Decoder = StringDecoder.Ready };
+            int count = lengths.Next(text.Count);
+            return lengths.Viable(next, count) ? text with { State = next, Count = count, Decoder = StringDecoder.Ready } : null;
         }
         if (text.Count >= text.Node.MaxLength)
             return null;
@@ -98,9 +103,9 @@ internal static class StringText
     public static bool CanBecomeAllowed(StringFrame text, StringDecoder decoder) =>
         decoder.Kind == DecoderKind.Utf8Settled || Candidates(decoder).Any(range => Allows(text, range.Lo, range.Hi));
 
-    private static bool Allows(StringFrame text, int lo, int hi) => lo <= hi && (text.Node.Dfa is { } dfa
-        ? dfa.AnyIn(text.State, lo, hi)
-        : text.Count < (text.Node.MaxLength ?? int.MaxValue));
+    private static bool Allows(StringFrame text, int lo, int hi) => lo <= hi && (text.Node.Lengths is { } lengths
+        ? lengths.AnyIn(text.State, text.Count, lo, hi)
+        : text.Node.Dfa is { } dfa ? dfa.AnyIn(text.State, lo, hi) : text.Count < (text.Node.MaxLength ?? int.MaxValue));
 
     /// <summary>
     /// The code points a partial character can become, as ranges of scalar values: for a <c>\u</c> escape, its
@@ -130,7 +135,7 @@ internal static class StringText
     /// <summary>JSON bytes of the shortest rest of the string's content (the closing quote not counted).</summary>
     public static int RestBytes(StringFrame text)
     {
-        if (text.Decoder.Kind == DecoderKind.Ready)
+        if (text.Decoder.Kind == DecoderKind.Ready && text.Node.Lengths is null)
             return text.Node.Dfa is { } dfa ? dfa.CompletionBytes(text.State) : Math.Max(0, text.Node.MinLength - text.Count);
         var bytes = new List<byte>();
         AppendRest(text, bytes);
@@ -150,6 +155,18 @@ internal static class StringText
     {
         if (text.Decoder.Kind != DecoderKind.Ready)
             text = FinishCharacter(text, output);
+        if (text.Node.Lengths is { } lengths)
+        {
+            int state = text.State, count = text.Count;
+            while (!lengths.Accepts(state, count))
+            {
+                var (codePoint, next) = lengths.ShortestStep(state, count);
+                JsonText.AppendChar(codePoint, output);
+                state = next;
+                count = lengths.Next(count);
+            }
+            return state;
+        }
         if (text.Node.Dfa is { } dfa)
         {
             int state = text.State;
@@ -242,7 +259,12 @@ internal static class StringText
         {
             if (lo > hi)
                 continue;
-            if (text.Node.Dfa is { } dfa)
+            if (text.Node.Lengths is { } lengths)
+            {
+                if (lengths.BestIn(text.State, text.Count, lo, hi) is { } best)
+                    return best.CodePoint;
+            }
+            else if (text.Node.Dfa is { } dfa)
             {
                 if (dfa.BestIn(text.State, lo, hi) is { } best)
                     return best.CodePoint;
