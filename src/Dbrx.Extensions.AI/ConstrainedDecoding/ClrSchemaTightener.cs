@@ -10,8 +10,8 @@ namespace Dbrx.Extensions.AI.ConstrainedDecoding;
 
 /// <summary>
 /// Narrows a schema where it is looser than the .NET type it was made from, so that every value the constraint lets
-/// through binds: integer widths (a <c>byte</c> is <c>"type":"integer"</c> in the schema), <c>decimal</c> and
-/// <c>Half</c> ranges, <c>char</c> (one UTF-16 unit), <c>TimeSpan</c> (bounded days, real hours), <c>TimeOnly</c>
+/// through binds: integer widths (a <c>byte</c> is <c>"type":"integer"</c> in the schema), <c>decimal</c>,
+/// <c>Half</c>, <c>float</c> and <c>double</c> ranges (no overflow to infinity), <c>char</c> (one UTF-16 unit), <c>TimeSpan</c> (bounded days, real hours), <c>TimeOnly</c>
 /// (no offset), <c>byte[]</c> (base64), and dictionary keys of integer, enum and Guid types. Tool schemas are
 /// narrowed from <see cref="AIFunction.UnderlyingMethod"/>'s parameter types; response schemas from the type whose
 /// name <c>GetResponseAsync&lt;T&gt;</c> gave the schema (found among the loaded types and checked against the
@@ -145,7 +145,7 @@ internal static class ClrSchemaTightener
             schema = target;
         if (!visited.Add((schema, type)))
             return;
-        if (IntegerRange(type) is var (min, max))
+        if (NumericRange(type) is var (min, max))
         {
             Narrow(schema, "minimum", min, raise: true);
             Narrow(schema, "maximum", max, raise: false);
@@ -172,7 +172,7 @@ internal static class ClrSchemaTightener
             schema["pattern"] = StringFormats.Base64;
             return;
         }
-        if (type.IsPrimitive || type.IsEnum || type == typeof(string) || type == typeof(Half) || type == typeof(decimal) || type == typeof(Guid) || type == typeof(Uri)
+        if (type.IsPrimitive || type.IsEnum || type == typeof(string) || type == typeof(Guid) || type == typeof(Uri)
             || type == typeof(DateTime) || type == typeof(DateTimeOffset) || type == typeof(DateOnly) || type == typeof(JsonElement) || type == typeof(object))
             return;
         JsonTypeInfo info = Options.GetTypeInfo(type);
@@ -197,8 +197,10 @@ internal static class ClrSchemaTightener
         }
     }
 
-    /// <summary>Numbers and integers the type holds, as (minimum, maximum); null for other types.</summary>
-    private static (string Min, string Max)? IntegerRange(Type type) => type switch
+    private static bool IsFractional(Type type) => type == typeof(decimal) || type == typeof(Half) || type == typeof(float) || type == typeof(double);
+
+    /// <summary>The numbers a numeric type holds, as (minimum, maximum); null for other types.</summary>
+    private static (string Min, string Max)? NumericRange(Type type) => type switch
     {
         _ when type == typeof(byte) => ("0", "255"),
         _ when type == typeof(sbyte) => ("-128", "127"),
@@ -212,8 +214,10 @@ internal static class ClrSchemaTightener
         _ when type == typeof(UInt128) => ("0", UInt128.MaxValue.ToString(CultureInfo.InvariantCulture)),
         _ when type == typeof(nint) => (long.MinValue.ToString(CultureInfo.InvariantCulture), long.MaxValue.ToString(CultureInfo.InvariantCulture)),
         _ when type == typeof(nuint) => ("0", ulong.MaxValue.ToString(CultureInfo.InvariantCulture)),
-        // Beyond these, .NET's parsers fail (float and double read overflow as infinity and bind).
+        // Beyond these, .NET's parsers fail (Half, decimal) or read infinity, which no JSON can carry back (float, double).
         _ when type == typeof(Half) => ("-65504", "65504"),
+        _ when type == typeof(float) => ("-3.4028234663852886e38", "3.4028234663852886e38"),
+        _ when type == typeof(double) => ("-1.7976931348623157e308", "1.7976931348623157e308"),
         _ when type == typeof(decimal) => ("-79228162514264337593543950335", "79228162514264337593543950335"),
         _ => null,
     };
@@ -237,7 +241,7 @@ internal static class ClrSchemaTightener
         if (keyType is null)
             return null;
         keyType = Underlying(keyType);
-        if (IntegerRange(keyType) is var (min, max) && keyType != typeof(decimal) && keyType != typeof(Half))
+        if (NumericRange(keyType) is var (min, max) && !IsFractional(keyType))
         {
             // Integers of fewer digits than the type's maximum always fit.
             int digits = max.Length - 1;

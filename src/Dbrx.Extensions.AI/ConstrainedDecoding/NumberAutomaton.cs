@@ -18,7 +18,8 @@ internal sealed record NumberSpec(bool Integer, DecimalNumber? Minimum = null, b
 /// <see cref="CharDfa"/> code points). Bounds are checked digit by digit, as a comparison of the digits read so far
 /// with the bound's (so numbers of any length are exact), and a <c>multipleOf</c> m·10^-k by the remainder modulo m of
 /// the value scaled by 10^k. A state from which no number in range can be finished is never entered. Numbers of any
-/// length are allowed; exponents only where nothing is checked (<see cref="NumberSpec.AllowsExponent"/>).
+/// length are allowed; exponents only where nothing is checked (<see cref="NumberSpec.AllowsExponent"/>); no minus
+/// sign where the lower bound is zero or more (only <c>-0</c> could follow).
 /// </summary>
 internal static class NumberAutomaton
 {
@@ -81,7 +82,10 @@ internal static class NumberAutomaton
             switch (phase)
             {
                 case Phase.Start:
-                    yield return ('-', '-', Signed(key, negative: true, Phase.Minus));
+                    // With a lower bound of zero or more only "-0" could follow a minus: it is not written (.NET's
+                    // unsigned types refuse it).
+                    if (spec.Minimum is not { Sign: >= 0 })
+                        yield return ('-', '-', Signed(key, negative: true, Phase.Minus));
                     yield return ('0', '0', Digit(Signed(key, negative: false, Phase.Zero), 0, Phase.Zero));
                     foreach (int d in Enumerable.Range(1, 9))
                         yield return ('0' + d, '0' + d, Digit(Signed(key, negative: false, Phase.Int), d, Phase.Int));
