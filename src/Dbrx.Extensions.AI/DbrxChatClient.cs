@@ -25,13 +25,14 @@ public sealed class DbrxChatClient : IChatClient
     private readonly bool ownsEngine;
     private readonly DbrxChatClientOptions options;
     private readonly ChatClientMetadata metadata;
+    private readonly ILogger? logger;
 
     /// <summary>Creates a client that owns its model, loaded from <see cref="DbrxChatClientOptions.ModelPath"/>.</summary>
     /// <param name="options">The options; validated here.</param>
     /// <param name="loggerFactory">Where loading logs its start and end (the DI registration passes the application's).</param>
     /// <exception cref="ArgumentException">The options are invalid (the message names the option).</exception>
     public DbrxChatClient(DbrxChatClientOptions options, ILoggerFactory? loggerFactory = null)
-        : this(CreateEngine(options, loggerFactory), options, ownsEngine: true)
+        : this(CreateEngine(options, loggerFactory), options, ownsEngine: true, loggerFactory)
     {
         if (this.options.LoadEagerly)
             LoadAsync().GetAwaiter().GetResult();
@@ -41,8 +42,10 @@ public sealed class DbrxChatClient : IChatClient
     /// <param name="engine">The engine.</param>
     /// <param name="options">Client options (the model fields are not used).</param>
     /// <param name="ownsEngine">Dispose the engine with the client.</param>
-    public DbrxChatClient(IDbrxEngine engine, DbrxChatClientOptions? options = null, bool ownsEngine = false)
+    /// <param name="loggerFactory">Where warnings go (content left out with <see cref="DbrxChatClientOptions.SkipUnreadableContent"/>).</param>
+    public DbrxChatClient(IDbrxEngine engine, DbrxChatClientOptions? options = null, bool ownsEngine = false, ILoggerFactory? loggerFactory = null)
     {
+        logger = loggerFactory?.CreateLogger<DbrxChatClient>();
         ArgumentNullException.ThrowIfNull(engine);
         this.options = (options ?? new DbrxChatClientOptions()).Clone();
         this.options.Validate(requireModel: false);
@@ -90,7 +93,7 @@ public sealed class DbrxChatClient : IChatClient
     private async IAsyncEnumerable<ChatResponseUpdate> Stream(IEnumerable<ChatMessage> messages, ChatOptions? chatOptions, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        DbrxChatRequest request = DbrxChatMapper.Map(messages, chatOptions, options, engine, this, cancellationToken);
+        DbrxChatRequest request = DbrxChatMapper.Map(messages, chatOptions, options, engine, this, cancellationToken, logger);
         string responseId = "resp_" + Guid.NewGuid().ToString("N");
         string messageId = "msg_" + Guid.NewGuid().ToString("N");
         DateTimeOffset created = DateTimeOffset.UtcNow;

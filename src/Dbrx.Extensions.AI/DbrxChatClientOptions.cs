@@ -100,6 +100,13 @@ public sealed class DbrxChatClientOptions
     /// </summary>
     public bool AllowUndeclaredJsonProperties { get; set; } = true;
 
+    /// <summary>
+    /// Leave out message content DBRX cannot read (images, audio, PDFs and other binary data, links to files) with a
+    /// logged warning, instead of failing the request with an error that names the content's media type (the
+    /// default). Text attachments (text/*, JSON, XML, YAML) are always read.
+    /// </summary>
+    public bool SkipUnreadableContent { get; set; }
+
     /// <summary>The model id in effect.</summary>
     public string EffectiveModelId => ModelId ?? (ModelPath is null ? "dbrx" : Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(ModelPath))));
 

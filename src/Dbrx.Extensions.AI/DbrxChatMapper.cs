@@ -5,6 +5,7 @@ using Dbrx.Extensions.AI.ConstrainedDecoding;
 using Dbrx.Inference.Chat;
 using Dbrx.Inference.Generation;
 using Microsoft.Extensions.AI;
+using Microsoft.Extensions.Logging;
 
 namespace Dbrx.Extensions.AI;
 
@@ -32,15 +33,18 @@ internal sealed record DbrxChatRequest(int[] PromptTokenIds, DbrxGenerationOptio
 /// <item><term>ModelId, ConversationId, Reasoning, AllowBackgroundResponses, ContinuationToken</term><description>ignored: one model per client, no conversation state (an earlier turn's cache row is found by the prompt's prefix), no reasoning mode.</description></item>
 /// </list>
 /// Messages: roles system, user, assistant and tool (any other role is rendered by its name); text, function calls
-/// and function results are rendered; other content (images, data, reasoning) is skipped.
+/// and function results are rendered, and text attachments; content the model cannot read (images, audio, other
+/// binary data) fails the request naming its media type unless <see cref="DbrxChatClientOptions.SkipUnreadableContent"/>
+/// (see <see cref="MessageContent"/>); other content (usage, reasoning) is skipped.
 /// </summary>
 internal static class DbrxChatMapper
 {
     /// <summary>Translates a request. Neither the messages nor the options are modified.</summary>
-    /// <exception cref="ArgumentException">An option is invalid, a required tool does not exist, or the output budget is too small for the schema.</exception>
+    /// <exception cref="ArgumentException">An option is invalid, a required tool does not exist, a message holds content DBRX cannot read (see <see cref="MessageContent"/>), or the output budget is too small for the schema.</exception>
+    /// <exception cref="JsonSchemaException">A response or tool schema is invalid or cannot be enforced.</exception>
     /// <exception cref="DbrxContextLengthException">The conversation leaves no room for an answer in the context.</exception>
     /// <exception cref="OperationCanceledException">The token was cancelled while the conversation was encoded.</exception>
-    public static DbrxChatRequest Map(IEnumerable<ChatMessage> messages, ChatOptions? options, DbrxChatClientOptions clientOptions, IDbrxEngine engine, IChatClient client, CancellationToken cancellationToken = default)
+    public static DbrxChatRequest Map(IEnumerable<ChatMessage> messages, ChatOptions? options, DbrxChatClientOptions clientOptions, IDbrxEngine engine, IChatClient client, CancellationToken cancellationToken = default, ILogger? logger = null)
     {
         List<ChatMessage> history = [.. messages];
         DbrxGenerationOptions generation = BaseOptions(options, clientOptions, client);
@@ -86,7 +90,7 @@ internal static class DbrxChatMapper
             DbrxContextFit.EnsureTextMayFit(TextBytes(clientOptions.DropOldestMessages ? AlwaysKept(history) : history), 1, engine.ContextLength, engine.Tokenizer);
         int[] Encode()
         {
-            var (conversation, template) = Render(history, extras, clientOptions.SystemPrompt);
+            var (conversation, template) = Render(history, extras, clientOptions, logger);
             return template.Encode(conversation, addGenerationPrompt: true, engine.Tokenizer, cancellationToken);
         }
         int[] prompt = Encode();
@@ -193,17 +197,19 @@ internal static class DbrxChatMapper
     /// Turns the messages into template messages. The system turn gets the extras (instructions, tools, format): the
     /// conversation's own first system message, else the configured or default system prompt.
     /// </summary>
-    private static (List<DbrxChatMessage> Messages, DbrxChatTemplate Template) Render(List<ChatMessage> history, List<string> extras, string? systemPrompt)
+    private static (List<DbrxChatMessage> Messages, DbrxChatTemplate Template) Render(List<ChatMessage> history, List<string> extras, DbrxChatClientOptions clientOptions, ILogger? logger)
     {
+        string? systemPrompt = clientOptions.SystemPrompt;
         var callNames = history.SelectMany(m => m.Contents.OfType<FunctionCallContent>()).GroupBy(c => c.CallId).ToDictionary(g => g.Key, g => g.First().Name);
         var rendered = new List<DbrxChatMessage>();
-        foreach (ChatMessage message in history)
+        for (int index = 0; index < history.Count; index++)
         {
+            ChatMessage message = history[index];
             var results = message.Contents.OfType<FunctionResultContent>().ToList();
             foreach (FunctionResultContent result in results)
                 rendered.Add(new DbrxChatMessage("tool", ToolCallProtocol.RenderResult(result, callNames.GetValueOrDefault(result.CallId))));
             var calls = message.Contents.OfType<FunctionCallContent>().ToList();
-            string text = string.Concat(message.Contents.OfType<TextContent>().Select(t => t.Text));
+            string text = MessageContent.Text(message, index, clientOptions.SkipUnreadableContent, logger);
             if (calls.Count > 0)
                 text = (text.Length == 0 ? "" : text + "\n") + ToolCallProtocol.RenderCalls(calls);
             if (results.Count == 0 || text.Length > 0)

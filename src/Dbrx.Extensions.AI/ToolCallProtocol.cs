@@ -90,26 +90,6 @@ internal static partial class ToolCallProtocol
     public static int FindEnvelope(string text) => EnvelopeStart().Match(text) is { Success: true } match ? match.Index : -1;
 
     /// <summary>
-    /// Whether text from <paramref name="start"/> could still grow into the start of an envelope: the streaming path
-    /// holds such text back until it knows.
-    /// </summary>
-    public static bool CouldBecomeEnvelope(string text, int start)
-    {
-        const string marker = "{\"tool_calls\"";
-        int m = 0;
-        for (int i = start; i < text.Length; i++)
-        {
-            char c = text[i];
-            if (m == 1 && char.IsWhiteSpace(c))
-                continue;
-            if (m >= marker.Length || c != marker[m])
-                return false;
-            m++;
-        }
-        return true;
-    }
-
-    /// <summary>
     /// Splits a model answer into text and calls. An envelope that does not parse is left as text; a call whose
     /// arguments are not an object keeps the error in <see cref="FunctionCallContent.Exception"/>.
     /// </summary>

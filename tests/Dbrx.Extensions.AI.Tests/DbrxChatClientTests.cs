@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging;
 using System.Text.Json;
 using Dbrx.Inference.Chat;
 using Dbrx.Inference.Generation;
@@ -203,10 +204,12 @@ public sealed class DbrxChatClientTests
     }
 
     [Fact]
-    public async Task All_roles_render_and_unusable_content_is_skipped()
+    public async Task All_roles_render_and_unreadable_content_is_skipped_with_a_warning_when_asked()
     {
         var engine = new FakeEngine();
-        using var client = Client(engine, new DbrxChatClientOptions { SystemPrompt = "" });
+        var sink = new ListLoggerProvider();
+        using var loggers = LoggerFactory.Create(b => b.AddProvider(sink));
+        using var client = new DbrxChatClient(engine.Object, new DbrxChatClientOptions { SystemPrompt = "", SkipUnreadableContent = true }, loggerFactory: loggers);
         var call = new FunctionCallContent("call_1", "get_weather", new Dictionary<string, object?> { ["city"] = "Paris" });
         ChatMessage[] history =
         [
@@ -222,6 +225,31 @@ public sealed class DbrxChatClientTests
             + "<|im_start|>tool\n{\"tool_call_id\":\"call_1\",\"name\":\"get_weather\",\"result\":{\"temperature\":21}}<|im_end|>\n"
             + "<|im_start|>user\n<|im_end|>\n<|im_start|>assistant\n",
             engine.LastPromptText);
+        Assert.Contains(sink.Warnings, m => m.Contains("'image/png'") && m.Contains("left out"));
+    }
+
+    [Theory]
+    [InlineData("image/png")]
+    [InlineData("application/pdf")]
+    [InlineData("audio/wav")]
+    public async Task Content_the_model_cannot_read_fails_naming_its_media_type(string mediaType)
+    {
+        var engine = new FakeEngine();
+        using var client = Client(engine);
+        var error = await Assert.ThrowsAsync<ArgumentException>(() => client.GetResponseAsync([new ChatMessage(ChatRole.User, [new TextContent("What is this?"), new DataContent(new byte[] { 1, 2, 3 }, mediaType)])], cancellationToken: Ct));
+        Assert.Contains($"'{mediaType}'", error.Message);
+        Assert.Contains("SkipUnreadableContent", error.Message);
+        await Assert.ThrowsAsync<ArgumentException>(() => client.GetResponseAsync([new ChatMessage(ChatRole.User, [new UriContent("https://example.com/a.png", "image/png")])], cancellationToken: Ct));
+        Assert.Empty(engine.Calls);
+    }
+
+    [Fact]
+    public async Task Text_attachments_are_read()
+    {
+        var engine = new FakeEngine();
+        using var client = Client(engine, new DbrxChatClientOptions { SystemPrompt = "" });
+        await client.GetResponseAsync([new ChatMessage(ChatRole.User, [new TextContent("Summarize."), new DataContent("hello, world"u8.ToArray(), "text/plain") { Name = "notes.txt" }, new DataContent("{\"a\":1}"u8.ToArray(), "application/json")])], cancellationToken: Ct);
+        Assert.Equal("<|im_start|>user\nSummarize.\nnotes.txt:\nhello, world\n{\"a\":1}<|im_end|>\n<|im_start|>assistant\n", engine.LastPromptText);
     }
 
     [Fact]

@@ -100,28 +100,4 @@ public sealed class LoadingTests(TinyCheckpoint tiny) : IClassFixture<TinyCheckp
         Assert.True(sink.Messages.Any(m => m.StartsWith($"Loading DBRX from {tiny.Directory}", StringComparison.Ordinal) && m.Contains("float32; embedding cpu")), log);
         Assert.True(sink.Messages.Any(m => m.StartsWith($"Loaded DBRX from {tiny.Directory} in ", StringComparison.Ordinal)), log);
     }
-
-    private sealed class ListLoggerProvider : ILoggerProvider
-    {
-        public List<string> Messages { get; } = [];
-
-        public ILogger CreateLogger(string categoryName) => new ListLogger(Messages);
-
-        public void Dispose()
-        {
-        }
-
-        private sealed class ListLogger(List<string> messages) : ILogger
-        {
-            public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
-
-            public bool IsEnabled(LogLevel logLevel) => true;
-
-            public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
-            {
-                lock (messages)
-                    messages.Add(formatter(state, exception));
-            }
-        }
-    }
 }

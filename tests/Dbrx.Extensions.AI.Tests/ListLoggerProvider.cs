@@ -1,0 +1,35 @@
+using Microsoft.Extensions.Logging;
+
+namespace Dbrx.Extensions.AI.Tests;
+
+/// <summary>Collects log messages, for tests that check what is logged.</summary>
+internal sealed class ListLoggerProvider : ILoggerProvider
+{
+    public List<string> Messages { get; } = [];
+
+    /// <summary>The messages logged at warning level.</summary>
+    public List<string> Warnings { get; } = [];
+
+    public ILogger CreateLogger(string categoryName) => new ListLogger(this);
+
+    public void Dispose()
+    {
+    }
+
+    private sealed class ListLogger(ListLoggerProvider sink) : ILogger
+    {
+        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => true;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            lock (sink.Messages)
+            {
+                sink.Messages.Add(formatter(state, exception));
+                if (logLevel == LogLevel.Warning)
+                    sink.Warnings.Add(formatter(state, exception));
+            }
+        }
+    }
+}
