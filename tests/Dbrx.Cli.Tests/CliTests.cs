@@ -212,6 +212,10 @@ public sealed class CliTests : IClassFixture<CliTests.TinyCheckpoint>
         Assert.True(root.GetProperty("decode_tokens_per_s").GetProperty("2").GetDouble() > 0);
         Assert.True(root.GetProperty("served_tokens_per_s").GetProperty("1").GetDouble() > 0, "served through DbrxGenerator, batch 1");
         Assert.True(root.GetProperty("served_tokens_per_s").GetProperty("2").GetDouble() > 0, "served through DbrxGenerator, batch 2");
+        var json8 = root.GetProperty("served_json_schema");
+        Assert.Equal(8, json8.GetProperty("batch").GetInt32());
+        Assert.True(json8.GetProperty("tokens_per_s").GetDouble() > 0, "served batch 8 with JSON-schema output");
+        Assert.Equal(json8.GetProperty("tokens_per_s").GetDouble() / root.GetProperty("served_tokens_per_s").GetProperty("8").GetDouble(), json8.GetProperty("fraction_of_unconstrained").GetDouble(), 1e-9);
         var followUp = root.GetProperty("follow_up");
         Assert.Equal(32, followUp.GetProperty("history_tokens").GetInt32());
         Assert.True(followUp.GetProperty("first_token_ms_reusing_cache").GetDouble() > 0 && followUp.GetProperty("first_token_ms_prefilling").GetDouble() > 0);

@@ -1,4 +1,6 @@
 using System.Diagnostics;
+using System.Text.Json;
+using Dbrx.Extensions.AI;
 using Dbrx.Inference.Checkpoints;
 using Dbrx.Inference.Generation;
 using Dbrx.Inference.Tokenization;
@@ -30,6 +32,14 @@ internal sealed record BenchReport
     public required Dictionary<int, double> BatchDecodeTokensPerSecond { get; init; }
     public required Dictionary<int, double> ServedTokensPerSecond { get; init; }
     public required int ServedNewTokens { get; init; }
+
+    /// <summary>The batch served with each answer constrained to <see cref="DbrxBenchmark.ConstrainedSchema"/>.</summary>
+    public required int ConstrainedBatch { get; init; }
+
+    public required double ConstrainedServedTokensPerSecond { get; init; }
+
+    /// <summary>The same batch unconstrained, measured in this run.</summary>
+    public double ConstrainedFraction => ConstrainedServedTokensPerSecond / ServedTokensPerSecond[ConstrainedBatch];
     public required int FollowUpHistoryTokens { get; init; }
     public required double FollowUpFirstTokenMillisecondsReused { get; init; }
     public required double FollowUpFirstTokenMillisecondsPrefilled { get; init; }
@@ -112,11 +122,13 @@ internal sealed class DbrxBenchmark(DbrxForCausalLM model, Action<string> log)
         // Through DbrxGenerator, as IChatClient serves: short prompts, greedy, sampling and streaming included.
         int servedTokens = Math.Max(decodeSteps, 32);
         var served = new Dictionary<int, double>();
-        foreach (int batch in batches.Prepend(1).Distinct())
+        foreach (int batch in batches.Prepend(1).Append(ConstrainedBatchSize).Distinct())
         {
-            served[batch] = ServedTokensPerSecond(batch, servedTokens);
+            served[batch] = ServedTokensPerSecond(batch, servedTokens, constrained: false);
             log($"served batch {batch}: {served[batch]:F0} tokens/s");
         }
+        double constrainedServed = ServedTokensPerSecond(ConstrainedBatchSize, servedTokens, constrained: true);
+        log($"served batch {ConstrainedBatchSize}, JSON-schema output: {constrainedServed:F0} tokens/s ({constrainedServed / served[ConstrainedBatchSize]:P0} of unconstrained)");
 
         // The next turn of a chat: the history is as long as the longest prefill measured.
         int history = prefillLengths.Max();
@@ -142,6 +154,8 @@ internal sealed class DbrxBenchmark(DbrxForCausalLM model, Action<string> log)
             BatchDecodeTokensPerSecond = batched,
             ServedTokensPerSecond = served,
             ServedNewTokens = servedTokens,
+            ConstrainedBatch = ConstrainedBatchSize,
+            ConstrainedServedTokensPerSecond = constrainedServed,
             FollowUpHistoryTokens = history,
             FollowUpFirstTokenMillisecondsReused = reused,
             FollowUpFirstTokenMillisecondsPrefilled = prefilled,
@@ -210,15 +224,34 @@ internal sealed class DbrxBenchmark(DbrxForCausalLM model, Action<string> log)
         return timed;
     }
 
+    /// <summary>The batch whose constrained throughput is measured.</summary>
+    public const int ConstrainedBatchSize = 8;
+
+    /// <summary>What the constrained requests answer in: an order, with strings, numbers, an enum, a date and an array of objects.</summary>
+    public const string ConstrainedSchema = """
+        {"type":"object","properties":{"id":{"type":"string","format":"uuid"},"customer":{"type":"string","maxLength":40},
+        "status":{"enum":["new","paid","shipped"]},"placed":{"type":"string","format":"date-time"},
+        "items":{"type":"array","items":{"type":"object","properties":{"sku":{"type":"string","pattern":"^[A-Z]{3}-[0-9]{4}$"},
+        "quantity":{"type":"integer","minimum":1,"maximum":99},"price":{"type":"number","minimum":0}},"required":["sku","quantity","price"]}}},
+        "required":["id","customer","status","placed","items"]}
+        """;
+
     /// <summary>
     /// Tokens per second <paramref name="batch"/> concurrent requests get from a <see cref="DbrxGenerator"/> over this
-    /// model: 16-token prompts, <paramref name="newTokens"/> greedy tokens each, wall time from submission to the last
-    /// token (prefill, sampling, detokenizing and streaming included).
+    /// model: 16-token prompts, <paramref name="newTokens"/> greedy tokens each (or until the constrained JSON is
+    /// complete), wall time from submission to the last token (prefill, sampling, masks, detokenizing and streaming
+    /// included).
     /// </summary>
-    private double ServedTokensPerSecond(int batch, int newTokens)
+    private double ServedTokensPerSecond(int batch, int newTokens, bool constrained)
     {
         const int promptTokens = 16;
-        var options = new DbrxGenerationOptions { Temperature = 0, MaxNewTokens = newTokens, StopTokenIds = [] };
+        var options = new DbrxGenerationOptions
+        {
+            Temperature = 0,
+            MaxNewTokens = newTokens,
+            StopTokenIds = [],
+            ConstraintFactory = constrained ? DbrxJsonConstraint.ForSchema(JsonDocument.Parse(ConstrainedSchema).RootElement, DbrxTokenizer.Default) : null,
+        };
         using var generator = new DbrxGenerator(model, DbrxTokenizer.Default, new DbrxGeneratorOptions { MaxBatchSize = batch, ContextLength = promptTokens + newTokens + 1 });
         var random = new Random(batch);
         int[] Prompt() => [.. Enumerable.Range(0, promptTokens).Select(_ => random.Next(Math.Min(model.Config.VocabSize, DbrxSpecialTokens.EndOfText)))];

@@ -161,6 +161,12 @@ internal static class BenchCommand
             ["decode_tokens_per_s"] = ByNumber(r.BatchDecodeTokensPerSecond),
             ["served_tokens_per_s"] = ByNumber(r.ServedTokensPerSecond),
             ["served_new_tokens"] = r.ServedNewTokens,
+            ["served_json_schema"] = new JsonObject
+            {
+                ["batch"] = r.ConstrainedBatch,
+                ["tokens_per_s"] = r.ConstrainedServedTokensPerSecond,
+                ["fraction_of_unconstrained"] = r.ConstrainedFraction,
+            },
             ["follow_up"] = new JsonObject
             {
                 ["history_tokens"] = r.FollowUpHistoryTokens,
@@ -199,6 +205,7 @@ internal static class BenchCommand
             lines.Add($"decode, batch {batch,-8} {rate,10:F0} tokens/s");
         foreach (var (batch, rate) in r.ServedTokensPerSecond)
             lines.Add($"served, batch {batch,-8} {rate,10:F0} tokens/s  (DbrxGenerator: 16-token prompts, {r.ServedNewTokens} new tokens each, all included)");
+        lines.Add($"served JSON, batch {r.ConstrainedBatch,-3} {r.ConstrainedServedTokensPerSecond,10:F0} tokens/s  = {r.ConstrainedFraction:P0} of the same batch unconstrained (each answer constrained to a JSON schema)");
         lines.Add($"follow-up turn         {r.FollowUpFirstTokenMillisecondsReused,10:F1} ms to the first token after {r.FollowUpHistoryTokens} tokens of history, reusing its cache row ({r.FollowUpFirstTokenMillisecondsPrefilled:F1} ms prefilling it)");
         lines.Add($"peak memory            {r.PeakMemoryBytes / (double)(1L << 30),10:F2} GiB ({r.PeakMemoryKind})");
         if (versus is not null)
