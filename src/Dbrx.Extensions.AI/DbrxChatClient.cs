@@ -94,12 +94,13 @@ public sealed class DbrxChatClient : IChatClient
         string responseId = "resp_" + Guid.NewGuid().ToString("N");
         string messageId = "msg_" + Guid.NewGuid().ToString("N");
         DateTimeOffset created = DateTimeOffset.UtcNow;
-        ChatResponseUpdate Update(IList<AIContent> contents) => new(ChatRole.Assistant, contents)
+        ChatResponseUpdate Update(IList<AIContent> contents, GenerationUpdate raw) => new(ChatRole.Assistant, contents)
         {
             ResponseId = responseId,
             MessageId = messageId,
             CreatedAt = created,
             ModelId = metadata.DefaultModelId,
+            RawRepresentation = raw,
         };
 
         var filter = new ToolCallStreamFilter(holdEverything: request.ToolCallRequired);
@@ -109,7 +110,7 @@ public sealed class DbrxChatClient : IChatClient
             last = update;
             string text = request.ToolsOffered ? filter.Push(update.Text) : update.Text;
             if (text.Length > 0)
-                yield return Update([new TextContent(text)]);
+                yield return Update([new TextContent(text)], update);
         }
         if (last?.FinishReason is not { } reason)
             throw new InvalidOperationException("The DBRX engine ended the stream without a finish reason.");
@@ -139,7 +140,7 @@ public sealed class DbrxChatClient : IChatClient
             OutputTokenCount = usage.CompletionTokens,
             TotalTokenCount = usage.TotalTokens,
         }));
-        ChatResponseUpdate end = Update(final);
+        ChatResponseUpdate end = Update(final, last);
         if (request.DroppedMessages > 0)
             end.AdditionalProperties = new() { ["dropped_messages"] = request.DroppedMessages };
         end.FinishReason = calledTools ? ChatFinishReason.ToolCalls : reason == GenerationFinishReason.Length ? ChatFinishReason.Length : ChatFinishReason.Stop;

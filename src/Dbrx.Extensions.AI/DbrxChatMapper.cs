@@ -196,7 +196,7 @@ internal static class DbrxChatMapper
                 rendered.Add(new DbrxChatMessage(message.Role.Value, text));
         }
 
-        var template = new DbrxChatTemplate { SystemPrompt = systemPrompt is null ? DbrxChatTemplate.DefaultSystemPrompt : systemPrompt.Length == 0 ? null : systemPrompt };
+        var template = DbrxChatTemplate.WithSystemPrompt(systemPrompt);
         if (extras.Count > 0)
         {
             if (rendered.Count > 0 && rendered[0].Role == "system")
