@@ -19,7 +19,8 @@ namespace Dbrx.Rag.Answering;
 /// </remarks>
 public sealed class AgentRagChat
 {
-    private const string Instructions =
+    /// <summary>The agent's instructions: its system turn, the same on every run.</summary>
+    public const string Instructions =
         "You answer questions about the user's documents from the passages given with each question, and cite each passage you use by its number in brackets, like [12]. "
         + "If the passages do not hold the answer, say so.";
 

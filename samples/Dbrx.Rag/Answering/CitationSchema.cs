@@ -12,7 +12,7 @@ namespace Dbrx.Rag.Answering;
 public static class CitationSchema
 {
     /// <summary>Property names as the schema and <see cref="RagAnswer"/>'s JSON have them (camelCase).</summary>
-    public static JsonSerializerOptions Json { get; } = new(JsonSerializerDefaults.Web);
+    public static JsonSerializerOptions Json => JsonSerializerOptions.Web;
 
     /// <summary>The schema for these passages; with none, the citations must be an empty array.</summary>
     public static JsonElement For(IReadOnlyList<Passage> passages)
