@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Dbrx.Inference.Checkpoints;
 using Dbrx.Inference.Configuration;
+using Dbrx.Inference.Generation;
 
 namespace Dbrx.Cli;
 
@@ -34,9 +35,19 @@ internal static class CliAction
             }
         };
 
-    /// <summary>The message without the " (Parameter 'x')" that ArgumentException appends for programmers.</summary>
-    private static string MessageOf(Exception e) =>
-        e is ArgumentException { ParamName: { } name } ? e.Message.Replace($" (Parameter '{name}')", "") : e.Message;
+    /// <summary>
+    /// The message in the tool's terms: a prompt that does not fit names the flags that change that; other messages
+    /// lose the " (Parameter 'x')" that ArgumentException appends for programmers.
+    /// </summary>
+    private static string MessageOf(Exception e) => e switch
+    {
+        DbrxContextLengthException { PromptTokensAtLeast: true } c =>
+            $"The prompt needs at least {c.PromptTokens:N0} tokens (refused before encoding) and the answer {c.MaxNewTokens:N0}: more than the context of {c.ContextLength:N0} tokens. Shorten the prompt, raise --context-length (up to the model's max_seq_len), or pass --truncate to keep only its newest tokens.",
+        DbrxContextLengthException c =>
+            $"The prompt has {c.PromptTokens:N0} tokens and --max-new-tokens is {c.MaxNewTokens:N0}: together {(long)c.PromptTokens + c.MaxNewTokens:N0}, beyond the context of {c.ContextLength:N0} tokens. Shorten the prompt, lower --max-new-tokens, raise --context-length (up to the model's max_seq_len), or pass --truncate to drop the oldest prompt tokens.",
+        ArgumentException { ParamName: { } name } => e.Message.Replace($" (Parameter '{name}')", ""),
+        _ => e.Message,
+    };
 
     public static Func<ParseResult, CancellationToken, Task<int>> Run(Func<ParseResult, int> body) =>
         Run((parse, _) => Task.FromResult(body(parse)));

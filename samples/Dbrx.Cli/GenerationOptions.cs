@@ -49,14 +49,15 @@ internal sealed class GenerationOptions
 
     public DbrxGeneratorOptions Generator(ParseResult parse) => new() { MaxBatchSize = 1, ContextLength = parse.GetValue(ContextLength) };
 
+    /// <summary>Whether --max-new-tokens was given (otherwise its default shrinks to what the context leaves).</summary>
+    public bool MaxNewTokensGiven(ParseResult parse) => parse.GetResult(MaxNewTokens) is { Implicit: false };
+
     /// <summary>
     /// Without an explicit --max-new-tokens, the default shrinks to what the context leaves after the prompt, so a
     /// short-context model still answers; an explicit value is kept (and refused if it cannot fit).
     /// </summary>
     public DbrxGenerationOptions FitToContext(ParseResult parse, DbrxGenerationOptions options, int promptTokens, int contextLength) =>
-        parse.GetResult(MaxNewTokens) is { Implicit: false } || promptTokens >= contextLength
-            ? options
-            : options with { MaxNewTokens = Math.Min(options.MaxNewTokens, contextLength - promptTokens) };
+        options with { MaxNewTokens = DbrxContextFit.AnswerBudget(promptTokens, options.MaxNewTokens, MaxNewTokensGiven(parse), contextLength) };
 
     private static Dictionary<int, double>? ParseBias(string[]? entries)
     {

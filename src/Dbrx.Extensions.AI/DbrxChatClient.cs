@@ -66,7 +66,7 @@ public sealed class DbrxChatClient : IChatClient
     private async IAsyncEnumerable<ChatResponseUpdate> Stream(IEnumerable<ChatMessage> messages, ChatOptions? chatOptions, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        DbrxChatRequest request = DbrxChatMapper.Map(messages, chatOptions, options, engine, this);
+        DbrxChatRequest request = DbrxChatMapper.Map(messages, chatOptions, options, engine, this, cancellationToken);
         string responseId = "resp_" + Guid.NewGuid().ToString("N");
         string messageId = "msg_" + Guid.NewGuid().ToString("N");
         DateTimeOffset created = DateTimeOffset.UtcNow;

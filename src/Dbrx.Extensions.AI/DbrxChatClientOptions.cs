@@ -108,7 +108,10 @@ public sealed class DbrxChatClientOptions
                 throw new ArgumentException($"DbrxChatClientOptions.ModelPath '{ModelPath}' does not exist or is not a folder.");
             if (!File.Exists(Path.Combine(ModelPath, DbrxConfigJson.FileName)))
                 throw new ArgumentException($"DbrxChatClientOptions.ModelPath '{ModelPath}' has no {DbrxConfigJson.FileName}; it must be a Hugging Face DBRX model folder.");
-            ValidateDevice(DbrxConfigJson.Load(ModelPath).NLayers);
+            DbrxConfig config = DbrxConfigJson.Load(ModelPath);
+            ValidateDevice(config.NLayers);
+            if (ContextLength > config.MaxSeqLen)
+                throw new ArgumentException($"DbrxChatClientOptions.ContextLength {ContextLength} exceeds the model's max_seq_len of {config.MaxSeqLen}.");
         }
         if (DType is null || !DbrxDevices.DTypeNames.Contains(DType.Trim().ToLowerInvariant()))
             throw new ArgumentException($"DbrxChatClientOptions.DType '{DType}' is not a dtype; use one of: {string.Join(", ", DbrxDevices.DTypeNames)}.");
@@ -132,7 +135,32 @@ public sealed class DbrxChatClientOptions
             throw new ArgumentException($"DbrxChatClientOptions.PrefillChunkTokens must be at least 1, not {PrefillChunkTokens}.");
         if (ContextLength is < 2)
             throw new ArgumentException($"DbrxChatClientOptions.ContextLength must be at least 2, not {ContextLength}.");
+        if (requireModel)
+        {
+            // What the loader would refuse minutes later (int4 on this shape, flash_attention_2 off CUDA, a batch whose
+            // KV cache cannot fit), refused now, by the loader's own plan: no weight is read.
+            try
+            {
+                DbrxModelLoader.Plan(ModelPath!, ToLoadOptions(DbrxConfigJson.Load(ModelPath!)));
+            }
+            catch (Exception e) when (e is ArgumentException or InvalidOperationException)
+            {
+                throw new ArgumentException($"DbrxChatClientOptions cannot load the model in '{ModelPath}' this way (Device {Device}, DType {DType}, AttentionImplementation {AttentionImplementation}, MaxBatchSize {MaxBatchSize}, ContextLength {ContextLength?.ToString() ?? "default"}): {e.Message}", e);
+            }
+        }
     }
+
+    /// <summary>How the weights load: device "auto" and the memory check plan room for this client's batch and context.</summary>
+    internal DbrxLoadOptions ToLoadOptions(DbrxConfig config) => new()
+    {
+        Device = Device,
+        DType = DType,
+        Int4Modules = Int4Modules,
+        Int4GroupSize = Int4GroupSize,
+        AttentionImplementation = AttentionImplementations.Parse(AttentionImplementation),
+        PlanCacheRows = MaxBatchSize,
+        PlanCacheTokens = ContextLength ?? config.DefaultContextLength,
+    };
 
     /// <summary>A copy, so a client keeps the values it was created with.</summary>
     public DbrxChatClientOptions Clone() => (DbrxChatClientOptions)MemberwiseClone();

@@ -38,7 +38,9 @@ internal static class DbrxChatMapper
 {
     /// <summary>Translates a request. Neither the messages nor the options are modified.</summary>
     /// <exception cref="ArgumentException">An option is invalid, a required tool does not exist, or the output budget is too small for the schema.</exception>
-    public static DbrxChatRequest Map(IEnumerable<ChatMessage> messages, ChatOptions? options, DbrxChatClientOptions clientOptions, IDbrxEngine engine, IChatClient client)
+    /// <exception cref="DbrxContextLengthException">The conversation leaves no room for an answer in the context.</exception>
+    /// <exception cref="OperationCanceledException">The token was cancelled while the conversation was encoded.</exception>
+    public static DbrxChatRequest Map(IEnumerable<ChatMessage> messages, ChatOptions? options, DbrxChatClientOptions clientOptions, IDbrxEngine engine, IChatClient client, CancellationToken cancellationToken = default)
     {
         List<ChatMessage> history = [.. messages];
         DbrxGenerationOptions generation = BaseOptions(options, clientOptions, client);
@@ -57,28 +59,30 @@ internal static class DbrxChatMapper
             constrained = tools.Count > 0 ? JsonSchemaCompiler.Finish(new AnyOfNode([ToolCallProtocol.Envelope(tools, allowMultiple), answer])) : answer;
         }
 
+        if (!generation.TruncatePromptFromLeft)
+            DbrxContextFit.EnsureTextMayFit(TextBytes(clientOptions.DropOldestMessages ? AlwaysKept(history) : history), 1, engine.ContextLength, engine.Tokenizer);
         int[] Encode()
         {
             var (conversation, template) = Render(history, extras, clientOptions.SystemPrompt);
-            return template.Encode(conversation, addGenerationPrompt: true, engine.Tokenizer);
+            return template.Encode(conversation, addGenerationPrompt: true, engine.Tokenizer, cancellationToken);
         }
         int[] prompt = Encode();
         int dropped = 0;
         // Room for the whole answer, then the oldest exchanges go first; the system turn and the latest user turn stay.
-        while (clientOptions.DropOldestMessages && prompt.Length + generation.MaxNewTokens > engine.ContextLength && OldestExchange(history) is var (start, count))
+        while (clientOptions.DropOldestMessages && (long)prompt.Length + generation.MaxNewTokens > engine.ContextLength && OldestExchange(history) is var (start, count))
         {
             history.RemoveRange(start, count);
             dropped += count;
             prompt = Encode();
         }
         if (!generation.TruncatePromptFromLeft && prompt.Length >= engine.ContextLength)
-            throw new ArgumentException(
-                $"The conversation renders to {prompt.Length} tokens{(dropped > 0 ? $" after dropping its {dropped} oldest messages" : "")}, which leaves no room for an answer in the context of {engine.ContextLength} tokens. "
-                + "Shorten it, raise DbrxChatClientOptions.ContextLength (up to the model's max_seq_len), set DropOldestMessages to leave out the oldest exchanges, or TruncatePromptFromLeft to drop the oldest tokens.");
-        // Without an explicit limit, the default shrinks to what the context leaves after the prompt.
-        bool shrunk = options?.MaxOutputTokens is null && prompt.Length < engine.ContextLength && engine.ContextLength - prompt.Length < generation.MaxNewTokens;
-        if (shrunk)
-            generation = generation with { MaxNewTokens = engine.ContextLength - prompt.Length };
+            throw new DbrxContextLengthException(
+                $"The conversation renders to {prompt.Length:N0} tokens{(dropped > 0 ? $" after dropping its {dropped} oldest messages" : "")}, which leaves no room for an answer in the context of {engine.ContextLength:N0} tokens. "
+                + "Shorten it, raise DbrxChatClientOptions.ContextLength (up to the model's max_seq_len), set DropOldestMessages to leave out the oldest exchanges, or TruncatePromptFromLeft to drop the oldest tokens.",
+                prompt.Length, promptTokensAtLeast: false, generation.MaxNewTokens, engine.ContextLength);
+        int budget = DbrxContextFit.AnswerBudget(prompt.Length, generation.MaxNewTokens, options?.MaxOutputTokens is not null, engine.ContextLength);
+        bool shrunk = budget < generation.MaxNewTokens;
+        generation = generation with { MaxNewTokens = budget };
         if (constrained is not null)
         {
             var root = constrained;
@@ -91,6 +95,17 @@ internal static class DbrxChatMapper
 
         return new DbrxChatRequest(prompt, generation, tools.Count > 0, required, allowMultiple, dropped);
     }
+
+    /// <summary>The messages <see cref="DbrxChatClientOptions.DropOldestMessages"/> never leaves out: system messages and all from the latest user message on.</summary>
+    private static IEnumerable<ChatMessage> AlwaysKept(List<ChatMessage> history)
+    {
+        int latestUser = Math.Max(0, history.FindLastIndex(m => m.Role == ChatRole.User));
+        return history.Where((m, i) => m.Role == ChatRole.System || i >= latestUser);
+    }
+
+    /// <summary>UTF-8 bytes of the messages' text: a lower bound on what they render to.</summary>
+    private static long TextBytes(IEnumerable<ChatMessage> messages) =>
+        messages.SelectMany(m => m.Contents).OfType<TextContent>().Sum(t => (long)Encoding.UTF8.GetByteCount(t.Text ?? ""));
 
     /// <summary>
     /// The length in tokens of the prompt <see cref="Map"/> renders for these messages and options, before any oldest

@@ -23,8 +23,6 @@ internal sealed class LazyDbrxEngine : IDbrxEngine
         this.options = options;
         config = DbrxConfigJson.Load(options.ModelPath!);
         Tokenizer = DbrxTokenizer.FromModelFolder(options.ModelPath!);
-        if (options.ContextLength is { } length && length > config.MaxSeqLen)
-            throw new ArgumentException($"DbrxChatClientOptions.ContextLength {length} exceeds the model's max_seq_len of {config.MaxSeqLen}.");
         if (options.LoadEagerly)
             _ = Generator;
     }
@@ -36,16 +34,7 @@ internal sealed class LazyDbrxEngine : IDbrxEngine
     public int ContextLength => options.ContextLength ?? config.DefaultContextLength;
 
     /// <summary>How the weights load: device "auto" plans room for this client's batch and context on each GPU.</summary>
-    internal DbrxLoadOptions LoadOptions => new()
-    {
-        Device = options.Device,
-        DType = options.DType,
-        Int4Modules = options.Int4Modules,
-        Int4GroupSize = options.Int4GroupSize,
-        AttentionImplementation = AttentionImplementations.Parse(options.AttentionImplementation),
-        PlanCacheRows = options.MaxBatchSize,
-        PlanCacheTokens = ContextLength,
-    };
+    internal DbrxLoadOptions LoadOptions => options.ToLoadOptions(config);
 
     /// <summary>How the generator serves this client's requests.</summary>
     internal DbrxGeneratorOptions ServingOptions => new()

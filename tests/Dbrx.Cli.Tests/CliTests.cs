@@ -333,9 +333,13 @@ public sealed class CliTests : IClassFixture<CliTests.TinyCheckpoint>
     [InlineData(new[] { "init", "--preset", "dbrx-instruct", "--output", "/tmp/dbrx-cli-never" }, "This checkpoint needs")]
     [InlineData(new[] { "generate", "--model", "GOLDEN", "--token-ids", "1", "--device", "cuda:7" }, "Device 'cuda:7'")]
     [InlineData(new[] { "info", "--preset", "tiny", "--gpu-memory", "lots" }, "--gpu-memory 'lots' is not a size")]
-    [InlineData(new[] { "generate", "--model", "GOLDEN", "--token-ids", "1", "--device", "cpu", "--context-length", "2000000000" }, "The model does not fit: cpu would hold")]
+    [InlineData(new[] { "generate", "--model", "GOLDEN", "--token-ids", "1", "--device", "cpu", "--context-length", "2000000000" }, "A context of 2000000000 tokens is beyond the model's max_seq_len of 128")]
     [InlineData(new[] { "bench", "--device", "cpu", "--dtype", "int4", "--int4-group-size", "48" }, "The int4 group size must be 32, 64, 128 or 256, not 48")]
     [InlineData(new[] { "quantize", "--model", "GOLDEN", "--output", "/tmp/dbrx-cli-never-q", "--group-size", "32", "--device", "tpu" }, "Unknown device 'tpu'")]
+    [InlineData(new[] { "generate", "--model", "GOLDEN", "--token-ids", "-1" }, "'-1' is not a token id")]
+    [InlineData(new[] { "generate", "--model", "GOLDEN", "--token-ids", "1,x" }, "'x' is not a token id")]
+    [InlineData(new[] { "detokenize", "--token-ids", "999999" }, "Token id 999999 is outside the model's vocabulary of 100352 ids")]
+    [InlineData(new[] { "generate", "--model", "GOLDEN", "--token-ids", "1,2,3,4,5,6,7,8,9,10", "--context-length", "8", "--max-new-tokens", "4" }, "Shorten the prompt, lower --max-new-tokens, raise --context-length (up to the model's max_seq_len), or pass --truncate")]
     public async Task Errors_are_one_line_on_stderr_with_a_non_zero_exit_and_no_stack_trace(string[] args, string message)
     {
         var result = await Cli.Run(args.Select(a => a == "GOLDEN" ? Cli.GoldenModel : a).ToArray());
@@ -343,6 +347,58 @@ public sealed class CliTests : IClassFixture<CliTests.TinyCheckpoint>
         Assert.Contains(message, result.Error);
         Assert.DoesNotContain("   at ", result.Error);
         Assert.StartsWith("dbrx: error: ", result.Error);
+    }
+
+    [Fact]
+    public async Task A_prompt_that_cannot_fit_is_refused_before_encoding_naming_the_flags()
+    {
+        // 100,000 bytes need at least 782 tokens whatever they are (a process argument is limited to 128 KiB): far
+        // beyond a 64-token context, refused from the length alone.
+        string prompt = new('a', 100_000);
+        var result = await Cli.Run("generate", "--model", Cli.GoldenModel, "--prompt", prompt, "--context-length", "64");
+        Assert.Equal(1, result.ExitCode);
+        Assert.Contains("refused before encoding", result.Error);
+        Assert.Contains("--truncate", result.Error);
+        Assert.DoesNotContain("TruncatePromptFromLeft", result.Error);
+    }
+
+    [Fact]
+    public async Task Init_suggests_bfloat16_only_when_the_checkpoint_is_not_already_bfloat16()
+    {
+        var bf16 = await Cli.Run("init", "--preset", "dbrx-instruct", "--output", "/tmp/dbrx-cli-never");
+        Assert.Equal(1, bf16.ExitCode);
+        Assert.DoesNotContain("--dtype bfloat16", bf16.Error);
+        var fp32 = await Cli.Run("init", "--preset", "dbrx-instruct", "--dtype", "float32", "--output", "/tmp/dbrx-cli-never");
+        Assert.Equal(1, fp32.ExitCode);
+        Assert.Contains("--dtype bfloat16 (half the size)", fp32.Error);
+    }
+
+    [Fact]
+    public async Task Quantize_without_a_group_size_picks_the_largest_the_model_allows_and_says_so()
+    {
+        string output = Path.Combine(Path.GetTempPath(), "dbrx-cli-q-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            var result = await Cli.Run("quantize", "--model", tiny.Directory, "--output", output);
+            Assert.True(result.ExitCode == 0, result.Error);
+            using var config = JsonDocument.Parse(File.ReadAllText(Path.Combine(output, "config.json")));
+            int dModel = config.RootElement.GetProperty("d_model").GetInt32();
+            int ffn = config.RootElement.GetProperty("ffn_config").GetProperty("ffn_hidden_size").GetInt32();
+            int chosen = config.RootElement.GetProperty("quantization_config").GetProperty("group_size").GetInt32();
+            int expected = new[] { 128, 64, 32 }.First(g => dModel % g == 0 && ffn % g == 0);
+            Assert.Equal(expected, chosen);
+            Assert.Contains($"group size 128 does not divide this model's widths; using {expected}", result.Error);
+
+            // A group size the user asked for is never changed behind their back.
+            var explicitSize = await Cli.Run("quantize", "--model", tiny.Directory, "--output", output + "-128", "--group-size", "128");
+            Assert.Equal(1, explicitSize.ExitCode);
+            Assert.Contains("multiple of the group size 128", explicitSize.Error);
+        }
+        finally
+        {
+            foreach (string dir in new[] { output, output + "-128" }.Where(Directory.Exists))
+                Directory.Delete(dir, recursive: true);
+        }
     }
 
     /// <summary>Option errors System.CommandLine words over several lines still come out as one line, then the help hint.</summary>

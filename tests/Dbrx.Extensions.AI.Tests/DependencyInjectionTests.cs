@@ -100,6 +100,28 @@ public sealed class DependencyInjectionTests(TinyCheckpoint tiny) : IClassFixtur
         Assert.Contains(message, error.Message);
     }
 
+    /// <summary>What the loader would refuse on the first request (minutes later for a real model) is refused at registration.</summary>
+    [Theory]
+    [InlineData("int4", "sdpa", 8, null, "int4 quantization needs d_model (experts' w1, v1) = 64 to be a multiple of the group size 128")]
+    [InlineData("float32", "flash_attention_2", 8, null, "flash_attention_2 needs every block on a CUDA device")]
+    [InlineData("float32", "sdpa", 8, 1_000_000, "ContextLength 1000000 exceeds the model's max_seq_len")]
+    [InlineData("float32", "sdpa", int.MaxValue, null, "The model does not fit: cpu would hold")]
+    public void What_loading_would_refuse_fails_at_registration(string dtype, string attention, int batch, int? context, string message)
+    {
+        var services = new ServiceCollection();
+        var error = Assert.Throws<ArgumentException>(() => services.AddDbrxChatClient(o =>
+        {
+            o.ModelPath = tiny.Directory;
+            o.Device = "cpu";
+            o.DType = dtype;
+            o.AttentionImplementation = attention;
+            o.MaxBatchSize = batch;
+            o.ContextLength = context;
+        }));
+        Assert.Contains(message, error.Message);
+        Assert.Contains("DbrxChatClientOptions", error.Message);
+    }
+
     [Fact]
     public void Other_bad_options_are_named_too()
     {

@@ -480,11 +480,24 @@ public sealed class DbrxGeneratorTests(TinyModel tiny) : IClassFixture<TinyModel
     {
         using var generator = NewGenerator(context: 32);
         int[] prompt = Enumerable.Range(1000, 30).ToArray();
-        var error = Assert.Throws<ArgumentException>(() => generator.GenerateStreamingAsync(prompt, Greedy with { MaxNewTokens = 5 }, TestContext.Current.CancellationToken));
+        var error = Assert.Throws<DbrxContextLengthException>(() => generator.GenerateStreamingAsync(prompt, Greedy with { MaxNewTokens = 5 }, TestContext.Current.CancellationToken));
         Assert.Contains("The prompt has 30 tokens and MaxNewTokens is 5: together 35, beyond the context of 32 tokens", error.Message);
+        Assert.Equal((30, 5, 32), (error.PromptTokens, error.MaxNewTokens, error.ContextLength));
+        // The sum is reported without overflowing (it read "together -2147483619" before).
+        error = Assert.Throws<DbrxContextLengthException>(() => generator.GenerateStreamingAsync(prompt, Greedy with { MaxNewTokens = int.MaxValue }, TestContext.Current.CancellationToken));
+        Assert.Contains("MaxNewTokens is 2,147,483,647: together 2,147,483,677, beyond the context of 32 tokens", error.Message);
         var result = await generator.GenerateAsync(prompt, Greedy with { MaxNewTokens = 5, TruncatePromptFromLeft = true }, TestContext.Current.CancellationToken);
         Assert.Equal(27, result.Usage.PromptTokens);
         Assert.Equal(5, result.Usage.CompletionTokens);
+    }
+
+    [Fact]
+    public void A_system_only_conversation_is_refused_saying_why()
+    {
+        using var generator = NewGenerator();
+        var error = Assert.Throws<ArgumentException>(() => generator.GenerateChatStreamingAsync([DbrxChatMessage.System("Be brief.")], Greedy, cancellationToken: TestContext.Current.CancellationToken));
+        Assert.Contains("only a system message renders to nothing", error.Message);
+        Assert.Contains("Add a user message", error.Message);
     }
 
     [Theory]

@@ -46,6 +46,69 @@ public sealed class DbrxTokenizerTests
         Assert.DoesNotContain(ids, Tokenizer.IsSpecial);
     }
 
+    /// <summary>
+    /// Random texts built from pieces that stress the merges (runs of one byte, of spaces and newlines, long words,
+    /// punctuation, multi-byte characters, digits), against Microsoft.ML.Tokenizers' cl100k_base.
+    /// </summary>
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    [InlineData(4)]
+    public void Random_texts_encode_as_cl100k_does(int seed)
+    {
+        var reference = TiktokenTokenizer.CreateForEncoding("cl100k_base");
+        string[] alphabet = ["a", "b", "ab", " ", "  ", "\n", "\r\n", "\t", "e", "the", "ing", "é", "ß", "你", "😀", "1", "23", ".", ",", "!", "'s", "-", "_", "=", "<", "|", ">", "0x", "Ω", "\u0301"];
+        var random = new Random(seed);
+        for (int sample = 0; sample < 50; sample++)
+        {
+            var text = new System.Text.StringBuilder();
+            int parts = random.Next(1, 60);
+            for (int i = 0; i < parts; i++)
+                text.Insert(text.Length, alphabet[random.Next(alphabet.Length)], random.Next(1, random.Next(2) == 0 ? 4 : 120));
+            string value = text.ToString();
+            Assert.Equal(reference.EncodeToIds(value), Tokenizer.Encode(value));
+        }
+    }
+
+    /// <summary>
+    /// A megabyte of one letter is one pre-token; Microsoft.ML.Tokenizers' encoder (used before) took minutes on it
+    /// (quadratic in the pre-token's length). A generous bound, not a speed measurement: catastrophic growth fails it.
+    /// </summary>
+    [Theory(Timeout = 60_000)]
+    [InlineData('a')]
+    [InlineData(' ')]
+    [InlineData('!')]
+    public async Task A_megabyte_of_one_character_encodes_in_bounded_time_and_round_trips(char character)
+    {
+        string text = new(character, 1 << 20);
+        int[] ids = await Task.Run(() => Tokenizer.Encode(text), TestContext.Current.CancellationToken);
+        Assert.Equal(text, Tokenizer.Decode(ids));
+        Assert.True(ids.Length >= text.Length / Tokenizer.LongestTokenBytes);
+        // The same text in short slices encodes as the reference does, so the long path agrees with it too.
+        var reference = TiktokenTokenizer.CreateForEncoding("cl100k_base");
+        Assert.Equal(reference.EncodeToIds(text[..2000]), Tokenizer.Encode(text[..2000]));
+    }
+
+    [Fact]
+    public void Encoding_can_be_cancelled()
+    {
+        using var cancelled = new CancellationTokenSource();
+        cancelled.Cancel();
+        Assert.Throws<OperationCanceledException>(() => Tokenizer.Encode("hello world", cancelled.Token));
+
+        string text = string.Concat(Enumerable.Repeat("word after word, and a number 1234. ", 400_000));
+        using var soon = new CancellationTokenSource(TimeSpan.FromMilliseconds(50));
+        Assert.Throws<OperationCanceledException>(() => Tokenizer.Encode(text, soon.Token));
+    }
+
+    [Fact]
+    public void The_longest_token_bounds_the_bytes_any_token_covers()
+    {
+        int longest = Enumerable.Range(0, Tokenizer.VocabularySize).Max(id => Tokenizer.TokenBytes(id).Length);
+        Assert.Equal(longest, Tokenizer.LongestTokenBytes);
+    }
+
     [Fact]
     public void Special_token_text_is_ordinary_text_unless_asked_for()
     {

@@ -113,8 +113,13 @@ public sealed class ModelLoaderTests : IDisposable
     public void A_kv_cache_that_cannot_fit_is_refused_before_loading_with_the_numbers()
     {
         DbrxRandomCheckpoint.Write(Config, dir.Path, 1, ScalarType.Float32);
-        var error = Assert.Throws<InvalidOperationException>(() => DbrxModelLoader.Load(dir.Path, Cpu() with { PlanCacheRows = 100_000, PlanCacheTokens = 1_000_000 }));
+        var error = Assert.Throws<InvalidOperationException>(() => DbrxModelLoader.Load(dir.Path, Cpu() with { PlanCacheRows = 100_000_000, PlanCacheTokens = Config.MaxSeqLen }));
         Assert.Matches(@"The model does not fit: cpu would hold [\d.]+ GiB .* but has [\d.]+ GiB free", error.Message);
+        // A batch so large its bytes overflow a long is refused the same way, not wrapped round to a small number.
+        error = Assert.Throws<InvalidOperationException>(() => DbrxModelLoader.Load(dir.Path, Cpu() with { PlanCacheRows = int.MaxValue, PlanCacheTokens = Config.MaxSeqLen }));
+        Assert.Contains("The model does not fit", error.Message);
+        var beyond = Assert.Throws<ArgumentOutOfRangeException>(() => DbrxModelLoader.Plan(dir.Path, Cpu() with { PlanCacheTokens = Config.MaxSeqLen + 1 }));
+        Assert.Contains($"beyond the model's max_seq_len of {Config.MaxSeqLen}", beyond.Message);
         using var model = DbrxModelLoader.Load(dir.Path, Cpu() with { PlanCacheRows = 1, PlanCacheTokens = 64 });
         Assert.Equal(Config.NLayers, model.Config.NLayers);
     }

@@ -107,6 +107,15 @@ public sealed class SafetensorsTests : IDisposable
     }
 
     [Fact]
+    public void Header_that_is_not_utf8_is_reported_with_the_file()
+    {
+        // A tensor name with a lone continuation byte: valid JSON structure, invalid UTF-8 (it read "Cannot transcode
+        // invalid UTF-8 JSON text", without the file, before).
+        byte[] header = [.. "{\"a"u8, 0x80, .. "\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}"u8];
+        AssertCorrupt(RawFile(BitConverter.GetBytes((long)header.Length), [.. header, 0, 0, 0, 0]), "the header is not valid UTF-8 (first invalid byte at offset 11)");
+    }
+
+    [Fact]
     public void Overlapping_tensors_are_reported()
     {
         AssertCorrupt(RawHeader("""{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}}""", dataBytes: 12),

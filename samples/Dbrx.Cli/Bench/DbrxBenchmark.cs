@@ -92,16 +92,21 @@ internal sealed class DbrxBenchmark(DbrxForCausalLM model, Action<string> log)
             log($"prefill {length}: {prefill[length]:F0} tokens/s ({prefillFraction[length]:P0} of matmul)");
         }
 
-        double decode = DecodeSeconds(1, decodeContext, decodeSteps) * 1000;
+        TimedSteps single = DecodeSeconds(1, decodeContext, decodeSteps);
+        double decode = single.SecondsPerStep * 1000;
         double activeBytes = ActiveBytesPerToken(decodeContext);
         double floor = activeBytes / bandwidth * 1000;
-        log($"decode batch 1, context {decodeContext}: {decode:F2} ms/token (floor {floor:F2} ms: {floor / decode:P0})");
+        log($"decode batch 1, context {decodeContext}: {decode:F2} ms/token over {single.Steps} steps, rounds within {single.Spread:P0} (floor {floor:F2} ms: {floor / decode:P0})");
 
         var batched = new Dictionary<int, double>();
         foreach (int batch in batches)
         {
-            batched[batch] = batch / DecodeSeconds(batch, decodeContext, decodeSteps);
-            log($"decode batch {batch}: {batched[batch]:F0} tokens/s");
+            TimedSteps timed = DecodeSeconds(batch, decodeContext, decodeSteps);
+            batched[batch] = batch / timed.SecondsPerStep;
+            log($"decode batch {batch}: {batched[batch]:F0} tokens/s over {timed.Steps} steps, rounds within {timed.Spread:P0}");
+            // A batch decodes its rows in one step: fewer tokens/s than one row means the timing, not the engine.
+            if (batch > 1 && batched[batch] < 1000 / decode)
+                log($"warning: decode batch {batch} measured below batch 1 ({batched[batch]:F0} < {1000 / decode:F0} tokens/s); the machine's load dominates these figures, rerun with more --steps");
         }
 
         // Through DbrxGenerator, as IChatClient serves: short prompts, greedy, sampling and streaming included.
@@ -174,24 +179,34 @@ internal sealed class DbrxBenchmark(DbrxForCausalLM model, Action<string> log)
         model.Forward(new DbrxModelInput { InputIds = ids, Cache = cache, NumLogitsToKeep = 1 }).Dispose();
     }
 
-    /// <summary>Seconds per decode step of <paramref name="batch"/> rows over a prefilled context.</summary>
-    private double DecodeSeconds(int batch, int context, int steps)
+    /// <summary>
+    /// Seconds per decode step of <paramref name="batch"/> rows over a prefilled context: rounds of
+    /// <paramref name="steps"/> steps from the same position (the cache rewound), until they agree.
+    /// </summary>
+    private TimedSteps DecodeSeconds(int batch, int context, int steps)
     {
         using var cache = model.CreateCache(batch, context + steps + 2);
         using (var prompt = randint(0, model.Config.VocabSize, [batch, context], ScalarType.Int64, device))
             model.Forward(new DbrxModelInput { InputIds = prompt, Cache = cache, NumLogitsToKeep = 1 }).Dispose();
         using var next = randint(0, model.Config.VocabSize, [batch, 1], ScalarType.Int64, device);
         model.Forward(next, cache).Dispose();
-        Synchronize();
-        var clock = Stopwatch.StartNew();
-        for (int i = 0; i < steps; i++)
-        {
-            using var output = model.Forward(new DbrxModelInput { InputIds = next, Cache = cache, NumLogitsToKeep = 1 });
-            // The sampled token would feed the next step; argmax keeps the step honest without a host sync per row.
-            using var token = output.Logits.argmax(-1);
-        }
-        Synchronize();
-        return clock.Elapsed.TotalSeconds / steps;
+        var timed = StableTiming.Measure(
+            steps,
+            beforeRound: () =>
+            {
+                for (int row = 0; row < batch; row++)
+                    cache.SetLength(row, context + 1);
+            },
+            step: () =>
+            {
+                using var output = model.Forward(new DbrxModelInput { InputIds = next, Cache = cache, NumLogitsToKeep = 1 });
+                // The sampled token would feed the next step; argmax keeps the step honest without a host sync per row.
+                using var token = output.Logits.argmax(-1);
+            },
+            synchronize: Synchronize);
+        if (!timed.Stable)
+            log($"warning: decode batch {batch} did not settle: rounds of {steps} steps still differed by {timed.Spread:P0} after {timed.Steps} steps (the machine is busy?); the figure is the median round");
+        return timed;
     }
 
     /// <summary>

@@ -25,7 +25,8 @@ internal static class GenerateCommand
         sampling.AddTo(command);
         command.Validators.Add(result =>
         {
-            bool hasPrompt = result.GetValue(prompt) is not null, hasIds = result.GetValue(ids) is { Length: > 0 };
+            // Whether each was given, not its value: reading a value that failed to parse (--token-ids -1) would throw here.
+            bool hasPrompt = result.GetResult(prompt) is not null, hasIds = result.GetResult(ids) is not null;
             if (hasPrompt == hasIds)
                 result.AddError("Give exactly one of --prompt and --token-ids.");
             if (result.GetValue(chat) && !hasPrompt)
@@ -41,12 +42,15 @@ internal static class GenerateCommand
             int[] promptIds;
             if (parse.GetValue(ids) is { Length: > 0 } given)
                 promptIds = given.Select(id => id > int.MaxValue ? -1 : (int)id).ToArray();
-            else if (parse.GetValue(chat))
-            {
-                promptIds = systemPrompt.Template(parse).Encode([DbrxChatMessage.User(parse.GetValue(prompt)!)], addGenerationPrompt: true, tokenizer);
-            }
             else
-                promptIds = tokenizer.Encode(parse.GetValue(prompt)!);
+            {
+                string promptText = parse.GetValue(prompt)!;
+                if (!options.TruncatePromptFromLeft)
+                    DbrxContextFit.EnsureTextMayFit(System.Text.Encoding.UTF8.GetByteCount(promptText), sampling.MaxNewTokensGiven(parse) ? options.MaxNewTokens : 1, generator.ContextLength, tokenizer);
+                promptIds = parse.GetValue(chat)
+                    ? systemPrompt.Template(parse).Encode([DbrxChatMessage.User(promptText)], addGenerationPrompt: true, tokenizer, cancellation)
+                    : tokenizer.Encode(promptText, cancellation);
+            }
 
             options = sampling.FitToContext(parse, options, promptIds.Length, generator.ContextLength);
             using var interrupt = new InterruptToCancel();

@@ -37,7 +37,8 @@ internal static class InitCommand
             string root = Path.GetPathRoot(directory) ?? "/";
             long free = new DriveInfo(root).AvailableFreeSpace;
             if (bytes > free * 0.95)
-                throw new IOException($"This checkpoint needs {ByteSize.Format(bytes)} on disk but '{root}' has {ByteSize.Format(free)} free; nothing was written. Try --preset tiny, a smaller --config or --dtype bfloat16.");
+                throw new IOException($"This checkpoint needs {ByteSize.Format(bytes)} on disk but '{root}' has {ByteSize.Format(free)} free; nothing was written. Try --preset tiny or a smaller --config"
+                    + (scalar == ScalarType.Float32 ? ", or --dtype bfloat16 (half the size)." : "."));
 
             Console.Error.WriteLine($"writing {shape.ParameterCount:N0} parameters ({ByteSize.Format(bytes)}, {DbrxDevices.DTypeName(scalar)}, seed {parse.GetValue(seed)}) to {directory}");
             DbrxRandomCheckpoint.Write(shape, directory, parse.GetValue(seed), scalar, maxShard);

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Dbrx.Inference.Configuration;
 using Dbrx.Inference.Quantization;
 using Dbrx.Inference.Runtime;
 
@@ -11,7 +12,7 @@ internal static class QuantizeCommand
     {
         var model = CliOptions.Model();
         var output = new Option<DirectoryInfo>("--output", "-o") { Description = "Folder for the quantized checkpoint (must be empty or absent).", Required = true };
-        var groupSize = new Option<int>("--group-size") { Description = "Weights per scale and zero: 32, 64, 128 or 256.", DefaultValueFactory = _ => 128 };
+        var groupSize = new Option<int>("--group-size") { Description = "Weights per scale and zero: 32, 64, 128 or 256 (default: 128, or the largest below it that the model's widths allow).", DefaultValueFactory = _ => 128 };
         var modules = new Option<string>("--modules") { Description = "Quantized modules: experts (always), attention, lm_head, comma-separated.", DefaultValueFactory = _ => "experts" };
         var shard = new Option<string>("--max-shard-size") { Description = "Shard size of the output, e.g. 5GB.", DefaultValueFactory = _ => "5GB" };
         var device = new Option<string>("--device") { Description = "Where the arithmetic runs: cpu, or cuda / cuda:N (same result).", DefaultValueFactory = _ => "cpu" };
@@ -22,6 +23,13 @@ internal static class QuantizeCommand
             if (Directory.Exists(target) && Directory.EnumerateFileSystemEntries(target).Any())
                 throw new IOException($"Output folder '{target}' is not empty; choose a new folder.");
             var quantization = DbrxQuantization.WithModules(parse.GetValue(modules)!, parse.GetValue(groupSize));
+            if (parse.GetResult(groupSize) is null or { Implicit: true })
+            {
+                var fitted = quantization.WithLargestGroupSizeFor(DbrxConfigJson.Load(parse.GetValue(model)!.FullName));
+                if (fitted.GroupSize != quantization.GroupSize)
+                    Console.Error.WriteLine($"group size {quantization.GroupSize} does not divide this model's widths; using {fitted.GroupSize} (set --group-size to choose)");
+                quantization = fitted;
+            }
             var quantizeOn = DbrxDevices.ParseDevice(parse.GetValue(device)!);
             long shardBytes = ByteSize.Parse(parse.GetValue(shard)!, shard.Name);
             Console.Error.WriteLine($"quantizing {string.Join(", ", quantization.Modules)} to int4 (group {quantization.GroupSize}) on {quantizeOn} into {target}");

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Text.Json;
+using Dbrx.Inference.Configuration;
 using Dbrx.Inference.Tokenization;
 
 namespace Dbrx.Cli.Commands;
@@ -34,8 +35,14 @@ internal static class TokenizeCommand
         var command = new Command("detokenize", "Decode token ids to text.") { ids, skip, cleanUp, model };
         command.SetAction(CliAction.Run(parse =>
         {
-            DbrxTokenizer tokenizer = TokenizerFor(parse.GetValue(model));
-            string text = tokenizer.Decode(parse.GetValue(ids)!.Select(id => id > int.MaxValue ? -1 : (int)id), parse.GetValue(skip));
+            DirectoryInfo? folder = parse.GetValue(model);
+            DbrxTokenizer tokenizer = TokenizerFor(folder);
+            // Ids of the model's padding rows have no text and decode to nothing; ids beyond the model do not exist.
+            int vocabulary = (folder is null ? DbrxPresets.Get("dbrx-instruct") : DbrxConfigJson.Load(folder.FullName)).VocabSize;
+            long[] given = parse.GetValue(ids)!;
+            if (given.FirstOrDefault(id => id >= vocabulary, -1) is var outside and >= 0)
+                throw new ArgumentException($"Token id {outside} is outside the model's vocabulary of {vocabulary} ids (0..{vocabulary - 1}).");
+            string text = tokenizer.Decode(given.Select(id => (int)id), parse.GetValue(skip));
             Console.WriteLine(parse.GetValue(cleanUp) ? DbrxTokenizer.CleanUpTokenizationSpaces(text) : text);
             return 0;
         }));

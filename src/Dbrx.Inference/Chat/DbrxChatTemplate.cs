@@ -48,7 +48,8 @@ public sealed class DbrxChatTemplate
     /// markers (roles and contents) is encoded as ordinary text, so content can never forge a marker. For text
     /// without special-token look-alikes the ids equal the reference's encoding of <see cref="Render"/>.
     /// </summary>
-    public int[] Encode(IReadOnlyList<DbrxChatMessage> messages, bool addGenerationPrompt, DbrxTokenizer tokenizer)
+    /// <exception cref="OperationCanceledException">The token was cancelled while encoding.</exception>
+    public int[] Encode(IReadOnlyList<DbrxChatMessage> messages, bool addGenerationPrompt, DbrxTokenizer tokenizer, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(tokenizer);
         var ids = new List<int>();
@@ -57,7 +58,7 @@ public sealed class DbrxChatTemplate
         {
             if (segment.SpecialId is { } id)
             {
-                ids.AddRange(tokenizer.Encode(run.ToString()));
+                ids.AddRange(tokenizer.Encode(run.ToString(), cancellationToken));
                 run.Clear();
                 ids.Add(id);
             }
@@ -66,7 +67,7 @@ public sealed class DbrxChatTemplate
                 run.Append(segment.Text);
             }
         }
-        ids.AddRange(tokenizer.Encode(run.ToString()));
+        ids.AddRange(tokenizer.Encode(run.ToString(), cancellationToken));
         return [.. ids];
     }
 

@@ -88,6 +88,9 @@ public sealed class SafetensorsFile : IDisposable
 
     private static (Dictionary<string, SafetensorsTensorInfo>, Dictionary<string, string>) ParseHeader(string path, byte[] header, long dataLength)
     {
+        // JsonDocument checks names' UTF-8 only when they are read, which would fail later without the file's name.
+        if (System.Text.Unicode.Utf8.IsValid(header) is false)
+            throw Corrupt(path, $"the header is not valid UTF-8 (first invalid byte at offset {8 + FirstInvalidUtf8(header)})");
         JsonDocument document;
         try
         {
@@ -117,6 +120,14 @@ public sealed class SafetensorsFile : IDisposable
             CheckNoOverlap(path, tensors.Values);
             return (tensors, metadata);
         }
+    }
+
+    private static int FirstInvalidUtf8(byte[] bytes)
+    {
+        int valid = 0;
+        while (valid < bytes.Length && System.Text.Rune.DecodeFromUtf8(bytes.AsSpan(valid), out _, out int consumed) == System.Buffers.OperationStatus.Done)
+            valid += consumed;
+        return valid;
     }
 
     private static void ParseMetadata(string path, JsonElement value, Dictionary<string, string> metadata)

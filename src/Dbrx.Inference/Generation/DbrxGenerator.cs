@@ -144,22 +144,16 @@ public sealed class DbrxGenerator : IDbrxEngine
     private int[] FitToContext(IReadOnlyList<int> prompt, DbrxGenerationOptions options)
     {
         if (prompt.Count == 0)
-            throw new ArgumentException("The prompt has no tokens.", nameof(prompt));
+            throw new ArgumentException(
+                "The prompt has no tokens. (A conversation of only a system message renders to nothing with DBRX's chat template, as with the reference's: "
+                + "the system text is written with the first user or assistant message. Add a user message.)", nameof(prompt));
         int vocabulary = Model.Config.VocabSize;
         foreach (int id in prompt)
         {
             if (id < 0 || id >= vocabulary)
                 throw new ArgumentException($"Prompt token id {id} is outside the model's vocabulary of {vocabulary} ids (0..{vocabulary - 1}).", nameof(prompt));
         }
-        int room = ContextLength - options.MaxNewTokens;
-        if (prompt.Count <= room)
-            return [.. prompt];
-        if (!options.TruncatePromptFromLeft || room < 1)
-            throw new ArgumentException(
-                $"The prompt has {prompt.Count} tokens and MaxNewTokens is {options.MaxNewTokens}: together {prompt.Count + options.MaxNewTokens}, beyond the context of {ContextLength} tokens "
-                + $"(model max_seq_len {Model.Config.MaxSeqLen}). Shorten the prompt, lower MaxNewTokens"
-                + (room < 1 ? "." : ", or set TruncatePromptFromLeft to drop the oldest prompt tokens."), nameof(prompt));
-        return [.. prompt.Skip(prompt.Count - room)];
+        return DbrxContextFit.Fit(prompt, options.MaxNewTokens, ContextLength, options.TruncatePromptFromLeft);
     }
 
     private static async IAsyncEnumerable<GenerationUpdate> ReadUpdates(GenerationSequence sequence, [EnumeratorCancellation] CancellationToken cancellationToken)

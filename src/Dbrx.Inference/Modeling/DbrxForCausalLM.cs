@@ -38,20 +38,15 @@ public sealed class DbrxForCausalLM : nn.Module
     /// <param name="expertDispatch">How expert matmuls are issued.</param>
     /// <param name="quantization">Int4 weights for the experts (and optionally attention and lm_head), or null for float.</param>
     public DbrxForCausalLM(DbrxConfig config, ScalarType dtype, DbrxPlacement placement, AttentionImplementation attentionImplementation = AttentionImplementation.Sdpa, ExpertDispatch expertDispatch = ExpertDispatch.Auto, DbrxQuantization? quantization = null)
-        : base(nameof(DbrxForCausalLM))
+        : base(CheckedName())
     {
         ArgumentNullException.ThrowIfNull(config);
         ArgumentNullException.ThrowIfNull(placement);
         config.Validate();
         if (placement.Blocks.Count != config.NLayers)
             throw new ArgumentException($"The placement has {placement.Blocks.Count} blocks, the config {config.NLayers}.", nameof(placement));
-        if (dtype is not (ScalarType.Float32 or ScalarType.BFloat16 or ScalarType.Float16))
-            throw new ArgumentException($"dtype {dtype} is not supported; use float32, bfloat16 or float16.", nameof(dtype));
-        if (attentionImplementation == AttentionImplementation.FlashAttention2 && (placement.Blocks.Any(d => d.type != DeviceType.CUDA) || dtype == ScalarType.Float32))
-            throw new ArgumentException($"flash_attention_2 needs every block on a CUDA device and bfloat16 or float16 weights (here: {placement}, {dtype}); use sdpa or eager.", nameof(attentionImplementation));
+        CheckSupported(dtype, placement, attentionImplementation, quantization);
         quantization?.Validate(config);
-        if (quantization is not null && placement.Devices.Any(d => d.type == DeviceType.CUDA) && dtype != ScalarType.BFloat16)
-            throw new ArgumentException($"int4 weights on CUDA compute in bfloat16 (libtorch's int4 kernel), not {dtype}.", nameof(dtype));
         Config = config;
         Quantization = quantization;
         AttentionImplementation = attentionImplementation;
@@ -60,6 +55,26 @@ public sealed class DbrxForCausalLM : nn.Module
         lmHead = DbrxLinear.Create(config.DModel, config.VocabSize, dtype, placement.Head, quantization is { LmHead: true } ? quantization : null);
         register_module("transformer", transformer);
         register_module("lm_head", lmHead);
+    }
+
+    /// <summary>The module's name, once TorchSharp is known to have a backend (the base constructor is its first use).</summary>
+    private static string CheckedName()
+    {
+        Runtime.DbrxTorchRuntime.RequireBackend();
+        return nameof(DbrxForCausalLM);
+    }
+
+    /// <summary>Refuses a dtype, attention implementation or int4 scheme the placement's devices cannot run.</summary>
+    /// <exception cref="ArgumentException">The combination cannot run; the message names the option.</exception>
+    public static void CheckSupported(ScalarType dtype, DbrxPlacement placement, AttentionImplementation attentionImplementation, DbrxQuantization? quantization)
+    {
+        ArgumentNullException.ThrowIfNull(placement);
+        if (dtype is not (ScalarType.Float32 or ScalarType.BFloat16 or ScalarType.Float16))
+            throw new ArgumentException($"dtype {dtype} is not supported; use float32, bfloat16 or float16.", nameof(dtype));
+        if (attentionImplementation == AttentionImplementation.FlashAttention2 && (placement.Blocks.Any(d => d.type != DeviceType.CUDA) || dtype == ScalarType.Float32))
+            throw new ArgumentException($"flash_attention_2 needs every block on a CUDA device and bfloat16 or float16 weights (here: {placement}, {dtype}); use sdpa or eager.", nameof(attentionImplementation));
+        if (quantization is not null && placement.Devices.Any(d => d.type == DeviceType.CUDA) && dtype != ScalarType.BFloat16)
+            throw new ArgumentException($"int4 weights on CUDA compute in bfloat16 (libtorch's int4 kernel), not {dtype}.", nameof(dtype));
     }
 
     /// <summary>The configuration the model was built from.</summary>

@@ -13,10 +13,11 @@ public static class DbrxMemoryCheck
     public static IReadOnlyDictionary<string, long> Demand(DbrxPlacement placement, DbrxMemoryFootprint footprint)
     {
         var demand = new Dictionary<string, long>();
-        void Add(TorchSharp.torch.Device device, long bytes) => demand[device.ToString()] = demand.GetValueOrDefault(device.ToString()) + bytes;
+        // Saturating: an absurd batch or context must be refused with the numbers, not overflow into a small demand.
+        void Add(TorchSharp.torch.Device device, long bytes) => demand[device.ToString()] = SaturatingAdd(demand.GetValueOrDefault(device.ToString()), bytes);
         Add(placement.Embedding, footprint.EmbeddingBytes);
         foreach (var device in placement.Blocks)
-            Add(device, footprint.BlockBytes + footprint.CacheBytesPerBlock);
+            Add(device, SaturatingAdd(footprint.BlockBytes, footprint.CacheBytesPerBlock));
         Add(placement.Head, footprint.HeadBytes);
         return demand;
     }
@@ -55,6 +56,8 @@ public static class DbrxMemoryCheck
         }
         return free;
     }
+
+    private static long SaturatingAdd(long a, long b) => a > long.MaxValue - b ? long.MaxValue : a + b;
 
     private static string Gib(long bytes) => $"{bytes / (double)(1L << 30):F1} GiB";
 }

@@ -32,7 +32,9 @@ public sealed record DbrxMemoryFootprint(long EmbeddingBytes, long BlockBytes, l
     public static long BlockCacheBytes(DbrxConfig config, int elementBytes, long rows, long tokens)
     {
         ArgumentNullException.ThrowIfNull(config);
-        return 2L * rows * tokens * config.Attention.KvNHeads * config.HeadDim * elementBytes;
+        // Saturates instead of overflowing, so an absurd batch or context is refused by the memory check.
+        double bytes = 2.0 * rows * tokens * config.Attention.KvNHeads * config.HeadDim * elementBytes;
+        return bytes >= long.MaxValue ? long.MaxValue : (long)bytes;
     }
 
     /// <summary>

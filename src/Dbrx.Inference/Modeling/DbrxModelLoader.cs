@@ -52,14 +52,51 @@ public sealed record DbrxLoadOptions
     public bool Strict { get; init; } = true;
 }
 
+/// <summary>What <see cref="DbrxModelLoader.Plan"/> decided for a model folder, before any weight is read.</summary>
+/// <param name="Options">The options planned with.</param>
+/// <param name="Config">The model's configuration.</param>
+/// <param name="DType">The weights' and activations' dtype.</param>
+/// <param name="Placement">Where the embedding, each block and the head go.</param>
+/// <param name="Quantization">The int4 scheme of the weights, or null for float weights.</param>
+/// <param name="StoredQuantization">The scheme the checkpoint was saved with, or null when it holds float weights.</param>
+public sealed record DbrxLoadPlan(DbrxLoadOptions Options, DbrxConfig Config, ScalarType DType, DbrxPlacement Placement, DbrxQuantization? Quantization, DbrxQuantization? StoredQuantization);
+
 /// <summary>Loads a DBRX model from a Hugging Face folder: <c>config.json</c> plus safetensors weights.</summary>
 public static class DbrxModelLoader
 {
     /// <summary>Reads the config, builds the model on the target device and streams the weights into it tensor by tensor.</summary>
     /// <exception cref="DbrxConfigException">The config is missing or invalid.</exception>
     /// <exception cref="CheckpointException">The weights are missing, corrupt or do not match the config.</exception>
-    /// <exception cref="ArgumentException">An option is invalid.</exception>
+    /// <exception cref="ArgumentException">An option is invalid, or cannot work with this model or machine.</exception>
+    /// <exception cref="InvalidOperationException">The model and the planned KV cache do not fit the devices' free memory.</exception>
     public static DbrxForCausalLM Load(string directory, DbrxLoadOptions? options = null)
+    {
+        DbrxLoadPlan plan = Plan(directory, options);
+        using var checkpoint = SafetensorsCheckpoint.Open(directory);
+        CheckMatches(plan.Config, checkpoint, plan.Options.Strict, plan.StoredQuantization);
+        var model = new DbrxForCausalLM(plan.Config, plan.DType, plan.Placement, plan.Options.AttentionImplementation, plan.Options.ExpertDispatch, plan.Quantization);
+        try
+        {
+            LoadWeights(model, checkpoint, checkpointQuantized: plan.StoredQuantization is not null);
+            return model;
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Everything <see cref="Load"/> decides and checks before it reads a weight: the config, the dtype, int4 against
+    /// the model's shape, where each part goes, the attention implementation against the devices, and the weights plus
+    /// the planned KV cache against each device's free memory. Cheap (no weight is read), so a caller can refuse
+    /// options that cannot work when they are given rather than minutes later.
+    /// </summary>
+    /// <exception cref="DbrxConfigException">The config is missing or invalid.</exception>
+    /// <exception cref="ArgumentException">An option is invalid, or cannot work with this model or machine.</exception>
+    /// <exception cref="InvalidOperationException">The model and the planned KV cache do not fit the devices' free memory.</exception>
+    public static DbrxLoadPlan Plan(string directory, DbrxLoadOptions? options = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(directory);
         options ??= new DbrxLoadOptions();
@@ -67,6 +104,8 @@ public static class DbrxModelLoader
         if (options.PlanCacheTokens is < 0)
             throw new ArgumentOutOfRangeException(nameof(options.PlanCacheTokens), options.PlanCacheTokens, "PlanCacheTokens cannot be negative.");
         DbrxConfig config = DbrxConfigJson.Load(directory);
+        if (options.PlanCacheTokens > config.MaxSeqLen)
+            throw new ArgumentOutOfRangeException(nameof(options.PlanCacheTokens), options.PlanCacheTokens, $"A context of {options.PlanCacheTokens} tokens is beyond the model's max_seq_len of {config.MaxSeqLen}.");
         DbrxPlacement? map = options.Device.Contains('=', StringComparison.Ordinal) ? DbrxPlacement.Parse(options.Device, config.NLayers) : null;
         Device first = map?.Embedding ?? DbrxDevices.ParseDevice(options.Device);
         DbrxQuantization? stored = DbrxQuantization.FromConfigFile(directory);
@@ -77,20 +116,9 @@ public static class DbrxModelLoader
         quantization?.Validate(config);
         var footprint = DbrxMemoryFootprint.Of(config, dtype, options.PlanCacheRows, options.PlanCacheTokens ?? config.DefaultContextLength, quantization);
         DbrxPlacement placement = map ?? Place(config, first, options.Device, footprint);
+        DbrxForCausalLM.CheckSupported(dtype, placement, options.AttentionImplementation, quantization);
         DbrxMemoryCheck.Check(placement, footprint, DbrxMemoryCheck.FreeMemory(placement));
-        using var checkpoint = SafetensorsCheckpoint.Open(directory);
-        CheckMatches(config, checkpoint, options.Strict, stored);
-        var model = new DbrxForCausalLM(config, dtype, placement, options.AttentionImplementation, options.ExpertDispatch, quantization);
-        try
-        {
-            LoadWeights(model, checkpoint, checkpointQuantized: stored is not null);
-            return model;
-        }
-        catch
-        {
-            model.Dispose();
-            throw;
-        }
+        return new DbrxLoadPlan(options, config, dtype, placement, quantization, stored);
     }
 
     /// <summary>

@@ -47,6 +47,7 @@ public static class DbrxRandomCheckpoint
     /// <param name="maxShardBytes">Shard size limit; the default writes a single <c>model.safetensors</c>.</param>
     public static void Write(DbrxConfig config, string directory, long seed, ScalarType dtype, long maxShardBytes = long.MaxValue)
     {
+        Runtime.DbrxTorchRuntime.RequireBackend();
         ArgumentNullException.ThrowIfNull(config);
         ArgumentException.ThrowIfNullOrEmpty(directory);
         config.Validate();

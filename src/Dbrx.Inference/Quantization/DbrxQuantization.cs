@@ -75,9 +75,42 @@ public sealed record DbrxQuantization
         }
     }
 
+    /// <summary>
+    /// This scheme with the largest supported group size, at most <see cref="GroupSize"/>, that fits the model: for a
+    /// caller that did not choose the group size, so a narrow model (the tiny preset's d_model 64) still quantizes.
+    /// </summary>
+    /// <exception cref="ArgumentException">Not even the smallest group size fits; the message says which dimension.</exception>
+    public DbrxQuantization WithLargestGroupSizeFor(DbrxConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        foreach (int candidate in SupportedGroupSizes.Where(size => size <= GroupSize).OrderDescending())
+        {
+            var scheme = this with { GroupSize = candidate };
+            if (scheme.Fits(config))
+                return scheme;
+        }
+        (this with { GroupSize = SupportedGroupSizes.Min() }).Validate(config);
+        return this;
+    }
+
+    private bool Fits(DbrxConfig config)
+    {
+        try
+        {
+            Validate(config);
+            return true;
+        }
+        catch (ArgumentException)
+        {
+            return false;
+        }
+    }
+
+    private static readonly int[] SupportedGroupSizes = [32, 64, 128, 256];
+
     private static void CheckGroupSize(int groupSize)
     {
-        if (groupSize is not (32 or 64 or 128 or 256))
+        if (!SupportedGroupSizes.Contains(groupSize))
             throw new ArgumentException($"The int4 group size must be 32, 64, 128 or 256, not {groupSize}.");
     }
 

@@ -12,9 +12,11 @@ public static class DbrxDevices
     /// Resolves a device name. <c>auto</c> is the first CUDA device when CUDA is available, else the CPU.
     /// </summary>
     /// <exception cref="ArgumentException">The name is not a device, or names a CUDA device that is not there.</exception>
+    /// <exception cref="InvalidOperationException">The application has no libtorch backend (see <see cref="DbrxTorchRuntime.RequireBackend"/>).</exception>
     public static Device ParseDevice(string name)
     {
         ArgumentException.ThrowIfNullOrEmpty(name);
+        DbrxTorchRuntime.RequireBackend();
         string text = name.Trim().ToLowerInvariant();
         if (text == "cpu")
             return CPU;

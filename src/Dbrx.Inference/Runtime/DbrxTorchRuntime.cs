@@ -53,6 +53,33 @@ public static class DbrxTorchRuntime
         [.. Libraries.Select(FileName).Where(name => !File.Exists(Path.Combine(directory, name)))];
 
     /// <summary>
+    /// Makes sure TorchSharp has a libtorch to run on, and otherwise says exactly what the application must add,
+    /// instead of TorchSharp's type-initializer trace. Libraries reference TorchSharp alone; the backend is the
+    /// application's choice.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">No backend: the message names the packages and the variable.</exception>
+    public static void RequireBackend()
+    {
+        if (backendReady)
+            return;
+        try
+        {
+            torch.TryInitializeDeviceType(DeviceType.CPU);
+            backendReady = true;
+        }
+        catch (TypeInitializationException e) when (e.TypeName == typeof(torch).FullName)
+        {
+            throw new InvalidOperationException(
+                "Dbrx.Inference runs on libtorch, and this application has no libtorch backend. Add one package reference, version 0.107.0 like the TorchSharp "
+                + "package Dbrx.Inference uses: TorchSharp-cpu (CPU), or TorchSharp-cuda-linux / TorchSharp-cuda-windows (NVIDIA GPUs); or set "
+                + $"{LibTorchDirectoryVariable} to a CUDA libtorch folder (a PyTorch 2.10 install's torch/lib). TorchSharp said: {e.InnerException?.Message ?? e.Message}",
+                e);
+        }
+    }
+
+    private static volatile bool backendReady;
+
+    /// <summary>
     /// Initialises CUDA, or explains why it cannot: no CUDA libtorch was loaded (neither the TorchSharp-cuda package nor
     /// <c>DBRX_LIBTORCH_DIR</c>), loading one failed, or no GPU is visible.
     /// </summary>
@@ -61,6 +88,7 @@ public static class DbrxTorchRuntime
     {
         if (LoadError is not null)
             throw new InvalidOperationException(LoadError);
+        RequireBackend();
         bool initialised;
         try
         {

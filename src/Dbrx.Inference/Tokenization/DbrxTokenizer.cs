@@ -1,29 +1,31 @@
 using System.Text;
 using System.Text.RegularExpressions;
-using Microsoft.ML.Tokenizers;
 
 namespace Dbrx.Inference.Tokenization;
 
 /// <summary>
-/// DBRX's tokenizer: the GPT-4 tokenizer (tiktoken <c>cl100k_base</c>, through Microsoft.ML.Tokenizers'
-/// <see cref="TiktokenTokenizer"/>) plus DBRX's special tokens. Works offline with no files; a model folder's own
-/// <c>tokenizer.json</c> or <c>.tiktoken</c> file is used instead when present (<see cref="FromModelFolder"/>).
+/// DBRX's tokenizer: the GPT-4 tokenizer (tiktoken <c>cl100k_base</c>, its data from the
+/// Microsoft.ML.Tokenizers.Data.Cl100kBase package) plus DBRX's special tokens. Works offline with no files; a model
+/// folder's own <c>tokenizer.json</c> or <c>.tiktoken</c> file is used instead when present (<see cref="FromModelFolder"/>).
 /// </summary>
 /// <remarks>
-/// <para>Security: <see cref="Encode"/> never produces a special token. Text that looks like one
+/// <para>Security: <see cref="Encode(string)"/> never produces a special token. Text that looks like one
 /// (<c>&lt;|im_end|&gt;</c>) is encoded as ordinary text, so user and tool text cannot forge a turn; only the chat
 /// template inserts special ids. <see cref="EncodeWithSpecialTokens"/> exists for tools that need the reference's
 /// <c>allowed_special="all"</c> behaviour and must never see untrusted text.</para>
 /// <para>Decoding works on bytes: ids that have no text (the unused ids 100256, 100261–100275 and the model's padding
 /// rows 100280–100351) decode to nothing, and invalid UTF-8 becomes U+FFFD, as the reference's <c>errors="replace"</c>.
 /// Thread-safe.</para>
+/// <para>Encoding takes O(n log n) in the text's length whatever the text (Microsoft.ML.Tokenizers' encoder, used
+/// before, is quadratic in the length of one pre-token such as a run of one letter or of spaces) and can be
+/// cancelled.</para>
 /// </remarks>
 public sealed class DbrxTokenizer
 {
     private static readonly Lazy<DbrxTokenizer> Builtin = new(() => new DbrxTokenizer(TokenVocabulary.Cl100k()));
 
-    private readonly TiktokenTokenizer ordinary;
-    private readonly TiktokenTokenizer withSpecials;
+    private readonly BytePairEncoder encoder;
+    private readonly Regex? specialTokenText;
     private readonly byte[]?[] tokenBytes;
     private readonly Dictionary<int, string> specialText;
 
@@ -33,11 +35,10 @@ public sealed class DbrxTokenizer
         SpecialTokens = vocabulary.SpecialTokens;
         specialText = vocabulary.SpecialTokens.ToDictionary(p => p.Value, p => p.Key);
         Source = vocabulary.Source;
-        var pattern = new Regex(vocabulary.Pattern, RegexOptions.Compiled);
-        using (var stream = vocabulary.ToTiktokenStream())
-            ordinary = TiktokenTokenizer.Create(stream, new RegexPreTokenizer(pattern, null), normalizer: null, vocabulary.SpecialTokens);
-        using (var stream = vocabulary.ToTiktokenStream())
-            withSpecials = TiktokenTokenizer.Create(stream, new RegexPreTokenizer(pattern, vocabulary.SpecialTokens), normalizer: null, vocabulary.SpecialTokens);
+        encoder = new BytePairEncoder(tokenBytes, vocabulary.Pattern);
+        // Longest first, so a special token that begins with another is found whole.
+        specialTokenText = SpecialTokens.Count == 0 ? null
+            : new Regex(string.Join("|", SpecialTokens.Keys.OrderByDescending(text => text.Length).Select(Regex.Escape)), RegexOptions.Compiled);
         VocabularySize = Math.Max(tokenBytes.Length, specialText.Count == 0 ? 0 : specialText.Keys.Max() + 1);
     }
 
@@ -73,11 +74,23 @@ public sealed class DbrxTokenizer
     /// <summary>Ids the tokenizer knows, gaps included (100280 for DBRX: ordinary tokens, then special tokens).</summary>
     public int VocabularySize { get; }
 
+    /// <summary>
+    /// The most UTF-8 bytes one token stands for. A text of B bytes needs at least B / this many tokens, which lets a
+    /// caller refuse a text that cannot fit a context before encoding it.
+    /// </summary>
+    public int LongestTokenBytes => encoder.LongestTokenBytes;
+
     /// <summary>Encodes text as ordinary tokens: special-token text stays text.</summary>
-    public int[] Encode(string text)
+    public int[] Encode(string text) => Encode(text, CancellationToken.None);
+
+    /// <summary>Encodes text as ordinary tokens (special-token text stays text), checking the token as it goes.</summary>
+    /// <exception cref="OperationCanceledException">The token was cancelled.</exception>
+    public int[] Encode(string text, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(text);
-        return text.Length == 0 ? [] : [.. ordinary.EncodeToIds(text)];
+        var ids = new List<int>();
+        encoder.Encode(text, ids, cancellationToken);
+        return [.. ids];
     }
 
     /// <summary>
@@ -87,7 +100,19 @@ public sealed class DbrxTokenizer
     public int[] EncodeWithSpecialTokens(string text)
     {
         ArgumentNullException.ThrowIfNull(text);
-        return text.Length == 0 ? [] : [.. withSpecials.EncodeToIds(text)];
+        var ids = new List<int>();
+        int start = 0;
+        if (specialTokenText is not null)
+        {
+            foreach (ValueMatch special in specialTokenText.EnumerateMatches(text))
+            {
+                encoder.Encode(text.AsSpan(start, special.Index - start), ids, CancellationToken.None);
+                ids.Add(SpecialTokens[text.Substring(special.Index, special.Length)]);
+                start = special.Index + special.Length;
+            }
+        }
+        encoder.Encode(text.AsSpan(start), ids, CancellationToken.None);
+        return [.. ids];
     }
 
     /// <summary>The bytes a token stands for: empty for special tokens and ids without text.</summary>

@@ -35,18 +35,6 @@ internal sealed class TokenVocabulary
     /// <summary>Where the vocabulary came from, for messages.</summary>
     public string Source { get; }
 
-    /// <summary>The vocabulary in tiktoken's text format (base64 bytes, space, rank), as TiktokenTokenizer reads it.</summary>
-    public MemoryStream ToTiktokenStream()
-    {
-        var text = new StringBuilder();
-        for (int id = 0; id < TokenBytes.Length; id++)
-        {
-            if (TokenBytes[id] is { } bytes)
-                text.Append(Convert.ToBase64String(bytes)).Append(' ').Append(id).Append('\n');
-        }
-        return new MemoryStream(Encoding.ASCII.GetBytes(text.ToString()));
-    }
-
     /// <summary>cl100k_base from the Microsoft.ML.Tokenizers.Data.Cl100kBase package, with DBRX's special tokens.</summary>
     public static TokenVocabulary Cl100k()
     {
