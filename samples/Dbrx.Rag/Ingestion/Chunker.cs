@@ -103,26 +103,28 @@ public sealed partial class Chunker
     {
         bool prose = block.Kind == TextBlockKind.Prose;
         string[] parts = prose ? SentenceEnd().Split(block.Text) : block.Text.ReplaceLineEndings("\n").Split('\n');
+        string inner = prose ? " " : "\n";
         for (int i = 0; i < parts.Length; i++)
         {
-            string joint = i == 0 ? "\n\n" : prose ? " " : "\n";
+            string joint = i == 0 ? "\n\n" : inner;
             int line = block.Line == 0 ? 0 : block.Line + (prose ? 0 : i);
-            foreach (string piece in Fit(parts[i]))
+            int tokens = tokenizer.Encode(joint + parts[i]).Length;
+            if (tokens + 2 <= options.MaxTokens)
             {
-                yield return new Unit(joint, piece, line, tokenizer.Encode(joint + piece).Length);
-                joint = prose ? " " : "\n";
+                yield return new Unit(joint, parts[i], line, tokens);
+                continue;
+            }
+            foreach (var (piece, count) in CutBetweenWords(parts[i]))
+            {
+                yield return new Unit(joint, piece, line, count);
+                joint = inner;
             }
         }
     }
 
-    /// <summary>The text as it is when it fits a chunk, else cut between words into pieces that do.</summary>
-    private IEnumerable<string> Fit(string text)
+    /// <summary>Text longer than a chunk, cut between words into pieces that fit, with their token counts.</summary>
+    private IEnumerable<(string Piece, int Tokens)> CutBetweenWords(string text)
     {
-        if (tokenizer.Encode(text).Length + 2 <= options.MaxTokens)
-        {
-            yield return text;
-            yield break;
-        }
         var piece = new StringBuilder();
         int tokens = 0;
         foreach (string word in text.Split(' ', StringSplitOptions.RemoveEmptyEntries))
@@ -131,7 +133,7 @@ public sealed partial class Chunker
             int count = tokenizer.Encode(" " + word).Length;
             if (piece.Length > 0 && tokens + count + 2 > options.MaxTokens)
             {
-                yield return piece.ToString();
+                yield return (piece.ToString(), tokens);
                 piece.Clear();
                 tokens = 0;
             }
@@ -141,7 +143,7 @@ public sealed partial class Chunker
             tokens += count;
         }
         if (piece.Length > 0)
-            yield return piece.ToString();
+            yield return (piece.ToString(), tokens);
     }
 
     [GeneratedRegex(@"(?<=[.!?])\s+(?=\S)")]
