@@ -28,7 +28,7 @@ public sealed class CitationTests(AnsweringFixture fixture, ITestOutputHelper ou
             await gate.WaitAsync(TestContext.Current.CancellationToken);
             try
             {
-                var chat = new RagChat(fixture.Client, fixture.Retriever, new RagChatOptions { MaxOutputTokens = 48, Temperature = 1, Seed = seed });
+                var chat = new RagChat(fixture.Client, fixture.Retriever, new RagChatOptions { MaxOutputTokens = 40, Temperature = 1, Seed = seed });
                 RagTurn turn = await chat.AskStructuredAsync(queries[seed % queries.Count].Query, TestContext.Current.CancellationToken);
                 string json = chat.History[^1].Text;
                 string? problem = Check(json, turn.Passages);

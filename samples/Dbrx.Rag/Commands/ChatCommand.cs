@@ -51,7 +51,7 @@ internal static class ChatCommand
                 }
             }
             return 0;
-        }));
+        }, interruptible: false));
         return command;
     }
 }

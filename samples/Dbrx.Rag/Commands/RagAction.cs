@@ -5,17 +5,19 @@ namespace Dbrx.Rag.Commands;
 
 /// <summary>
 /// Runs a command's body and turns failures into one line on stderr and exit code 1 (the stack trace with
-/// <c>--verbose</c>); Ctrl+C stops the current answer or ingest with exit code 130.
+/// <c>--verbose</c>). Ctrl+C cancels the command (exit code 130) unless <c>interruptible</c> is false, for
+/// commands that handle it themselves (chat stops the current answer, not the chat).
 /// </summary>
 internal static class RagAction
 {
-    public static Func<ParseResult, CancellationToken, Task<int>> Run(Func<ParseResult, CancellationToken, Task<int>> body) =>
+    public static Func<ParseResult, CancellationToken, Task<int>> Run(Func<ParseResult, CancellationToken, Task<int>> body, bool interruptible = true) =>
         async (parse, cancellation) =>
         {
             using var interrupt = new CancellationTokenSource();
             using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellation, interrupt.Token);
             ConsoleCancelEventHandler onCancel = (_, e) => { e.Cancel = true; interrupt.Cancel(); };
-            Console.CancelKeyPress += onCancel;
+            if (interruptible)
+                Console.CancelKeyPress += onCancel;
             try
             {
                 return await body(parse, linked.Token);
