@@ -14,7 +14,7 @@ internal static class IngestCommand
 
     public static Command Create()
     {
-        var folder = new Argument<DirectoryInfo>("DIR") { Description = "The folder to ingest (Markdown, .txt and PDF files, in subfolders too)." };
+        var folder = new Argument<DirectoryInfo>("DIR") { Description = $"The folder to ingest: its {string.Join(", ", DocumentReaders.Extensions)} files, in subfolders too." };
         var chunkTokens = new Option<int>("--chunk-tokens") { Description = "Most DBRX tokens per chunk.", DefaultValueFactory = _ => new ChunkerOptions().MaxTokens };
         var overlap = new Option<int>("--overlap-tokens") { Description = "Most tokens a chunk repeats from the one before.", DefaultValueFactory = _ => new ChunkerOptions().OverlapTokens };
         var command = new Command("ingest", "Index a folder: new and changed files are (re)chunked, unchanged ones left alone, deleted ones removed.")

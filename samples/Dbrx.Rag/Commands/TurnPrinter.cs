@@ -7,11 +7,14 @@ namespace Dbrx.Rag.Commands;
 /// <summary>Prints what follows an answer: its citations with source and location, and the token counts.</summary>
 internal static class TurnPrinter
 {
+    // For reading on a terminal: indented, and non-ASCII text as itself rather than \u escapes.
+    private static readonly JsonSerializerOptions Display = new(CitationSchema.Json) { WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
     public static void Print(RagTurn turn)
     {
         if (turn.Structured is { } structured)
         {
-            Console.WriteLine(JsonSerializer.Serialize(structured, new JsonSerializerOptions(CitationSchema.Json) { WriteIndented = true }));
+            Console.WriteLine(JsonSerializer.Serialize(structured, Display));
             Console.WriteLine();
         }
         else

@@ -25,9 +25,6 @@ public sealed partial class Chunker
         this.options.Validate();
     }
 
-    /// <summary>The options in effect.</summary>
-    public ChunkerOptions Options => options;
-
     /// <summary>Cuts the blocks of one document into chunks, in document order.</summary>
     public IReadOnlyList<Chunk> Split(IReadOnlyList<TextBlock> blocks)
     {

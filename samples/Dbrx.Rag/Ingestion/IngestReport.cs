@@ -18,5 +18,4 @@ public sealed record IngestReport(int Added, int Updated, int Unchanged, int Rem
 /// <param name="FilesDone">Files looked at so far.</param>
 /// <param name="FilesTotal">Files to look at.</param>
 /// <param name="ChunksWritten">Chunks written so far.</param>
-/// <param name="Current">The file just done.</param>
-public sealed record IngestProgress(int FilesDone, int FilesTotal, int ChunksWritten, string Current);
+public sealed record IngestProgress(int FilesDone, int FilesTotal, int ChunksWritten);

@@ -70,7 +70,7 @@ public sealed class Ingestor
             {
                 skipped.Add(new SkippedFile(source, e.Message));
             }
-            progress?.Report(new IngestProgress(++done, files.Count, chunksWritten, source));
+            progress?.Report(new IngestProgress(++done, files.Count, chunksWritten));
         }
 
         var present = files.Select(f => f.Source).ToHashSet(StringComparer.Ordinal);
