@@ -13,6 +13,12 @@ internal static class CliOptions
         Recursive = true,
     };
 
+    public static readonly Option<bool> Quiet = new("--quiet", "-q")
+    {
+        Description = "No progress on stderr while loading, writing or quantizing a checkpoint.",
+        Recursive = true,
+    };
+
     public static Option<DirectoryInfo> Model() => new("--model", "-m")
     {
         Description = "Model folder: config.json and safetensors weights (one file, or shards with model.safetensors.index.json).",

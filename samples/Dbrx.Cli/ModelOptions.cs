@@ -53,18 +53,23 @@ internal sealed class ModelOptions
 
     public ExpertDispatch Dispatch(ParseResult parse) => Enum.Parse<ExpertDispatch>(parse.GetValue(ExpertDispatch)!);
 
-    /// <summary>Loads the model, planning memory for a KV cache of <paramref name="cacheRows"/> rows of <paramref name="cacheTokens"/> tokens.</summary>
-    public DbrxForCausalLM Load(ParseResult parse, int cacheRows, int? cacheTokens) => DbrxModelLoader.Load(Directory(parse), new DbrxLoadOptions
-    {
-        Device = parse.GetValue(Device)!,
-        DType = parse.GetValue(DType)!,
-        AttentionImplementation = AttentionImplementation(parse),
-        ExpertDispatch = Dispatch(parse),
-        Int4GroupSize = parse.GetValue(Int4GroupSize),
-        Int4Modules = parse.GetValue(Int4Modules)!,
-        PlanCacheRows = cacheRows,
-        PlanCacheTokens = cacheTokens,
-    });
+    /// <summary>
+    /// Loads the model, planning memory for a KV cache of <paramref name="cacheRows"/> rows of <paramref name="cacheTokens"/>
+    /// tokens. Progress shows on stderr (see <see cref="CliProgress"/>).
+    /// </summary>
+    public DbrxForCausalLM Load(ParseResult parse, int cacheRows, int? cacheTokens) =>
+        CliProgress.Run(parse, $"loading {Directory(parse)}", progress => DbrxModelLoader.Load(Directory(parse), new DbrxLoadOptions
+        {
+            Device = parse.GetValue(Device)!,
+            DType = parse.GetValue(DType)!,
+            AttentionImplementation = AttentionImplementation(parse),
+            ExpertDispatch = Dispatch(parse),
+            Int4GroupSize = parse.GetValue(Int4GroupSize),
+            Int4Modules = parse.GetValue(Int4Modules)!,
+            PlanCacheRows = cacheRows,
+            PlanCacheTokens = cacheTokens,
+            Progress = progress,
+        }));
 
     /// <summary>Loads the model and starts a generator that owns it, with the model folder's tokenizer.</summary>
     public DbrxGenerator StartGenerator(ParseResult parse, DbrxGeneratorOptions options)

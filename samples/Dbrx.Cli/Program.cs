@@ -20,6 +20,7 @@ var root = new RootCommand("dbrx: inspect, create and run DBRX checkpoints with 
     QuantizeCommand.Create(),
 };
 root.Options.Add(CliOptions.Verbose);
+root.Options.Add(CliOptions.Quiet);
 ParseResult parse = root.Parse(args);
 if (parse.Errors.Count > 0 && !args.Any(a => a is "-h" or "--help" or "-?"))
 {

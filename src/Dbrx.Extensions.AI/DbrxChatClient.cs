@@ -1,7 +1,9 @@
 using System.Runtime.CompilerServices;
 using Dbrx.Inference.Generation;
+using Dbrx.Inference.Modeling;
 using Dbrx.Inference.Tokenization;
 using Microsoft.Extensions.AI;
+using Microsoft.Extensions.Logging;
 
 namespace Dbrx.Extensions.AI;
 
@@ -11,8 +13,9 @@ namespace Dbrx.Extensions.AI;
 /// constrained decoding, usage and finish reasons. Register it with <c>services.AddDbrxChatClient(...)</c>.
 /// </summary>
 /// <remarks>
-/// Thread-safe: concurrent requests are batched by the engine. The model loads on the first request unless
-/// <see cref="DbrxChatClientOptions.LoadEagerly"/> is set. Cancelling a request throws
+/// Thread-safe: concurrent requests are batched by the engine. The model loads on the first request, by
+/// <see cref="LoadAsync"/> (for warm-up, with progress), or when the client is created with
+/// <see cref="DbrxChatClientOptions.LoadEagerly"/>. Cancelling a request throws
 /// <see cref="OperationCanceledException"/> and frees its place in the batch at once. Function invocation is left to
 /// <c>FunctionInvokingChatClient</c> (<c>.UseFunctionInvocation()</c>) or Semantic Kernel.
 /// </remarks>
@@ -24,10 +27,14 @@ public sealed class DbrxChatClient : IChatClient
     private readonly ChatClientMetadata metadata;
 
     /// <summary>Creates a client that owns its model, loaded from <see cref="DbrxChatClientOptions.ModelPath"/>.</summary>
+    /// <param name="options">The options; validated here.</param>
+    /// <param name="loggerFactory">Where loading logs its start and end (the DI registration passes the application's).</param>
     /// <exception cref="ArgumentException">The options are invalid (the message names the option).</exception>
-    public DbrxChatClient(DbrxChatClientOptions options)
-        : this(CreateEngine(options), options, ownsEngine: true)
+    public DbrxChatClient(DbrxChatClientOptions options, ILoggerFactory? loggerFactory = null)
+        : this(CreateEngine(options, loggerFactory), options, ownsEngine: true)
     {
+        if (this.options.LoadEagerly)
+            LoadAsync().GetAwaiter().GetResult();
     }
 
     /// <summary>Creates a client over an engine, for example a <see cref="DbrxGenerator"/> shared with other code.</summary>
@@ -45,11 +52,28 @@ public sealed class DbrxChatClient : IChatClient
         metadata = new ChatClientMetadata("dbrx", location, this.options.EffectiveModelId);
     }
 
-    private static IDbrxEngine CreateEngine(DbrxChatClientOptions options)
+    private static IDbrxEngine CreateEngine(DbrxChatClientOptions options, ILoggerFactory? loggerFactory)
     {
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
-        return new LazyDbrxEngine(options.Clone());
+        return new LazyDbrxEngine(options.Clone(), loggerFactory?.CreateLogger<DbrxChatClient>());
+    }
+
+    /// <summary>Whether the model is loaded (always, for a client over an engine it was given).</summary>
+    public bool IsLoaded => engine is not LazyDbrxEngine lazy || lazy.IsLoaded;
+
+    /// <summary>
+    /// Loads the model now, unless it is loaded: for warm-up at start-up and readiness checks. The first request calls it
+    /// too. Concurrent calls share one load. Cancelling stops the load between tensors and keeps nothing; a later call
+    /// starts again.
+    /// </summary>
+    /// <param name="progress">Receives the progress after each tensor.</param>
+    /// <param name="cancellationToken">Stops the load.</param>
+    /// <exception cref="OperationCanceledException">The load was cancelled.</exception>
+    public async Task LoadAsync(IProgress<DbrxTensorProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        if (engine is LazyDbrxEngine lazy)
+            await lazy.LoadAsync(progress, cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc/>
@@ -153,7 +177,7 @@ public sealed class DbrxChatClient : IChatClient
         if (serviceType == typeof(DbrxTokenizer))
             return engine.Tokenizer;
         if (serviceType == typeof(DbrxGenerator))
-            return engine as DbrxGenerator ?? (engine as LazyDbrxEngine)?.Generator;
+            return engine as DbrxGenerator ?? (engine as LazyDbrxEngine)?.Loaded; // never loads: null until loaded
         if (serviceType.IsInstanceOfType(engine))
             return engine;
         return serviceType.IsInstanceOfType(this) ? this : null;

@@ -1,6 +1,7 @@
 using Dbrx.Extensions.AI;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Logging;
 
 namespace Microsoft.Extensions.DependencyInjection;
 
@@ -17,7 +18,7 @@ public static class DbrxServiceCollectionExtensions
     {
         ArgumentNullException.ThrowIfNull(services);
         DbrxChatClientOptions options = Configure(configure);
-        return services.AddChatClient(_ => new DbrxChatClient(options));
+        return services.AddChatClient(provider => new DbrxChatClient(options, provider.GetService<ILoggerFactory>()));
     }
 
     /// <summary>Registers the client with options bound from a configuration section (for example <c>configuration.GetSection("Dbrx")</c>).</summary>
@@ -32,7 +33,7 @@ public static class DbrxServiceCollectionExtensions
     {
         ArgumentNullException.ThrowIfNull(services);
         DbrxChatClientOptions options = Configure(configure);
-        return services.AddKeyedChatClient(serviceKey, _ => new DbrxChatClient(options));
+        return services.AddKeyedChatClient(serviceKey, provider => new DbrxChatClient(options, provider.GetService<ILoggerFactory>()));
     }
 
     /// <summary>Registers a keyed client with options bound from a configuration section.</summary>

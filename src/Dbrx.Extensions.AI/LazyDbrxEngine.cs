@@ -1,30 +1,34 @@
+using System.Runtime.CompilerServices;
 using Dbrx.Inference.Configuration;
 using Dbrx.Inference.Generation;
 using Dbrx.Inference.Modeling;
 using Dbrx.Inference.Tokenization;
+using Microsoft.Extensions.Logging;
 
 namespace Dbrx.Extensions.AI;
 
 /// <summary>
 /// The engine behind a <see cref="DbrxChatClient"/> built from options: the tokenizer and config are read at once
-/// (cheap), the weights on the first request (or at once with <see cref="DbrxChatClientOptions.LoadEagerly"/>).
-/// A failed load is not cached: the next request tries again.
+/// (cheap), the weights by <see cref="LoadAsync"/>, which the first request calls (or the constructor, with
+/// <see cref="DbrxChatClientOptions.LoadEagerly"/>). One load at a time; a failed or cancelled load keeps nothing and
+/// the next call tries again.
 /// </summary>
 internal sealed class LazyDbrxEngine : IDbrxEngine
 {
     private readonly DbrxChatClientOptions options;
     private readonly DbrxConfig config;
-    private readonly object gate = new();
-    private DbrxGenerator? generator;
+    private readonly ILogger? logger;
+    private readonly SemaphoreSlim loading = new(1, 1);
+    private readonly object publish = new();
+    private volatile DbrxGenerator? generator;
     private bool disposed;
 
-    public LazyDbrxEngine(DbrxChatClientOptions options)
+    public LazyDbrxEngine(DbrxChatClientOptions options, ILogger? logger = null)
     {
         this.options = options;
+        this.logger = logger;
         config = DbrxConfigJson.Load(options.ModelPath!);
         Tokenizer = DbrxTokenizer.FromModelFolder(options.ModelPath!);
-        if (options.LoadEagerly)
-            _ = Generator;
     }
 
     public DbrxTokenizer Tokenizer { get; }
@@ -46,35 +50,53 @@ internal sealed class LazyDbrxEngine : IDbrxEngine
         ReusePromptPrefixes = options.ReusePromptPrefixes,
     };
 
+    /// <summary>The generator once loaded; null before (reading it never loads).</summary>
+    public DbrxGenerator? Loaded => generator;
+
     /// <summary>Whether the weights are loaded.</summary>
     public bool IsLoaded => generator is not null;
 
-    /// <summary>The generator, loading the model on first use.</summary>
-    public DbrxGenerator Generator
+    /// <summary>Loads the weights unless they are loaded, on a thread-pool thread; cancellation is checked between tensors.</summary>
+    public async Task<DbrxGenerator> LoadAsync(IProgress<DbrxTensorProgress>? progress, CancellationToken cancellationToken)
     {
-        get
+        if (generator is { } ready)
+            return ready;
+        await loading.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
         {
+            ObjectDisposedException.ThrowIf(disposed, this);
             if (generator is { } loaded)
                 return loaded;
-            lock (gate)
+            var load = LoadOptions with { Progress = progress, Logger = logger };
+            var model = await Task.Run(() => DbrxModelLoader.Load(options.ModelPath!, load, cancellationToken), cancellationToken).ConfigureAwait(false);
+            var created = new DbrxGenerator(model, Tokenizer, ServingOptions, ownsModel: true);
+            lock (publish)
             {
-                ObjectDisposedException.ThrowIf(disposed, this);
-                if (generator is null)
+                if (disposed)
                 {
-                    var model = DbrxModelLoader.Load(options.ModelPath!, LoadOptions);
-                    generator = new DbrxGenerator(model, Tokenizer, ServingOptions, ownsModel: true);
+                    created.Dispose();
+                    throw new ObjectDisposedException(nameof(DbrxChatClient));
                 }
-                return generator;
+                generator = created;
             }
+            return created;
+        }
+        finally
+        {
+            loading.Release();
         }
     }
 
-    public IAsyncEnumerable<GenerationUpdate> GenerateStreamingAsync(IReadOnlyList<int> promptTokenIds, DbrxGenerationOptions? options = null, CancellationToken cancellationToken = default) =>
-        Generator.GenerateStreamingAsync(promptTokenIds, options, cancellationToken);
+    public async IAsyncEnumerable<GenerationUpdate> GenerateStreamingAsync(IReadOnlyList<int> promptTokenIds, DbrxGenerationOptions? options = null, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        DbrxGenerator ready = generator ?? await LoadAsync(progress: null, cancellationToken).ConfigureAwait(false);
+        await foreach (GenerationUpdate update in ready.GenerateStreamingAsync(promptTokenIds, options, cancellationToken).ConfigureAwait(false))
+            yield return update;
+    }
 
     public void Dispose()
     {
-        lock (gate)
+        lock (publish)
         {
             disposed = true;
             generator?.Dispose();

@@ -2,19 +2,22 @@ using System.Diagnostics;
 
 namespace Dbrx.Cli.Tests;
 
-/// <summary>Runs the built <c>dbrx</c> tool as a user would, as a separate process.</summary>
+/// <summary>Runs the built <c>dbrx</c> tool (and the chat sample) as a user would, as a separate process.</summary>
 internal static class Cli
 {
     public sealed record Result(int ExitCode, string Out, string Error);
 
     public static Task<Result> Run(params string[] args) => RunWithInput(null, args);
 
-    public static Task<Result> RunWithInput(string? input, params string[] args) => Start(input, null, args);
+    public static Task<Result> RunWithInput(string? input, params string[] args) => Start("dbrx.dll", input, null, args);
 
     /// <summary>Runs with extra environment variables (for example allocator settings a test needs).</summary>
-    public static Task<Result> RunWithEnvironment(IReadOnlyDictionary<string, string> environment, params string[] args) => Start(null, environment, args);
+    public static Task<Result> RunWithEnvironment(IReadOnlyDictionary<string, string> environment, params string[] args) => Start("dbrx.dll", null, environment, args);
 
-    private static async Task<Result> Start(string? input, IReadOnlyDictionary<string, string>? environment, string[] args)
+    /// <summary>Runs <c>samples/Dbrx.Chat</c>, the README's main command, with <paramref name="input"/> typed in.</summary>
+    public static Task<Result> RunChatSample(string? input, params string[] args) => Start("Dbrx.Chat.dll", input, null, args);
+
+    private static async Task<Result> Start(string assembly, string? input, IReadOnlyDictionary<string, string>? environment, string[] args)
     {
         var start = new ProcessStartInfo("dotnet")
         {
@@ -25,7 +28,7 @@ internal static class Cli
         };
         foreach (var (name, value) in environment ?? new Dictionary<string, string>())
             start.Environment[name] = value;
-        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "dbrx.dll"));
+        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, assembly));
         foreach (string arg in args)
             start.ArgumentList.Add(arg);
         using var process = Process.Start(start)!;

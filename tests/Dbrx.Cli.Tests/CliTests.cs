@@ -346,7 +346,11 @@ public sealed class CliTests : IClassFixture<CliTests.TinyCheckpoint>
         Assert.Equal(1, result.ExitCode);
         Assert.Contains(message, result.Error);
         Assert.DoesNotContain("   at ", result.Error);
-        Assert.StartsWith("dbrx: error: ", result.Error);
+        // The error is one line (then, for an option error, the hint to --help); a load that had started says so first.
+        string[] lines = result.Error.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        int error = Array.FindIndex(lines, line => !line.StartsWith("dbrx: loading ", StringComparison.Ordinal));
+        Assert.StartsWith("dbrx: error: ", lines[error]);
+        Assert.All(lines[(error + 1)..], line => Assert.StartsWith("Run 'dbrx ", line));
     }
 
     [Fact]
@@ -360,6 +364,22 @@ public sealed class CliTests : IClassFixture<CliTests.TinyCheckpoint>
         Assert.Contains("refused before encoding", result.Error);
         Assert.Contains("--truncate", result.Error);
         Assert.DoesNotContain("TruncatePromptFromLeft", result.Error);
+    }
+
+    [Fact]
+    public async Task Loading_shows_one_start_and_one_end_line_when_stderr_is_not_a_terminal_and_nothing_with_quiet()
+    {
+        var shown = await Cli.Run("generate", "--model", tiny.Directory, "--token-ids", "1,2", "--max-new-tokens", "1", "--temperature", "0");
+        Assert.Equal(0, shown.ExitCode);
+        string[] lines = shown.Error.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal($"dbrx: loading {tiny.Directory} ...", lines[0]);
+        Assert.Matches($@"^dbrx: loading {System.Text.RegularExpressions.Regex.Escape(tiny.Directory)} done in [\d.]+ s: \d+ tensors, [\d.]+ MiB$", lines[1]);
+        Assert.Equal(2, lines.Count(l => l.StartsWith("dbrx: loading", StringComparison.Ordinal)));
+
+        var quiet = await Cli.Run("generate", "--quiet", "--model", tiny.Directory, "--token-ids", "1,2", "--max-new-tokens", "1", "--temperature", "0");
+        Assert.Equal(0, quiet.ExitCode);
+        Assert.DoesNotContain("loading", quiet.Error);
+        Assert.Equal(shown.Out, quiet.Out);
     }
 
     [Fact]

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Dbrx.Inference.Chat;
+using Dbrx.Inference.Configuration;
 using Dbrx.Inference.Generation;
 
 namespace Dbrx.Cli.Commands;
@@ -19,6 +20,7 @@ internal static class ChatCommand
         command.SetAction(CliAction.Run(async (parse, _) =>
         {
             DbrxGenerationOptions options = sampling.Build(parse);
+            options.Validate(DbrxConfigJson.Load(model.Directory(parse)).VocabSize);   // before minutes of loading
             using DbrxGenerator generator = model.StartGenerator(parse, sampling.Generator(parse));
             DbrxChatTemplate template = systemPrompt.Template(parse);
             var history = new List<DbrxChatMessage>();

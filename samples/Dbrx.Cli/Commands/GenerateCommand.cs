@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Text.Json.Nodes;
 using Dbrx.Inference.Chat;
+using Dbrx.Inference.Configuration;
 using Dbrx.Inference.Generation;
 using Dbrx.Inference.Tokenization;
 
@@ -36,6 +37,7 @@ internal static class GenerateCommand
         command.SetAction(CliAction.Run(async (parse, cancellation) =>
         {
             DbrxGenerationOptions options = sampling.Build(parse);
+            options.Validate(DbrxConfigJson.Load(model.Directory(parse)).VocabSize);   // before minutes of loading
             using DbrxGenerator generator = model.StartGenerator(parse, sampling.Generator(parse));
             DbrxTokenizer tokenizer = generator.Tokenizer;
 

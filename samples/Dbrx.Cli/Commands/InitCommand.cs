@@ -40,8 +40,8 @@ internal static class InitCommand
                 throw new IOException($"This checkpoint needs {ByteSize.Format(bytes)} on disk but '{root}' has {ByteSize.Format(free)} free; nothing was written. Try --preset tiny or a smaller --config"
                     + (scalar == ScalarType.Float32 ? ", or --dtype bfloat16 (half the size)." : "."));
 
-            Console.Error.WriteLine($"writing {shape.ParameterCount:N0} parameters ({ByteSize.Format(bytes)}, {DbrxDevices.DTypeName(scalar)}, seed {parse.GetValue(seed)}) to {directory}");
-            DbrxRandomCheckpoint.Write(shape, directory, parse.GetValue(seed), scalar, maxShard);
+            CliProgress.Run(parse, $"writing {shape.ParameterCount:N0} parameters ({ByteSize.Format(bytes)}, {DbrxDevices.DTypeName(scalar)}, seed {parse.GetValue(seed)}) to {directory}",
+                progress => DbrxRandomCheckpoint.Write(shape, directory, parse.GetValue(seed), scalar, maxShard, progress));
             Console.WriteLine(directory);
             return 0;
         }));

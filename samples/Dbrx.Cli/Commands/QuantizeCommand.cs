@@ -32,8 +32,8 @@ internal static class QuantizeCommand
             }
             var quantizeOn = DbrxDevices.ParseDevice(parse.GetValue(device)!);
             long shardBytes = ByteSize.Parse(parse.GetValue(shard)!, shard.Name);
-            Console.Error.WriteLine($"quantizing {string.Join(", ", quantization.Modules)} to int4 (group {quantization.GroupSize}) on {quantizeOn} into {target}");
-            DbrxQuantizer.Write(parse.GetValue(model)!.FullName, target, quantization, shardBytes, quantizeOn);
+            CliProgress.Run(parse, $"quantizing {string.Join(", ", quantization.Modules)} to int4 (group {quantization.GroupSize}) on {quantizeOn} into {target}",
+                progress => DbrxQuantizer.Write(parse.GetValue(model)!.FullName, target, quantization, shardBytes, quantizeOn, progress));
             Console.WriteLine(target);
             return 0;
         }));

@@ -2,6 +2,8 @@ using Dbrx.Inference.Checkpoints;
 using Dbrx.Inference.Configuration;
 using Dbrx.Inference.Quantization;
 using Dbrx.Inference.Runtime;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -45,6 +47,12 @@ public sealed record DbrxLoadOptions
     /// <summary>How expert matmuls are issued (grouped on CUDA by default).</summary>
     public ExpertDispatch ExpertDispatch { get; init; } = ExpertDispatch.Auto;
 
+    /// <summary>Receives a <see cref="DbrxTensorProgress"/> after each tensor is copied (on the loading thread).</summary>
+    public IProgress<DbrxTensorProgress>? Progress { get; init; }
+
+    /// <summary>Logs the load's start (folder, size, devices, dtype) and end (time taken).</summary>
+    public ILogger? Logger { get; init; }
+
     /// <summary>
     /// When true (the default) tensors the model does not have are an error; when false they are ignored. Missing and
     /// wrongly shaped tensors are always errors: a weight left unloaded would silently produce garbage.
@@ -69,15 +77,21 @@ public static class DbrxModelLoader
     /// <exception cref="CheckpointException">The weights are missing, corrupt or do not match the config.</exception>
     /// <exception cref="ArgumentException">An option is invalid, or cannot work with this model or machine.</exception>
     /// <exception cref="InvalidOperationException">The model and the planned KV cache do not fit the devices' free memory.</exception>
-    public static DbrxForCausalLM Load(string directory, DbrxLoadOptions? options = null)
+    /// <exception cref="OperationCanceledException">The token was cancelled; checked between tensors, and nothing is kept.</exception>
+    public static DbrxForCausalLM Load(string directory, DbrxLoadOptions? options = null, CancellationToken cancellationToken = default)
     {
         DbrxLoadPlan plan = Plan(directory, options);
         using var checkpoint = SafetensorsCheckpoint.Open(directory);
         CheckMatches(plan.Config, checkpoint, plan.Options.Strict, plan.StoredQuantization);
+        ILogger log = plan.Options.Logger ?? NullLogger.Instance;
+        long bytes = checkpoint.Tensors.Sum(t => t.ByteLength);
+        log.LogInformation("Loading DBRX from {Directory}: {Tensors} tensors, {Gigabytes:F2} GB, {DType}; {Placement}", directory, checkpoint.Tensors.Count(), bytes / 1e9, DbrxDevices.DTypeName(plan.DType), plan.Placement);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
         var model = new DbrxForCausalLM(plan.Config, plan.DType, plan.Placement, plan.Options.AttentionImplementation, plan.Options.ExpertDispatch, plan.Quantization);
         try
         {
-            LoadWeights(model, checkpoint, checkpointQuantized: plan.StoredQuantization is not null);
+            LoadWeights(model, checkpoint, checkpointQuantized: plan.StoredQuantization is not null, plan.Options.Progress, cancellationToken);
+            log.LogInformation("Loaded DBRX from {Directory} in {Seconds:F1} s", directory, clock.Elapsed.TotalSeconds);
             return model;
         }
         catch
@@ -105,7 +119,7 @@ public static class DbrxModelLoader
             throw new ArgumentOutOfRangeException(nameof(options.PlanCacheTokens), options.PlanCacheTokens, "PlanCacheTokens cannot be negative.");
         DbrxConfig config = DbrxConfigJson.Load(directory);
         if (options.PlanCacheTokens > config.MaxSeqLen)
-            throw new ArgumentOutOfRangeException(nameof(options.PlanCacheTokens), options.PlanCacheTokens, $"A context of {options.PlanCacheTokens} tokens is beyond the model's max_seq_len of {config.MaxSeqLen}.");
+            throw new ArgumentException($"A context of {options.PlanCacheTokens} tokens is beyond the model's max_seq_len of {config.MaxSeqLen}.");
         DbrxPlacement? map = options.Device.Contains('=', StringComparison.Ordinal) ? DbrxPlacement.Parse(options.Device, config.NLayers) : null;
         Device first = map?.Embedding ?? DbrxDevices.ParseDevice(options.Device);
         DbrxQuantization? stored = DbrxQuantization.FromConfigFile(directory);
@@ -189,30 +203,59 @@ public static class DbrxModelLoader
     /// <param name="model">The model to fill.</param>
     /// <param name="checkpoint">Its checkpoint.</param>
     /// <param name="checkpointQuantized">The checkpoint stores int4 tensors (it has a quantization_config).</param>
-    public static void LoadWeights(DbrxForCausalLM model, SafetensorsCheckpoint checkpoint, bool checkpointQuantized = false)
+    /// <param name="progress">Receives the progress after each tensor.</param>
+    /// <param name="cancellationToken">Checked before each tensor.</param>
+    /// <exception cref="OperationCanceledException">The token was cancelled; the model is partly filled.</exception>
+    public static void LoadWeights(DbrxForCausalLM model, SafetensorsCheckpoint checkpoint, bool checkpointQuantized = false, IProgress<DbrxTensorProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(checkpoint);
         using var grad = no_grad();
-        foreach (var (name, target) in model.Int4Targets())
+        var int4 = model.Int4Targets();
+        var parameters = model.named_parameters().ToList();
+        string[] StoredNames(string name)
         {
-            using var scope = NewDisposeScope();
-            if (checkpointQuantized)
-            {
-                var (qweight, scales, zeros) = DbrxQuantization.StoredNames(name);
-                target.LoadQuantized(new Int4Weights(checkpoint.Read(qweight, ScalarType.Byte, CPU), checkpoint.Read(scales, ScalarType.Float32, CPU), checkpoint.Read(zeros, ScalarType.Float32, CPU)));
-            }
-            else
-            {
-                // The checkpoint's own dtype: each part goes to float32 only while it is quantized.
-                target.LoadFloat(checkpoint.FileOf(name).Read(name));
-            }
+            if (!checkpointQuantized || !int4.ContainsKey(name))
+                return [name];
+            var (qweight, scales, zeros) = DbrxQuantization.StoredNames(name);
+            return [qweight, scales, zeros];
         }
-        foreach (var (name, parameter) in model.named_parameters())
+        var all = int4.Keys.Concat(parameters.Select(p => p.name)).ToList();
+        long total = all.SelectMany(StoredNames).Sum(n => checkpoint.Info(n).ByteLength), done = 0;
+        int count = 0;
+        void Done(string name)
         {
-            using var scope = NewDisposeScope();
-            var source = checkpoint.Read(name, parameter.dtype, parameter.device);
-            parameter.copy_(source.view(parameter.shape));
+            done += StoredNames(name).Sum(n => checkpoint.Info(n).ByteLength);
+            progress?.Report(new DbrxTensorProgress(++count, all.Count, done, total, name, model.Placement.DeviceOf(name).ToString()));
+        }
+
+        foreach (var (name, target) in int4)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            using (NewDisposeScope())
+            {
+                if (checkpointQuantized)
+                {
+                    var (qweight, scales, zeros) = DbrxQuantization.StoredNames(name);
+                    target.LoadQuantized(new Int4Weights(checkpoint.Read(qweight, ScalarType.Byte, CPU), checkpoint.Read(scales, ScalarType.Float32, CPU), checkpoint.Read(zeros, ScalarType.Float32, CPU)));
+                }
+                else
+                {
+                    // The checkpoint's own dtype: each part goes to float32 only while it is quantized.
+                    target.LoadFloat(checkpoint.FileOf(name).Read(name));
+                }
+            }
+            Done(name);
+        }
+        foreach (var (name, parameter) in parameters)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            using (NewDisposeScope())
+            {
+                var source = checkpoint.Read(name, parameter.dtype, parameter.device);
+                parameter.copy_(source.view(parameter.shape));
+            }
+            Done(name);
         }
     }
 }

@@ -23,6 +23,18 @@ public sealed record DbrxPlacement(Device Embedding, IReadOnlyList<Device> Block
     /// <summary>Whether everything is on one device.</summary>
     public bool IsSingleDevice => Devices.Count == 1;
 
+    /// <summary>The device of a checkpoint tensor: its block's for <c>transformer.blocks.N.*</c>, the embedding's, else the head's.</summary>
+    public Device DeviceOf(string tensorName)
+    {
+        ArgumentNullException.ThrowIfNull(tensorName);
+        const string prefix = "transformer.blocks.";
+        if (tensorName.StartsWith(prefix, StringComparison.Ordinal)
+            && int.TryParse(tensorName.AsSpan(prefix.Length, tensorName.IndexOf('.', prefix.Length) - prefix.Length), out int block)
+            && block >= 0 && block < Blocks.Count)
+            return Blocks[block];
+        return tensorName == DbrxTensorLayout.EmbeddingName ? Embedding : Head;
+    }
+
     /// <summary>
     /// Parses an explicit map: comma-separated <c>part=device</c> entries where a part is <c>embedding</c>,
     /// <c>head</c>, a block index <c>N</c> or a range <c>N-M</c>, for example

@@ -45,7 +45,8 @@ public static class DbrxRandomCheckpoint
     /// <param name="seed">Seed of the initialisation; the same seed gives the same weights.</param>
     /// <param name="dtype">float32, bfloat16 or float16.</param>
     /// <param name="maxShardBytes">Shard size limit; the default writes a single <c>model.safetensors</c>.</param>
-    public static void Write(DbrxConfig config, string directory, long seed, ScalarType dtype, long maxShardBytes = long.MaxValue)
+    /// <param name="progress">Receives the progress after each tensor.</param>
+    public static void Write(DbrxConfig config, string directory, long seed, ScalarType dtype, long maxShardBytes = long.MaxValue, IProgress<DbrxTensorProgress>? progress = null)
     {
         Runtime.DbrxTorchRuntime.RequireBackend();
         ArgumentNullException.ThrowIfNull(config);
@@ -59,10 +60,14 @@ public static class DbrxRandomCheckpoint
 
         using var initializer = new DbrxInitializer(stored, seed);
         using var writer = new SafetensorsCheckpointWriter(directory, layout.Select(s => (s.Name, safetensorsDType, s.Shape)).ToList(), maxShardBytes);
+        long total = layout.Sum(s => s.ElementCount) * safetensorsDType.Size(), done = 0;
+        int count = 0;
         foreach (DbrxTensorSpec spec in layout)
         {
             foreach (Tensor chunk in initializer.Chunks(spec, dtype))
                 writer.WriteBytes(chunk.bytes);
+            done += spec.ElementCount * safetensorsDType.Size();
+            progress?.Report(new DbrxTensorProgress(++count, layout.Count, done, total, spec.Name, "cpu"));
         }
         writer.Complete();
     }

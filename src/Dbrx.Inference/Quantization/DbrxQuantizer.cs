@@ -42,8 +42,9 @@ public static class DbrxQuantizer
     /// <param name="quantization">What is quantized, and the group size.</param>
     /// <param name="maxShardBytes">Largest output shard.</param>
     /// <param name="device">Where the arithmetic runs (default the CPU); a GPU writes the same values.</param>
+    /// <param name="progress">Receives the progress after each source tensor (bytes read from the source).</param>
     /// <exception cref="ArgumentException">The group size does not fit the model, or the source is already quantized.</exception>
-    public static void Write(string sourceDirectory, string outputDirectory, DbrxQuantization quantization, long maxShardBytes = 5_000_000_000, Device? device = null)
+    public static void Write(string sourceDirectory, string outputDirectory, DbrxQuantization quantization, long maxShardBytes = 5_000_000_000, Device? device = null, IProgress<DbrxTensorProgress>? progress = null)
     {
         ArgumentNullException.ThrowIfNull(quantization);
         device ??= CPU;
@@ -57,21 +58,30 @@ public static class DbrxQuantizer
         var layout = DbrxTensorLayout.Stored(config, quantization);
         var tensors = layout.Select(t => (t.Name, t.DType ?? checkpoint.Info(t.Name).DType, t.Shape)).ToList();
         using var writer = new SafetensorsCheckpointWriter(outputDirectory, tensors, maxShardBytes);
-        foreach (DbrxTensorSpec spec in DbrxTensorLayout.For(config))
+        var sources = DbrxTensorLayout.For(config);
+        long total = sources.Sum(s => checkpoint.Info(s.Name).ByteLength), done = 0;
+        int count = 0;
+        foreach (DbrxTensorSpec spec in sources)
         {
-            using var scope = NewDisposeScope();
-            Tensor source = checkpoint.FileOf(spec.Name).Read(spec.Name).view(spec.Shape);
-            if (!quantization.Quantizes(spec.Name))
+            using (NewDisposeScope())
             {
-                writer.WriteTensor(source);
-                continue;
+                Tensor source = checkpoint.FileOf(spec.Name).Read(spec.Name).view(spec.Shape);
+                if (!quantization.Quantizes(spec.Name))
+                {
+                    writer.WriteTensor(source);
+                }
+                else
+                {
+                    using Int4Weights quantized = DbrxTensorLayout.IsExpertWeight(spec.Name)
+                        ? Int4ExpertWeights.QuantizeStored(source, config.Ffn.MoeNumExperts, config.Ffn.FfnHiddenSize, config.DModel, DbrxTensorLayout.IsExpertW2(spec.Name), quantization.GroupSize, device)
+                        : Int4Weights.Quantize(source, quantization.GroupSize, device);
+                    writer.WriteTensor(quantized.Pairs);
+                    writer.WriteTensor(quantized.Scales.to_type(ScalarType.BFloat16));
+                    writer.WriteTensor(quantized.Zeros.to_type(ScalarType.BFloat16));
+                }
             }
-            using Int4Weights quantized = DbrxTensorLayout.IsExpertWeight(spec.Name)
-                ? Int4ExpertWeights.QuantizeStored(source, config.Ffn.MoeNumExperts, config.Ffn.FfnHiddenSize, config.DModel, DbrxTensorLayout.IsExpertW2(spec.Name), quantization.GroupSize, device)
-                : Int4Weights.Quantize(source, quantization.GroupSize, device);
-            writer.WriteTensor(quantized.Pairs);
-            writer.WriteTensor(quantized.Scales.to_type(ScalarType.BFloat16));
-            writer.WriteTensor(quantized.Zeros.to_type(ScalarType.BFloat16));
+            done += checkpoint.Info(spec.Name).ByteLength;
+            progress?.Report(new DbrxTensorProgress(++count, sources.Count, done, total, spec.Name, device.ToString()));
         }
         writer.Complete();
 

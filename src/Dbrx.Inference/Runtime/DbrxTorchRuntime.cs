@@ -72,12 +72,15 @@ public static class DbrxTorchRuntime
             throw new InvalidOperationException(
                 "Dbrx.Inference runs on libtorch, and this application has no libtorch backend. Add one package reference, version 0.107.0 like the TorchSharp "
                 + "package Dbrx.Inference uses: TorchSharp-cpu (CPU), or TorchSharp-cuda-linux / TorchSharp-cuda-windows (NVIDIA GPUs); or set "
-                + $"{LibTorchDirectoryVariable} to a CUDA libtorch folder (a PyTorch 2.10 install's torch/lib). TorchSharp said: {e.InnerException?.Message ?? e.Message}",
+                + $"{LibTorchDirectoryVariable} to a CUDA libtorch folder (a PyTorch 2.10 install's torch/lib). TorchSharp said: {FirstLine(e.InnerException?.Message ?? e.Message)}",
                 e);
         }
     }
 
     private static volatile bool backendReady;
+
+    /// <summary>TorchSharp's first line; the rest is its loader's trace.</summary>
+    private static string FirstLine(string message) => message.Split('\n', 2)[0].Trim();
 
     /// <summary>
     /// Initialises CUDA, or explains why it cannot: no CUDA libtorch was loaded (neither the TorchSharp-cuda package nor

@@ -30,6 +30,9 @@ public sealed class DbrxPatchTorchSharpWrapper : Task
     [Required]
     public string[] Directories { get; set; } = Array.Empty<string>();
 
+    /// <summary>The system's libstdc++ to check; empty: the first of the usual locations that exists.</summary>
+    public string LibStdCxx { get; set; } = "";
+
     public override bool Execute()
     {
         foreach (string directory in Directories)
@@ -55,7 +58,7 @@ public sealed class DbrxPatchTorchSharpWrapper : Task
         if (flagsAt < 0) return;                                   // the wrapper does not ask for the version
         ushort flags = BitConverter.ToUInt16(elf, flagsAt);
         if ((flags & VerFlgWeak) != 0) return;                     // patched already
-        string libstdcxx = Array.Find(SystemLibStdCxx, File.Exists);
+        string libstdcxx = LibStdCxx.Length > 0 ? LibStdCxx : Array.Find(SystemLibStdCxx, File.Exists);
         if (libstdcxx != null && Encoding.ASCII.GetString(File.ReadAllBytes(libstdcxx)).Contains(Version + "\0"))
             return;                                                // this system's libstdc++ defines it: leave the wrapper alone
 
