@@ -83,22 +83,36 @@ internal sealed class RagBenchmark(string workFolder, TextWriter output)
         return result;
     }
 
+    /// <summary>Question and follow-up pairs about the shipped corpus, one conversation each.</summary>
+    private static readonly (string Question, string FollowUp)[] Conversations =
+    [
+        ("How do I load dbrx-instruct in int4?", "And how much GPU memory does that need?"),
+        ("How are concurrent requests batched?", "And what happens when too many requests wait?"),
+        ("Which tokenizer does DBRX use?", "And how long a context does it support?"),
+    ];
+
     /// <summary>
-    /// Asks a question, then a follow-up, through <see cref="RagChat"/> (greedy, short answers) with prefix reuse on or
-    /// off, and times the follow-up from the call to its first answer token (search call, search and answer prefill).
+    /// Holds three conversations of a question and a follow-up through <see cref="RagChat"/> (greedy, short answers) with
+    /// prefix reuse on or off, and times each follow-up's answer call (the one after the search) from its start to its
+    /// first text: the prefill of the conversation so far, less what the cache holds, and one token. Reports the median.
     /// </summary>
-    public async Task<AnswerResult> FollowUpAsync(Func<bool, IChatClient> client, RagIndex corpus, bool cachedPrefix, CancellationToken cancellationToken)
+    public async Task<AnswerResult> FollowUpAsync(Func<bool, Action<ChatClientBuilder>, IChatClient> client, RagIndex corpus, bool cachedPrefix, CancellationToken cancellationToken)
     {
-        var chat = new RagChat(client(cachedPrefix), new RagRetriever(corpus), new RagChatOptions { MaxOutputTokens = 32, Temperature = 0 });
-        await chat.AskAsync("How do I load dbrx-instruct in int4?", cancellationToken: cancellationToken);
-        long start = Stopwatch.GetTimestamp();
-        double first = double.NaN;
-        var turn = await chat.AskAsync("And how much GPU memory does that need?", _ => { if (double.IsNaN(first)) first = Stopwatch.GetElapsedTime(start).TotalMilliseconds; }, cancellationToken);
-        if (double.IsNaN(first))
-            first = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
-        var result = new AnswerResult(cachedPrefix, first, turn.Usage?.InputTokenCount ?? 0, turn.Usage?.CachedInputTokenCount ?? 0);
-        output.WriteLine($"answer: follow-up question {(cachedPrefix ? "with" : "without")} the cached prefix: first answer token after {first:F0} ms "
-            + $"(prompt tokens over the turn's two calls {result.PromptTokens}, {result.CachedTokens} from the cache)");
+        CallTimer? timer = null;
+        IChatClient timed = client(cachedPrefix, b => b.Use(inner => timer = new CallTimer(inner)));
+        var answers = new List<CallTimer.Call>();
+        foreach (var (question, followUp) in Conversations)
+        {
+            var chat = new RagChat(timed, new RagRetriever(corpus), new RagChatOptions { MaxOutputTokens = 32, Temperature = 0 });
+            await chat.AskAsync(question, cancellationToken: cancellationToken);
+            timer!.Calls.Clear();
+            await chat.AskAsync(followUp, cancellationToken: cancellationToken);
+            answers.Add(timer.Calls[^1]);
+        }
+        CallTimer.Call median = answers.OrderBy(a => a.FirstTextMilliseconds).ElementAt(answers.Count / 2);
+        var result = new AnswerResult(cachedPrefix, median.FirstTextMilliseconds, median.Usage?.InputTokenCount ?? 0, median.Usage?.CachedInputTokenCount ?? 0);
+        output.WriteLine($"answer: follow-up's answer call {(cachedPrefix ? "with" : "without")} the cached prefix: first token after {result.FirstTokenMilliseconds:F0} ms, median of {answers.Count} "
+            + $"({string.Join(", ", answers.Select(a => $"{a.FirstTextMilliseconds:F0} ms for {a.Usage?.InputTokenCount} prompt tokens, {a.Usage?.CachedInputTokenCount} cached"))})");
         return result;
     }
 

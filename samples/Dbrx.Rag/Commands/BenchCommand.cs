@@ -39,9 +39,9 @@ internal static class BenchCommand
                 using var corpus = RagIndex.Open(Path.Combine(work, "corpus.db"));
                 await new Ingestor(corpus, new Chunker(DbrxTokenizer.Default)).IngestAsync(RagSetup.ShippedCorpus, cancellationToken: cancellation);
                 var providers = new List<ServiceProvider>();
-                IChatClient Client(bool reuse)
+                IChatClient Client(bool reuse, Action<ChatClientBuilder> inside)
                 {
-                    providers.Add(RagSetup.ChatServices(parse, reusePromptPrefixes: reuse));
+                    providers.Add(RagSetup.ChatServices(parse, reusePromptPrefixes: reuse, inside));
                     return providers[^1].GetRequiredService<IChatClient>();
                 }
                 var answers = new List<RagBenchmark.AnswerResult>();

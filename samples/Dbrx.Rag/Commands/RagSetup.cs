@@ -40,18 +40,22 @@ internal static class RagSetup
         return index;
     }
 
-    /// <summary>The DBRX chat client through DI, with function invocation, as an application registers it.</summary>
-    public static ServiceProvider ChatServices(ParseResult parse, bool reusePromptPrefixes = true)
+    /// <summary>
+    /// The DBRX chat client through DI, with function invocation, as an application registers it; <paramref name="inside"/>
+    /// may add middleware between the function-invocation loop and the client (the benchmark times each model call there).
+    /// </summary>
+    public static ServiceProvider ChatServices(ParseResult parse, bool reusePromptPrefixes = true, Action<ChatClientBuilder>? inside = null)
     {
         string model = parse.GetValue(RagOptions.Model)?.FullName ?? TinyModel();
         var services = new ServiceCollection();
-        services.AddDbrxChatClient(options =>
+        var builder = services.AddDbrxChatClient(options =>
         {
             options.ModelPath = model;
             options.Device = parse.GetValue(RagOptions.Device)!;
             options.DropOldestMessages = true;   // the agent's session history; RagChat keeps its own within budget
             options.ReusePromptPrefixes = reusePromptPrefixes;
         }).UseFunctionInvocation();
+        inside?.Invoke(builder);
         return services.BuildServiceProvider();
     }
 
