@@ -18,6 +18,7 @@ var root = new RootCommand("dbrx: inspect, create and run DBRX checkpoints with 
     ChatCommand.Create(),
     BenchCommand.Create(),
     QuantizeCommand.Create(),
+    ServeCommand.Create(),
 };
 root.Options.Add(CliOptions.Verbose);
 root.Options.Add(CliOptions.Quiet);

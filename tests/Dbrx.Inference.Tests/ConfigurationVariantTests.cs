@@ -57,17 +57,19 @@ public sealed class ConfigurationVariantTests
         {
             using var model = DbrxModelLoader.Load(dir.Path, new DbrxLoadOptions { Device = "cpu", DType = "float32", AttentionImplementation = attention, ExpertDispatch = dispatch });
             using var input = tensor(ids, [1, ids.Length], ScalarType.Int64);
-            using var output = model.Forward(input);
+            using var output = model.ForwardDiagnostics(new DbrxModelInput { InputIds = input });
             TensorAssert.Close(expected, output.Logits, 1e-4, $"{variant} ({attention.ToName()}, {dispatch})");
 
-            // The same tokens one at a time through the cache.
+            // The same tokens one at a time through the cache, by the generation path: explicit positions, lengths
+            // committed by the caller.
             using var cache = model.CreateCache(1, 16);
             for (int t = 0; t < ids.Length; t++)
             {
                 using var one = tensor(new[] { ids[t] }, [1, 1], ScalarType.Int64);
-                using var step = model.Forward(one, cache);
+                using var step = model.Forward(one, [t], cache);
+                cache.SetLength(0, t + 1);
                 using var row = expected.narrow(1, t, 1);
-                TensorAssert.Close(row, step.Logits, 1e-4, $"{variant} ({attention.ToName()}, {dispatch}) decode step {t}");
+                TensorAssert.Close(row, step, 1e-4, $"{variant} ({attention.ToName()}, {dispatch}) decode step {t}");
             }
         }
     }

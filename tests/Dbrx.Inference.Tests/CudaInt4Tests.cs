@@ -77,8 +77,8 @@ public sealed class CudaInt4Tests
         using var scope = NewDisposeScope();
         // 300 tokens: attention and lm_head see enough rows to take the dense path, the experts stay on tinygemm.
         var ids = randint(0, DbrxPresets.Tiny.VocabSize, [1, 300], ScalarType.Int64, generator: new TorchSharp.torch.Generator(7));
-        var expected = onCpu.Forward(ids).Logits.reshape(300, -1);
-        var actual = onGpu.Forward(ids).Logits.to(ScalarType.Float32, CPU).reshape(300, -1);
+        var expected = onCpu.ForwardDiagnostics(new DbrxModelInput { InputIds = ids }).Logits.reshape(300, -1);
+        var actual = onGpu.ForwardDiagnostics(new DbrxModelInput { InputIds = ids }).Logits.to(ScalarType.Float32, CPU).reshape(300, -1);
         float cosine = nn.functional.cosine_similarity(expected, actual, 1).min().item<float>();
         Assert.True(cosine > 0.999, $"lowest per-position cosine similarity of the logits, CUDA bf16 vs CPU float32: {cosine}");
     }

@@ -63,13 +63,13 @@ public sealed class GoldenParityTests : IDisposable
         using var model = Golden.LoadModel(attention);
         using var ids = golden.Get("input_ids");
         using var row = ids.narrow(0, 0, 1);
-        using var full = model.Forward(row);
+        using var full = model.ForwardDiagnostics(new DbrxModelInput { InputIds = row });
         using var cache = model.CreateCache(rows: 1, capacity: 32);
         var pieces = new[] { (0, 5), (5, 1), (6, 3), (9, 1), (10, 1) };
         foreach (var (start, length) in pieces)
         {
             using var piece = row.narrow(1, start, length);
-            using var step = model.Forward(piece, cache);
+            using var step = model.ForwardDiagnostics(new DbrxModelInput { InputIds = piece, Cache = cache });
             using var expected = full.Logits.narrow(1, start, length);
             TensorAssert.Close(expected, step.Logits, Tolerance, $"logits of tokens {start}..{start + length - 1} from the cache");
         }
@@ -86,12 +86,12 @@ public sealed class GoldenParityTests : IDisposable
         using var mask = golden.Get("attention_mask");
         // Positions from the mask, as generation numbers them: padded rows start at 0 with their first real token.
         using var positions = (mask.cumsum(1, ScalarType.Int64) - 1).clamp_min(0);
-        using var batch = model.Forward(new DbrxModelInput { InputIds = ids, AttentionMask = mask, PositionIds = positions });
+        using var batch = model.ForwardDiagnostics(new DbrxModelInput { InputIds = ids, AttentionMask = mask, PositionIds = positions });
         for (int row = 0; row < 2; row++)
         {
             int start = row == 1 ? Padding : 0;
             using var alone = ids[row].narrow(0, start, Tokens - start).unsqueeze(0);
-            using var single = model.Forward(alone);
+            using var single = model.ForwardDiagnostics(new DbrxModelInput { InputIds = alone });
             using var fromBatch = batch.Logits[row].narrow(0, start, Tokens - start).unsqueeze(0);
             TensorAssert.Close(single.Logits, fromBatch, Tolerance, $"row {row} in the padded batch vs alone");
         }
@@ -108,7 +108,7 @@ public sealed class GoldenParityTests : IDisposable
         var next = prompt.alias();
         while (tokens.Count < expected.shape[1])
         {
-            using var step = model.Forward(new DbrxModelInput { InputIds = next, Cache = cache, NumLogitsToKeep = 1 });
+            using var step = model.ForwardDiagnostics(new DbrxModelInput { InputIds = next, Cache = cache, NumLogitsToKeep = 1 });
             long token = step.Logits[0, -1].argmax().item<long>();
             tokens.Add(token);
             next.Dispose();
@@ -132,12 +132,12 @@ public sealed class GoldenParityTests : IDisposable
         using var cache = model.CreateCache(rows: 2, capacity: 32);
         using var source = cache.Slice(0, 1);
         using var target = cache.Slice(1, 1);
-        model.Forward(row, source).Dispose();
+        model.ForwardDiagnostics(new DbrxModelInput { InputIds = row, Cache = source }).Dispose();
 
         cache.CopyPrefix(0, 1, 6);
         Assert.Equal([Tokens, 6L], cache.Lengths);
         using var rest = row.narrow(1, 6, Tokens - 6);
-        using var continued = model.Forward(rest, target);
+        using var continued = model.ForwardDiagnostics(new DbrxModelInput { InputIds = rest, Cache = target });
         using var expected = reference.narrow(0, 0, 1).narrow(1, 6, Tokens - 6);
         TensorAssert.Close(expected, continued.Logits, Tolerance, "logits continued from a copied prefix");
         Assert.Equal([Tokens, Tokens], cache.Lengths);
@@ -151,7 +151,7 @@ public sealed class GoldenParityTests : IDisposable
         using var full = Run(model);
         using var ids = golden.Get("input_ids");
         using var mask = golden.Get("attention_mask");
-        using var last = model.Forward(new DbrxModelInput { InputIds = ids, AttentionMask = mask, NumLogitsToKeep = 2 });
+        using var last = model.ForwardDiagnostics(new DbrxModelInput { InputIds = ids, AttentionMask = mask, NumLogitsToKeep = 2 });
         Assert.Equal(new long[] { 2, 2, 512 }, last.Logits.shape);
         TensorAssert.Close(full.Logits.narrow(1, Tokens - 2, 2), last.Logits, 1e-5, "last two positions");
     }
@@ -162,7 +162,7 @@ public sealed class GoldenParityTests : IDisposable
         using var model = Golden.LoadModel(AttentionImplementation.Sdpa);
         using var ids = golden.Get("input_ids");
         using var mask = golden.Get("attention_mask");
-        using var output = model.Forward(new DbrxModelInput { InputIds = ids, AttentionMask = mask, OutputAttentions = true, OutputRouterLogits = true });
+        using var output = model.ForwardDiagnostics(new DbrxModelInput { InputIds = ids, AttentionMask = mask, OutputAttentions = true, OutputRouterLogits = true });
         Assert.Equal(2, output.Attentions!.Count);
         Assert.Equal(new long[] { 2, 4, Tokens, Tokens }, output.Attentions[0].shape);
         // Each real query's attention is a distribution over the keys it may see.
@@ -179,7 +179,7 @@ public sealed class GoldenParityTests : IDisposable
     {
         using var ids = golden.Get("input_ids");
         using var mask = golden.Get("attention_mask");
-        return model.Forward(new DbrxModelInput { InputIds = ids, AttentionMask = mask, OutputHiddenStates = hiddenStates, Labels = labels });
+        return model.ForwardDiagnostics(new DbrxModelInput { InputIds = ids, AttentionMask = mask, OutputHiddenStates = hiddenStates, Labels = labels });
     }
 
     /// <summary>What a padded query row produces depends on the attention backend, so row 1 is compared at its real tokens only.</summary>

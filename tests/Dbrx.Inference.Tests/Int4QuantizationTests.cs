@@ -74,8 +74,8 @@ public sealed class Int4QuantizationTests
             }
         }
         using var ids = tensor(Enumerable.Range(0, 24).Select(i => (long)(i * 37 % 1024)).ToArray(), [1, 24], ScalarType.Int64);
-        using var a = dequantized.Forward(ids);
-        using var b = int4.Forward(ids);
+        using var a = dequantized.ForwardDiagnostics(new DbrxModelInput { InputIds = ids });
+        using var b = int4.ForwardDiagnostics(new DbrxModelInput { InputIds = ids });
         TensorAssert.Close(a.Logits, b.Logits, 1e-3, "int4 model vs float model of its dequantized weights");
     }
 
@@ -92,8 +92,8 @@ public sealed class Int4QuantizationTests
         using var int4 = DbrxModelLoader.Load(dir.Path, new DbrxLoadOptions { Device = "cpu", DType = "int4", Int4GroupSize = 64 });
         long[] text = Tokenization.DbrxTokenizer.Default.Encode("The quick brown fox jumps over the lazy dog, then rests a while.").Select(i => (long)i).ToArray();
         using var ids = tensor(text, [1, text.Length], ScalarType.Int64);
-        using var a = full.Forward(ids);
-        using var b = int4.Forward(ids);
+        using var a = full.ForwardDiagnostics(new DbrxModelInput { InputIds = ids });
+        using var b = int4.ForwardDiagnostics(new DbrxModelInput { InputIds = ids });
         var (cosine, agreement) = Compare(a.Logits, b.Logits);
         Assert.True(cosine > 0.999, $"cosine similarity {cosine:F5}");
         Assert.True(agreement >= 0.9, $"top-1 agreement {agreement:P0}");
@@ -120,8 +120,8 @@ public sealed class Int4QuantizationTests
         using var preQuantized = DbrxModelLoader.Load(quantizedDir.Path, new DbrxLoadOptions { Device = "cpu" });
         Assert.Equal(quantization, preQuantized.Quantization);
         using var ids = tensor(new long[] { 1, 5, 9, 200, 999 }, [1, 5], ScalarType.Int64);
-        using var a = onLoad.Forward(ids);
-        using var b = preQuantized.Forward(ids);
+        using var a = onLoad.ForwardDiagnostics(new DbrxModelInput { InputIds = ids });
+        using var b = preQuantized.ForwardDiagnostics(new DbrxModelInput { InputIds = ids });
         TensorAssert.Close(a.Logits, b.Logits, 1e-6, "quantized on load vs loaded pre-quantized");
     }
 
@@ -134,8 +134,8 @@ public sealed class Int4QuantizationTests
         using var inMemory = DbrxQuantizer.Quantize(full, DbrxQuantization.WithModules("experts,lm_head", groupSize: 32));
         using var onLoad = DbrxModelLoader.Load(dir.Path, new DbrxLoadOptions { Device = "cpu", DType = "int4", Int4GroupSize = 32, Int4Modules = "experts,lm_head" });
         using var ids = tensor(new long[] { 3, 30, 300 }, [1, 3], ScalarType.Int64);
-        using var a = inMemory.Forward(ids);
-        using var b = onLoad.Forward(ids);
+        using var a = inMemory.ForwardDiagnostics(new DbrxModelInput { InputIds = ids });
+        using var b = onLoad.ForwardDiagnostics(new DbrxModelInput { InputIds = ids });
         TensorAssert.Close(b.Logits, a.Logits, 1e-6, "in memory vs on load");
     }
 

@@ -51,8 +51,8 @@ public sealed class LoadBalancingLossTests
         using var model = new DbrxForCausalLM(config, ScalarType.Float32, CPU);
         using (var init = new DbrxInitializer(config, 5)) init.Fill(model);
         using var ids = tensor(new long[] { 1, 2, 3, 4 }, [1, 4], ScalarType.Int64);
-        using var plain = model.Forward(new DbrxModelInput { InputIds = ids, Labels = ids });
-        using var withAux = model.Forward(new DbrxModelInput { InputIds = ids, Labels = ids, OutputRouterLogits = true });
+        using var plain = model.ForwardDiagnostics(new DbrxModelInput { InputIds = ids, Labels = ids });
+        using var withAux = model.ForwardDiagnostics(new DbrxModelInput { InputIds = ids, Labels = ids, OutputRouterLogits = true });
         double expected = plain.Loss!.item<float>() + config.Ffn.MoeLossWeight * withAux.AuxLoss!.item<float>();
         Assert.Equal(expected, withAux.Loss!.item<float>(), 5);
         Assert.Equal(config.NLayers, withAux.RouterLogits!.Count);

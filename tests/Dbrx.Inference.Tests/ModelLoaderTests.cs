@@ -130,16 +130,16 @@ public sealed class ModelLoaderTests : IDisposable
         DbrxRandomCheckpoint.Write(Config, dir.Path, 1, ScalarType.Float32);
         using var model = DbrxModelLoader.Load(dir.Path, Cpu());
         using var outOfVocab = tensor(new long[] { 1, 300 }, [1, 2], ScalarType.Int64);
-        Assert.Contains("Token id 300 is outside the model's vocabulary of 300 ids", Assert.Throws<ArgumentException>(() => model.Forward(outOfVocab)).Message);
+        Assert.Contains("Token id 300 is outside the model's vocabulary of 300 ids", Assert.Throws<ArgumentException>(() => model.ForwardDiagnostics(new DbrxModelInput { InputIds = outOfVocab })).Message);
         using var flat = tensor(new long[] { 1, 2 });
-        Assert.Contains("InputIds must be [batch, tokens], not [2]", Assert.Throws<ArgumentException>(() => model.Forward(flat)).Message);
+        Assert.Contains("InputIds must be [batch, tokens], not [2]", Assert.Throws<ArgumentException>(() => model.ForwardDiagnostics(new DbrxModelInput { InputIds = flat })).Message);
         using var ids = tensor(new long[] { 1, 2, 3 }, [1, 3], ScalarType.Int64);
         using var shortMask = ones(1, 2, ScalarType.Int64);
-        Assert.Contains("AttentionMask must be [1, 3], not [1, 2]", Assert.Throws<ArgumentException>(() => model.Forward(new DbrxModelInput { InputIds = ids, AttentionMask = shortMask })).Message);
+        Assert.Contains("AttentionMask must be [1, 3], not [1, 2]", Assert.Throws<ArgumentException>(() => model.ForwardDiagnostics(new DbrxModelInput { InputIds = ids, AttentionMask = shortMask })).Message);
         using var cache = model.CreateCache(1, 4);
-        using (model.Forward(ids, cache)) { }
-        Assert.Contains("KV cache row 0 holds 3 tokens; 3 more would exceed its capacity of 4", Assert.Throws<InvalidOperationException>(() => model.Forward(ids, cache)).Message);
-        using var ok = model.Forward(ids);
+        using (model.ForwardDiagnostics(new DbrxModelInput { InputIds = ids, Cache = cache })) { }
+        Assert.Contains("KV cache row 0: 3 tokens from position 3 would exceed its capacity of 4", Assert.Throws<InvalidOperationException>(() => model.ForwardDiagnostics(new DbrxModelInput { InputIds = ids, Cache = cache })).Message);
+        using var ok = model.ForwardDiagnostics(new DbrxModelInput { InputIds = ids });
         Assert.Equal(new long[] { 1, 3, 300 }, ok.Logits.shape);
     }
 

@@ -86,8 +86,8 @@ public sealed class PlacementTests
         using var single = DbrxModelLoader.Load(dir.Path, new DbrxLoadOptions { Device = "cpu" });
         using var mapped = DbrxModelLoader.Load(dir.Path, new DbrxLoadOptions { Device = "embedding=cpu,0=cpu,1-2=cpu,head=cpu" });
         using var ids = tensor(new long[] { 5, 6, 7 }, [1, 3], ScalarType.Int64);
-        using var a = single.Forward(ids);
-        using var b = mapped.Forward(ids);
+        using var a = single.ForwardDiagnostics(new DbrxModelInput { InputIds = ids });
+        using var b = mapped.ForwardDiagnostics(new DbrxModelInput { InputIds = ids });
         TensorAssert.Close(a.Logits, b.Logits, 0, "mapped vs single device");
         Assert.Equal(3, mapped.Placement.Blocks.Count);
     }

@@ -2,6 +2,9 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text.Json.Nodes;
 using Dbrx.Cli.Bench;
+using Dbrx.Extensions.AI;
+using Dbrx.Inference.Generation;
+using Dbrx.Inference.Tokenization;
 using Dbrx.Inference.Configuration;
 using Dbrx.Inference.Modeling;
 using Dbrx.Inference.Quantization;
@@ -36,12 +39,15 @@ internal static class BenchCommand
         var json = new Option<bool>("--json") { Description = "Print one JSON object instead of a table." };
         var compare = new Option<FileInfo>("--compare") { Description = "Also report speed-ups over another implementation's run on the same configuration (the JSON scripts/transformers_bench.py prints)." }.AcceptExistingOnly();
         var quality = new Option<bool>("--int4-quality") { Description = "Instead of speed: compare the model's logits with its int4 copy (--int4-modules, --int4-group-size) on random prompts." };
+        var serve = new Option<bool>("--serve") { Description = "Instead: the HTTP server's overhead, tokens/s and time to first token at each --concurrency through /v1/chat/completions on loopback against the same requests in-process." };
+        var concurrency = new Option<string>("--concurrency") { Description = "With --serve: concurrent requests per level.", DefaultValueFactory = _ => "1,8,32" };
+        var serveTokens = new Option<int>("--max-tokens") { Description = "With --serve: tokens per answer.", DefaultValueFactory = _ => 32 };
         var command = new Command("bench", "Measure prefill and decode speed against this machine's read bandwidth and matmul rate.")
         {
-            blocks, prefill, context, batches, steps, json, compare, quality,
+            blocks, prefill, context, batches, steps, json, compare, quality, serve, concurrency, serveTokens,
         };
         models.AddTo(command);
-        command.SetAction(CliAction.Run(parse =>
+        command.SetAction(CliAction.Run(async (parse, cancellation) =>
         {
             bool quiet = parse.GetValue(json);
             void Log(string line)
@@ -63,6 +69,15 @@ internal static class BenchCommand
             using DbrxForCausalLM bench = parse.GetValue(models.Model) is not null
                 ? models.Load(parse, cacheRows: batchSizes.Append(1).Max(), cacheTokens: Math.Max(prefillLengths.Append(0).Max(), decodeContext + decodeSteps + 2))
                 : RandomModel(parse.GetValue(models.Device)!, parse.GetValue(models.DType)!, int4, models.AttentionImplementation(parse), models.Dispatch(parse), parse.GetValue(blocks), Log);
+            if (parse.GetValue(serve))
+            {
+                int[] levels = Numbers(parse.GetValue(concurrency)!);
+                using var generator = new DbrxGenerator(bench, DbrxTokenizer.Default, new DbrxGeneratorOptions { MaxBatchSize = levels.Max(), MaxQueuedRequests = 4 * levels.Max() });
+                using var client = new DbrxChatClient(generator, new DbrxChatClientOptions { ModelId = "bench" });
+                var levelsMeasured = await new ServeBenchmark(client, Log).RunAsync(levels, parse.GetValue(serveTokens), cancellation);
+                Console.WriteLine(quiet ? ServeJson(levelsMeasured, bench) : ServeTable(levelsMeasured, bench));
+                return 0;
+            }
             if (parse.GetValue(quality))
             {
                 var (cosine, agreement) = new DbrxBenchmark(bench, Log).CompareInt4(models.Quantization(parse), prompts: 8, length: 64);
@@ -90,6 +105,34 @@ internal static class BenchCommand
         // Values only shape the routing here, so they are drawn on the device, fast.
         DbrxInitializer.FillOnDevice(model, seed: 0);
         return model;
+    }
+
+    private static string ServeTable(List<ServeComparison> levels, DbrxForCausalLM model)
+    {
+        var lines = new List<string>
+        {
+            $"model        d_model {model.Config.DModel}, {model.Config.NLayers} blocks, {DbrxDevices.DTypeName(model.DType)} on {model.Device}; greedy, streamed, the same requests both ways",
+            "concurrency  requests   in-process tok/s  TTFT p50 / p99 ms       HTTP tok/s  TTFT p50 / p99 ms    HTTP/in-process",
+        };
+        foreach (ServeComparison l in levels)
+            lines.Add($"{l.Concurrency,11}  {l.Requests,8}   {l.InProcess.TokensPerSecond,16:F1}  {l.InProcess.FirstTokenP50.TotalMilliseconds,8:F0} / {l.InProcess.FirstTokenP99.TotalMilliseconds,-8:F0}  {l.Http.TokensPerSecond,10:F1}  {l.Http.FirstTokenP50.TotalMilliseconds,8:F0} / {l.Http.FirstTokenP99.TotalMilliseconds,-8:F0}  {l.ThroughputRatio,10:F3}");
+        return string.Join('\n', lines);
+    }
+
+    private static string ServeJson(List<ServeComparison> levels, DbrxForCausalLM model)
+    {
+        static JsonObject Measurement(ServeMeasurement m) => new()
+        {
+            ["tokens_per_s"] = m.TokensPerSecond,
+            ["ttft_p50_ms"] = m.FirstTokenP50.TotalMilliseconds,
+            ["ttft_p99_ms"] = m.FirstTokenP99.TotalMilliseconds,
+        };
+        var root = new JsonObject { ["device"] = model.Device.ToString(), ["dtype"] = DbrxDevices.DTypeName(model.DType), ["config"] = JsonNode.Parse(DbrxConfigJson.ToJson(model.Config)) };
+        var array = new JsonArray();
+        foreach (ServeComparison l in levels)
+            array.Add(new JsonObject { ["concurrency"] = l.Concurrency, ["requests"] = l.Requests, ["in_process"] = Measurement(l.InProcess), ["http"] = Measurement(l.Http), ["http_over_in_process"] = l.ThroughputRatio });
+        root["levels"] = array;
+        return CliJson.Format(root);
     }
 
     private static int[] Numbers(string text) =>

@@ -20,8 +20,8 @@ internal static class LogitsCommand
             long[] tokens = parse.GetValue(ids)!;
             using var loaded = model.Load(parse, cacheRows: 1, cacheTokens: tokens.Length);
             using var input = tensor(tokens, [1, tokens.Length], ScalarType.Int64);
-            using var result = loaded.Forward(input);
-            using var logits = result.Logits.to(ScalarType.Float32, CPU).contiguous();
+            using var all = loaded.Forward(input, [0]);
+            using var logits = all.to(ScalarType.Float32, CPU).contiguous();
             string path = parse.GetValue(output)!.FullName;
             using (var writer = SafetensorsWriter.Create(path, [("logits", SafetensorsDType.F32, logits.shape)]))
             {

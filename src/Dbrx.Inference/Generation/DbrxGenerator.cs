@@ -80,6 +80,22 @@ public sealed class DbrxGenerator : IDbrxEngine
     /// <inheritdoc/>
     public int VocabularySize => Model.Config.VocabSize;
 
+    /// <summary>Requests waiting for a batch row, at this moment (for monitoring: a server's queue-length gauge).</summary>
+    public int WaitingRequests
+    {
+        get
+        {
+            lock (waiting)
+                return waiting.Count;
+        }
+    }
+
+    /// <summary>
+    /// Batch rows in use by requests, the prompt being prefilled included, as of the worker's last step (for monitoring).
+    /// A finished or cancelled request's row counts until the worker's next step frees it.
+    /// </summary>
+    public int RunningRequests => Volatile.Read(ref activeCount);
+
     /// <summary>
     /// Starts generating from prompt token ids and streams the result. Options are validated and the request queued
     /// before this returns, so invalid input throws here, before any work.
@@ -248,13 +264,14 @@ public sealed class DbrxGenerator : IDbrxEngine
             using var scope = NewDisposeScope();
             using var slot = cache.Slice(row, 1);
             var input = tensor(sequence.Prompt.Skip(admitted).Take(count).Select(id => (long)id).ToArray(), [1, count], ScalarType.Int64);
-            using var output = Model.Forward(new DbrxModelInput { InputIds = input, Cache = slot, NumLogitsToKeep = 1 });
+            using var logits = Model.Forward(input, [admitted], slot, logitsAt: [count - 1]);
             admitted += count;
+            slot.SetLength(0, admitted);
             if (admitted < sequence.Prompt.Length)
                 return count;
             admitting = null;
             active.Add(sequence);
-            if (ChooseNext(output.Logits.select(1, -1), [sequence])[0])
+            if (ChooseNext(logits, [sequence])[0])
                 Release(row);
         }
         catch (Exception e)
@@ -337,10 +354,9 @@ public sealed class DbrxGenerator : IDbrxEngine
             for (int i = 0; i < group.Count; i++)
                 for (int t = 0; t < fresh[i]; t++)
                     ids[i * widest + t] = group[i].Prompt[group[i].CachedPromptTokens + t];
-            // Keep the logits of every row's last real position: the last (widest - narrowest + 1) positions.
-            int keep = widest - fresh.Min() + 1;
-            using var output = Model.Forward(new DbrxModelInput { InputIds = tensor(ids, [group.Count, widest], ScalarType.Int64), Cache = rows, NumLogitsToKeep = keep });
-            var last = stack([.. group.Select((g, i) => output.Logits[i, fresh[i] - 1 - (widest - keep)])]);
+            // Each row from its cached length; the logits of its last real token.
+            using var last = Model.Forward(tensor(ids, [group.Count, widest], ScalarType.Int64), [.. group.Select(g => (long)g.CachedPromptTokens)], rows,
+                logitsAt: [.. fresh.Select(f => f - 1)]);
             for (int i = 0; i < group.Count; i++)
                 rows.SetLength(i, group[i].Prompt.Length);
             active.AddRange(group);
@@ -464,8 +480,11 @@ public sealed class DbrxGenerator : IDbrxEngine
         using (NewDisposeScope())
         {
             var input = tensor(active.Select(s => (long)s.LastToken).ToArray(), [active.Count, 1], ScalarType.Int64);
-            using var output = Model.Forward(new DbrxModelInput { InputIds = input, Cache = cache });
-            done = ChooseNext(output.Logits.select(1, -1), active);
+            long[] positions = [.. cache.Lengths.Take(active.Count)];
+            using var logits = Model.Forward(input, positions, cache, logitsAt: new int[active.Count]);
+            for (int row = 0; row < active.Count; row++)
+                cache.SetLength(row, positions[row] + 1);
+            done = ChooseNext(logits, active);
         }
         // Highest rows first, so the row moved into a freed slot is always one still running.
         for (int row = done.Length - 1; row >= 0; row--)

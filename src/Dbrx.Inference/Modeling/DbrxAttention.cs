@@ -46,7 +46,7 @@ public sealed class DbrxAttention : nn.Module
         var k = qk.narrow(2, heads, kvHeads).transpose(1, 2);
         var v = parts[1].view(batch, tokens, kvHeads, headDim).transpose(1, 2);
         if (context.Cache is { } cache)
-            (k, v) = cache.Write(layer, k, v, context.CachePositions, context.KeyLength);
+            (k, v) = cache.Write(layer, k, v, context.CachePositions, context.AlignedStart, context.KeyLength);
 
         bool eager = context.Implementation == AttentionImplementation.Eager || context.OutputAttentions;
         var (attended, weights) = eager ? Eager(q, k, v, context) : Fused(q, k, v, context);

@@ -115,32 +115,67 @@ public sealed class DbrxForCausalLM : nn.Module
     public DbrxKvCache CreateCache(int rows, int? capacity = null) =>
         new(Config, rows, capacity ?? Config.MaxSeqLen, DType, Placement.Blocks);
 
-    /// <summary>Runs a forward pass over token ids with default options and returns the logits' owner.</summary>
-    public DbrxCausalLMOutput Forward(Tensor inputIds, DbrxKvCache? cache = null) =>
-        Forward(new DbrxModelInput { InputIds = inputIds, Cache = cache });
+    /// <summary>
+    /// The generation pass (gpt-fast's <c>forward(idx, input_pos)</c>): token ids <c>[B, T]</c>, row <c>b</c>'s at positions
+    /// <c>start[b] + 0..T−1</c>, which are also their slots in row <c>b</c> of <paramref name="cache"/>; their keys and values
+    /// are written there and each attends to its row's keys up to its own position. The cache's lengths are the
+    /// caller's to commit (<see cref="DbrxKvCache.SetLength"/>). Returns the logits of token <c>logitsAt[b]</c> of each row,
+    /// <c>[B, vocab]</c>, or of every token, <c>[B, T, vocab]</c>, when <paramref name="logitsAt"/> is null; the caller
+    /// disposes them.
+    /// </summary>
+    /// <exception cref="ArgumentException">The ids or positions are malformed, or a token id is outside the vocabulary.</exception>
+    public Tensor Forward(Tensor inputIds, IReadOnlyList<long> start, DbrxKvCache? cache = null, IReadOnlyList<int>? logitsAt = null)
+    {
+        using var mode = inference_mode();
+        using var scope = NewDisposeScope();
+        Tensor ids = CheckIds(inputIds);
+        long tokens = ids.shape[1];
+        CheckPositions(start, ids.shape[0], tokens, cache, logitsAt);
+        using var context = AttentionContext.Create(Config, DType, start, tokens, Device, cache, AttentionImplementation);
+        Tensor hidden = transformer.Blocks(transformer.Embed(ids), context);
+        if (logitsAt is not null)
+        {
+            var index = tensor(logitsAt.Select(t => (long)t).ToArray(), ScalarType.Int64, hidden.device);
+            hidden = hidden[arange(hidden.shape[0], ScalarType.Int64, hidden.device), index];
+        }
+        return lmHead.forward(transformer.Norm(hidden)).MoveToOuterDisposeScope();
+    }
 
-    /// <summary>Runs a forward pass.</summary>
+    /// <summary>
+    /// The reference's <c>forward</c> with everything it can return, for parity tests and diagnostics: input ids or
+    /// embeddings, a left-padding mask, rotary position ids, labels (loss), hidden states, attention weights, router
+    /// probabilities and the load-balancing loss, logits for the last N positions. Runs the same blocks as
+    /// <see cref="Forward(Tensor, IReadOnlyList{long}, DbrxKvCache?, IReadOnlyList{int}?)"/>; with a cache it appends to
+    /// each row at its length and commits the new lengths, as the reference's cache does.
+    /// </summary>
     /// <exception cref="ArgumentException">An input has the wrong shape or dtype, or a token id is outside the vocabulary.</exception>
-    public DbrxCausalLMOutput Forward(DbrxModelInput input)
+    public DbrxCausalLMOutput ForwardDiagnostics(DbrxModelInput input)
     {
         ArgumentNullException.ThrowIfNull(input);
         bool routerOutputs = input.OutputRouterLogits ?? Config.OutputRouterLogits;
         using var mode = inference_mode();
         using var scope = NewDisposeScope();
         var prepared = Prepare(input);
-        DbrxModelOutput body = transformer.Forward(prepared, AttentionImplementation, routerOutputs);
+        Tensor embeddings = prepared.InputEmbeddings ?? transformer.Embed(prepared.InputIds!);
+        long batch = embeddings.shape[0], tokens = embeddings.shape[1];
+        long[] start = [.. Enumerable.Range(0, (int)batch).Select(row => prepared.Cache?.Lengths[row] ?? 0)];
+        var extras = new BlockExtras(
+            prepared.OutputHiddenStates ? [] : null, prepared.OutputAttentions ? [] : null, routerOutputs ? [] : null);
+        using var context = AttentionContext.Create(Config, DType, start, tokens, Device, prepared.Cache, AttentionImplementation,
+            prepared.OutputAttentions, prepared.AttentionMask, prepared.PositionIds);
+        Tensor last = transformer.Norm(transformer.Blocks(embeddings, context, extras));
+        extras.HiddenStates?.Add(last);
+        for (int row = 0; row < batch && prepared.Cache is { } cache; row++)
+            cache.SetLength(row, start[row] + tokens);
 
-        var kept = input.NumLogitsToKeep > 0 && input.NumLogitsToKeep < body.LastHiddenState.shape[1]
-            ? body.LastHiddenState.narrow(1, body.LastHiddenState.shape[1] - input.NumLogitsToKeep, input.NumLogitsToKeep)
-            : body.LastHiddenState;
+        var kept = input.NumLogitsToKeep > 0 && input.NumLogitsToKeep < tokens ? last.narrow(1, tokens - input.NumLogitsToKeep, input.NumLogitsToKeep) : last;
         var logits = lmHead.forward(kept);
 
         Tensor? aux = null;
         if (routerOutputs)
         {
-            long tokens = body.LastHiddenState.shape[1];
             using var currentMask = prepared.AttentionMask?.narrow(1, prepared.AttentionMask.shape[1] - tokens, tokens).to(Placement.Head);
-            aux = DbrxLoadBalancingLoss.Compute(body.RouterProbabilities!, Config.Ffn.MoeNumExperts, Config.Ffn.MoeTopK, currentMask);
+            aux = DbrxLoadBalancingLoss.Compute(extras.RouterProbabilities!, Config.Ffn.MoeNumExperts, Config.Ffn.MoeTopK, currentMask);
         }
         Tensor? loss = null;
         if (prepared.Labels is { } labels)
@@ -153,15 +188,15 @@ public sealed class DbrxForCausalLM : nn.Module
         var output = new DbrxCausalLMOutput
         {
             Logits = logits,
-            LastHiddenState = body.LastHiddenState,
-            HiddenStates = body.HiddenStates,
-            Attentions = body.Attentions,
-            RouterLogits = body.RouterProbabilities,
+            LastHiddenState = last,
+            HiddenStates = extras.HiddenStates,
+            Attentions = extras.Attentions,
+            RouterLogits = extras.RouterProbabilities,
             Loss = loss,
             AuxLoss = aux,
         };
-        scope.MoveToOuter(new Tensor?[] { logits, body.LastHiddenState, loss, aux }
-            .Concat(body.HiddenStates ?? []).Concat(body.Attentions ?? []).Concat(body.RouterProbabilities ?? [])
+        scope.MoveToOuter(new Tensor?[] { logits, last, loss, aux }
+            .Concat(extras.HiddenStates ?? []).Concat(extras.Attentions ?? []).Concat(extras.RouterProbabilities ?? [])
             .Where(t => t is not null).Distinct().Cast<IDisposable>());
         return output;
     }
@@ -178,7 +213,40 @@ public sealed class DbrxForCausalLM : nn.Module
         return nn.functional.cross_entropy(predicted, targets, ignore_index: -100);
     }
 
-    /// <summary>Checks the inputs at the edge, with messages that name the input and the values at fault.</summary>
+    /// <summary>Checks token ids at the edge: <c>[batch, tokens]</c>, integers, inside the vocabulary; returns them as int64 on the model's device.</summary>
+    private Tensor CheckIds(Tensor ids)
+    {
+        ArgumentNullException.ThrowIfNull(ids);
+        if (ids.dim() != 2)
+            throw new ArgumentException($"InputIds must be [batch, tokens], not {Shape(ids)}.", nameof(ids));
+        if (ids.dtype is not (ScalarType.Int64 or ScalarType.Int32))
+            throw new ArgumentException($"InputIds must be int64, not {ids.dtype}.", nameof(ids));
+        if (ids.shape[1] == 0)
+            throw new ArgumentException("The input has no tokens.", nameof(ids));
+        // One read of both bounds: ids on a GPU cost one sync, not two.
+        using (var bounds = stack([ids.min(), ids.max()]).to_type(ScalarType.Int64).cpu())
+        {
+            long min = bounds.data<long>()[0], max = bounds.data<long>()[1];
+            if (min < 0 || max >= Config.VocabSize)
+                throw new ArgumentException($"Token id {(min < 0 ? min : max)} is outside the model's vocabulary of {Config.VocabSize} ids (0..{Config.VocabSize - 1}).", nameof(ids));
+        }
+        return ids.to(ScalarType.Int64, Device);
+    }
+
+    /// <summary>Checks that each row's positions fit the model and the cache, and that the logits asked for exist.</summary>
+    private void CheckPositions(IReadOnlyList<long> start, long batch, long tokens, DbrxKvCache? cache, IReadOnlyList<int>? logitsAt)
+    {
+        ArgumentNullException.ThrowIfNull(start);
+        if (start.Count != batch)
+            throw new ArgumentException($"Give one start position per row: {batch} rows, {start.Count} positions.", nameof(start));
+        if (start.Any(p => p < 0) || start.Max() + tokens > Config.MaxSeqLen)
+            throw new ArgumentException($"The sequence would reach {start.Max() + tokens} tokens, beyond the model's max_seq_len of {Config.MaxSeqLen}.", nameof(start));
+        cache?.EnsureRoom(start, tokens);
+        if (logitsAt is not null && (logitsAt.Count != batch || logitsAt.Any(t => t < 0 || t >= tokens)))
+            throw new ArgumentException($"LogitsAt needs one token index in 0..{tokens - 1} per row ({batch} rows).", nameof(logitsAt));
+    }
+
+    /// <summary>Checks the diagnostic inputs at the edge, with messages that name the input and the values at fault.</summary>
     private DbrxModelInput Prepare(DbrxModelInput input)
     {
         if ((input.InputIds is null) == (input.InputEmbeddings is null))
@@ -186,26 +254,11 @@ public sealed class DbrxForCausalLM : nn.Module
         if (input.NumLogitsToKeep < 0)
             throw new ArgumentException($"NumLogitsToKeep must be non-negative, not {input.NumLogitsToKeep}.", nameof(input));
 
-        Tensor? ids = input.InputIds;
+        Tensor? ids = input.InputIds is null ? null : CheckIds(input.InputIds);
         long batch, tokens;
         if (ids is not null)
         {
-            if (ids.dim() != 2)
-                throw new ArgumentException($"InputIds must be [batch, tokens], not {Shape(ids)}.", nameof(input));
-            if (ids.dtype is not (ScalarType.Int64 or ScalarType.Int32))
-                throw new ArgumentException($"InputIds must be int64, not {ids.dtype}.", nameof(input));
             (batch, tokens) = (ids.shape[0], ids.shape[1]);
-            if (tokens > 0)
-            {
-                // One read of both bounds: ids on a GPU cost one sync, not two.
-                using var mins = ids.min();
-                using var maxs = ids.max();
-                using var bounds = stack([mins, maxs]).to_type(ScalarType.Int64).cpu();
-                long min = bounds.data<long>()[0], max = bounds.data<long>()[1];
-                if (min < 0 || max >= Config.VocabSize)
-                    throw new ArgumentException($"Token id {(min < 0 ? min : max)} is outside the model's vocabulary of {Config.VocabSize} ids (0..{Config.VocabSize - 1}).", nameof(input));
-            }
-            ids = ids.to(ScalarType.Int64, Device);
         }
         else
         {
@@ -213,15 +266,16 @@ public sealed class DbrxForCausalLM : nn.Module
             if (embeddings.dim() != 3 || embeddings.shape[2] != Config.DModel)
                 throw new ArgumentException($"InputEmbeddings must be [batch, tokens, {Config.DModel}], not {Shape(embeddings)}.", nameof(input));
             (batch, tokens) = (embeddings.shape[0], embeddings.shape[1]);
+            if (tokens == 0)
+                throw new ArgumentException("The input has no tokens.", nameof(input));
         }
-        if (tokens == 0)
-            throw new ArgumentException("The input has no tokens.", nameof(input));
         if (input.NumLogitsToKeep > 0 && input.Labels is not null)
             throw new ArgumentException("Labels need the logits of every position; do not combine them with NumLogitsToKeep.", nameof(input));
 
+        long[] start = [.. Enumerable.Range(0, (int)batch).Select(row => input.Cache is { } c && row < c.Rows ? c.Lengths[row] : 0)];
         if (input.Cache is { } cache)
-            cache.EnsureRoom((int)batch, tokens);
-        long past = input.Cache is null ? 0 : Enumerable.Range(0, (int)batch).Max(r => input.Cache.Lengths[r]);
+            cache.EnsureRoom(start, tokens);
+        long past = start.Max();
         if (past + tokens > Config.MaxSeqLen)
             throw new ArgumentException($"The sequence would reach {past + tokens} tokens, beyond the model's max_seq_len of {Config.MaxSeqLen}.", nameof(input));
         RequireShape(input.AttentionMask, "AttentionMask", batch, past + tokens);

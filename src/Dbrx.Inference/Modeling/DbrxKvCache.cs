@@ -5,9 +5,10 @@ namespace Dbrx.Inference.Modeling;
 
 /// <summary>
 /// A static key/value cache: per block, keys and values of shape <c>[rows, kv_heads, capacity, head_dim]</c>,
-/// allocated once and written in place (never grown by concatenation). Each row keeps its own length, so rows of
-/// different lengths decode together: a forward over the first B rows writes each row's new tokens at that row's
-/// length and attends over the keys written so far.
+/// allocated once and written in place (never grown by concatenation). A forward pass over the first B rows writes each
+/// row's new tokens at the positions it is given and attends over the keys before them, so rows of different lengths
+/// decode together. <see cref="Lengths"/> records how many positions of each row hold a sequence; the caller that ran
+/// the pass commits them (<see cref="SetLength"/>), a forward pass never changes them.
 /// </summary>
 /// <remarks>Keys are stored after the rotary embedding and before grouped-query expansion, as in the reference.</remarks>
 public sealed class DbrxKvCache : IDisposable
@@ -91,7 +92,10 @@ public sealed class DbrxKvCache : IDisposable
     /// <summary>Forgets every row's tokens.</summary>
     public void Reset() => Array.Clear(lengths, firstRow, Rows);
 
-    /// <summary>Sets how many of a row's tokens count, for example to drop tokens after a rejected draft.</summary>
+    /// <summary>
+    /// Sets how many of a row's positions hold its sequence: committed by whoever ran a forward pass over it (the pass
+    /// writes keys and values, never lengths), or lowered to drop tokens (a padded prefill, a rejected draft).
+    /// </summary>
     public void SetLength(int row, long length)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(length);
@@ -140,59 +144,42 @@ public sealed class DbrxKvCache : IDisposable
         lengths[firstRow + to] = length;
     }
 
-    /// <summary>Checks that <paramref name="newTokens"/> more tokens fit in each of the first <paramref name="batch"/> rows.</summary>
-    internal void EnsureRoom(int batch, long newTokens)
+    /// <summary>Checks that <paramref name="tokens"/> tokens from row <c>b</c>'s <paramref name="start"/>[b] fit each of the first rows.</summary>
+    internal void EnsureRoom(IReadOnlyList<long> start, long tokens)
     {
-        if (batch > Rows)
-            throw new ArgumentException($"The batch has {batch} rows but the KV cache holds {Rows}.");
-        for (int row = 0; row < batch; row++)
+        if (start.Count > Rows)
+            throw new ArgumentException($"The batch has {start.Count} rows but the KV cache holds {Rows}.");
+        for (int row = 0; row < start.Count; row++)
         {
-            long length = lengths[firstRow + row];
-            if (length + newTokens > Capacity)
-                throw new InvalidOperationException($"KV cache row {firstRow + row} holds {length} tokens; {newTokens} more would exceed its capacity of {Capacity}.");
+            if (start[row] + tokens > Capacity)
+                throw new InvalidOperationException($"KV cache row {firstRow + row}: {tokens} tokens from position {start[row]} would exceed its capacity of {Capacity}.");
         }
     }
 
     /// <summary>
-    /// Writes a block's new keys and values (<c>[B, kv_heads, T, head_dim]</c>) at each row's length and returns views
-    /// of the first B rows over <paramref name="keyLength"/> positions for attention.
+    /// Writes a block's new keys and values (<c>[B, kv_heads, T, head_dim]</c>) at <paramref name="positions"/>
+    /// (<c>[B, T]</c>; one slice from <paramref name="alignedStart"/> when every row starts there) and returns views of
+    /// the first B rows over <paramref name="keyLength"/> positions for attention. Lengths are the caller's to commit.
     /// </summary>
-    internal (Tensor Keys, Tensor Values) Write(int layer, Tensor newKeys, Tensor newValues, Tensor writePositions, long keyLength)
+    internal (Tensor Keys, Tensor Values) Write(int layer, Tensor newKeys, Tensor newValues, Tensor positions, long? alignedStart, long keyLength)
     {
         long batch = newKeys.shape[0], tokens = newKeys.shape[2];
         using var rowsK = keys[layer].narrow(0, 0, batch);
         using var rowsV = values[layer].narrow(0, 0, batch);
-        if (AllRowsEqual((int)batch))
+        if (alignedStart is { } slot)
         {
-            using var slotK = rowsK.narrow(2, lengths[firstRow], tokens);
-            using var slotV = rowsV.narrow(2, lengths[firstRow], tokens);
+            using var slotK = rowsK.narrow(2, slot, tokens);
+            using var slotV = rowsV.narrow(2, slot, tokens);
             slotK.copy_(newKeys);
             slotV.copy_(newValues);
         }
         else
         {
-            using var index = writePositions.view(batch, 1, tokens, 1).expand(newKeys.shape);
+            using var index = positions.view(batch, 1, tokens, 1).expand(newKeys.shape);
             rowsK.scatter_(2, index, newKeys);
             rowsV.scatter_(2, index, newValues);
         }
         return (rowsK.narrow(2, 0, keyLength), rowsV.narrow(2, 0, keyLength));
-    }
-
-    /// <summary>Adds <paramref name="tokens"/> to the length of each of the first <paramref name="batch"/> rows.</summary>
-    internal void Advance(int batch, long tokens)
-    {
-        for (int row = 0; row < batch; row++)
-            lengths[firstRow + row] += tokens;
-    }
-
-    internal bool AllRowsEqual(int batch)
-    {
-        for (int row = 1; row < batch; row++)
-        {
-            if (lengths[firstRow + row] != lengths[firstRow])
-                return false;
-        }
-        return true;
     }
 
     /// <summary>Frees the cache's memory (a <see cref="Slice"/> only releases its views).</summary>

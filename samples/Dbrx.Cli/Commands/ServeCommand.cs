@@ -1,0 +1,66 @@
+using System.CommandLine;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.Extensions.AI;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace Dbrx.Cli.Commands;
+
+/// <summary>
+/// <c>dbrx serve</c>: the OpenAI-compatible HTTP server (<c>Dbrx.Server</c>) over a model folder, until Ctrl+C. It
+/// listens at once; <c>/health/ready</c> turns ready when the model has loaded.
+/// </summary>
+internal static class ServeCommand
+{
+    public static Command Create()
+    {
+        var model = new ModelOptions("auto");
+        var host = new Option<string>("--host") { Description = "Address to listen on: 127.0.0.1 (this machine only), 0.0.0.0 or [::] (every interface).", DefaultValueFactory = _ => "127.0.0.1" };
+        var port = new Option<int>("--port") { Description = "Port to listen on (0 picks a free one).", DefaultValueFactory = _ => 8000 };
+        var apiKeys = new Option<string[]>("--api-key") { Description = "A key clients must send as 'Authorization: Bearer KEY' (repeat for several; none: no key needed).", AllowMultipleArgumentsPerToken = false };
+        var modelId = new Option<string?>("--model-id") { Description = "The model name clients send and responses carry (default: the model folder's name)." };
+        var batch = new Option<int>("--max-batch-size") { Description = "Requests decoded together.", DefaultValueFactory = _ => 8 };
+        var queue = new Option<int>("--max-queued-requests") { Description = "Requests that may wait for a batch row; beyond it, 429.", DefaultValueFactory = _ => 64 };
+        var context = new Option<int?>("--context-length") { Description = "Tokens per request, prompt and answer (default: max_seq_len capped at 4096)." };
+        var maxTokens = new Option<int>("--default-max-tokens") { Description = "Most tokens per answer when a request sets no max_tokens.", DefaultValueFactory = _ => 1024 };
+        var systemPrompt = new Option<string?>("--system-prompt") { Description = "System prompt for conversations without one (default: dbrx-instruct's; \"\" for none)." };
+        var command = new Command("serve", "Serve the OpenAI chat completions API (/v1/chat/completions, /v1/models), /health/live, /health/ready and /metrics over HTTP.")
+        {
+            model.Model, model.Device, model.DType, model.Attention, model.Int4Modules, model.Int4GroupSize,
+            host, port, apiKeys, modelId, batch, queue, context, maxTokens, systemPrompt,
+        };
+        command.SetAction(CliAction.Run(async (parse, _) =>
+        {
+            // Hosting.Lifetime logs the addresses and shutdown; request logs stay off.
+            var builder = WebApplication.CreateBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
+            builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+            builder.WebHost.UseUrls($"http://{parse.GetValue(host)}:{parse.GetValue(port)}");
+            builder.Services.AddDbrxChatClient(options =>
+            {
+                options.ModelPath = model.Directory(parse);
+                options.Device = parse.GetValue(model.Device)!;
+                options.DType = parse.GetValue(model.DType)!;
+                options.AttentionImplementation = parse.GetValue(model.Attention)!;
+                options.Int4Modules = parse.GetValue(model.Int4Modules)!;
+                options.Int4GroupSize = parse.GetValue(model.Int4GroupSize);
+                options.ModelId = parse.GetValue(modelId);
+                options.MaxBatchSize = parse.GetValue(batch);
+                options.MaxQueuedRequests = parse.GetValue(queue);
+                options.ContextLength = parse.GetValue(context);
+                options.DefaultMaxOutputTokens = parse.GetValue(maxTokens);
+                options.SystemPrompt = parse.GetValue(systemPrompt);
+            });
+            builder.Services.AddDbrxOpenAI(options => options.ApiKeys = parse.GetValue(apiKeys) ?? []);
+            await using WebApplication app = builder.Build();
+            app.MapDbrxOpenAI();
+            await app.StartAsync();
+            string served = app.Services.GetRequiredService<IChatClient>().GetService<ChatClientMetadata>()!.DefaultModelId!;
+            Console.Error.WriteLine($"dbrx: serving '{served}' at {string.Join(", ", app.Urls.Select(u => u + "/v1"))} (OpenAI API); /health/ready turns ready when the model has loaded. Ctrl+C stops.");
+            await app.WaitForShutdownAsync();
+            return 0;
+        }));
+        return command;
+    }
+}

@@ -1,0 +1,108 @@
+using System.Collections.Concurrent;
+using System.ClientModel;
+using System.Globalization;
+using System.Net.Http.Headers;
+using System.Text.RegularExpressions;
+using Dbrx.Extensions.AI;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.Extensions.AI;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using OpenAI;
+
+namespace Dbrx.Server.Tests;
+
+/// <summary>
+/// A real Kestrel server on 127.0.0.1 with a free port, serving the tiny model through <c>AddDbrxChatClient</c>,
+/// <c>AddDbrxOpenAI</c> and <c>MapDbrxOpenAI</c> exactly as an application does; a recording layer in front of the
+/// DBRX client keeps what each request asked for. Started ready (the model loaded).
+/// </summary>
+public sealed partial class DbrxTestServer : IAsyncDisposable
+{
+    public const string ApiKey = "sk-test-dbrx";
+
+    private readonly WebApplication app;
+
+    private DbrxTestServer(WebApplication app)
+    {
+        this.app = app;
+        BaseAddress = new Uri(app.Urls.Single());
+        // Long: under load a queued request waits for its first token before the response starts (64 clients on a shared 2-core machine).
+        Http = new HttpClient { BaseAddress = BaseAddress, Timeout = TimeSpan.FromMinutes(10) };
+        Http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", ApiKey);
+    }
+
+    public static async Task<DbrxTestServer> StartAsync(TinyModel model, Action<DbrxChatClientOptions>? client = null, Action<DbrxServerOptions>? server = null)
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.Logging.SetMinimumLevel(LogLevel.Warning).AddFilter("Microsoft.Extensions.Diagnostics.HealthChecks", LogLevel.Error);
+        builder.Services.AddDbrxChatClient(options =>
+        {
+            options.ModelPath = model.Directory;
+            options.Device = "cpu";
+            options.ContextLength = 2048;
+            options.DefaultMaxOutputTokens = 32;
+            client?.Invoke(options);
+        }).Use(inner => new RecordingChatClient(inner));
+        builder.Services.AddDbrxOpenAI(options =>
+        {
+            options.ApiKeys = [ApiKey];
+            server?.Invoke(options);
+        });
+        WebApplication app = builder.Build();
+        app.MapDbrxOpenAI();
+        await app.StartAsync();
+        var started = new DbrxTestServer(app);
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(1));
+        while ((await started.Http.GetAsync("/health/ready", timeout.Token)).StatusCode != System.Net.HttpStatusCode.OK)
+            await Task.Delay(50, timeout.Token);
+        return started;
+    }
+
+    public Uri BaseAddress { get; }
+
+    /// <summary>An HTTP client for this server, with the API key.</summary>
+    public HttpClient Http { get; }
+
+    /// <summary>The application's own <see cref="IChatClient"/>: the same request in-process.</summary>
+    public IChatClient InProcess => app.Services.GetRequiredService<IChatClient>();
+
+    /// <summary>What each request the server ran asked the DBRX client for.</summary>
+    public ConcurrentQueue<(List<ChatMessage> Messages, ChatOptions? Options)> Requests => ((RecordingChatClient)InProcess).Requests;
+
+    /// <summary>The official OpenAI client's options for this server (<c>/v1</c>).</summary>
+    public OpenAIClient OpenAI() => new(new ApiKeyCredential(ApiKey), new OpenAIClientOptions { Endpoint = new Uri(BaseAddress, "/v1") });
+
+    /// <summary>A value of <c>/metrics</c> (the sum over the series whose labels include <paramref name="label"/>).</summary>
+    public async Task<double> MetricAsync(string name, string? label = null)
+    {
+        string text = await Http.GetStringAsync("/metrics");
+        return MetricLine().Matches(text)
+            .Where(m => m.Groups["name"].Value == name && (label is null || m.Groups["labels"].Value.Contains(label, StringComparison.Ordinal)))
+            .Sum(m => double.Parse(m.Groups["value"].Value, CultureInfo.InvariantCulture));
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Http.Dispose();
+        await app.StopAsync();
+        await app.DisposeAsync();
+    }
+
+    [GeneratedRegex(@"^(?<name>[a-z_]+)(\{(?<labels>[^}]*)\})? (?<value>\S+)$", RegexOptions.Multiline)]
+    private static partial Regex MetricLine();
+
+    /// <summary>Keeps each request's messages and options, then passes it on.</summary>
+    private sealed class RecordingChatClient(IChatClient inner) : DelegatingChatClient(inner)
+    {
+        public ConcurrentQueue<(List<ChatMessage> Messages, ChatOptions? Options)> Requests { get; } = new();
+
+        public override IAsyncEnumerable<ChatResponseUpdate> GetStreamingResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default)
+        {
+            Requests.Enqueue(([.. messages], options));
+            return base.GetStreamingResponseAsync(messages, options, cancellationToken);
+        }
+    }
+}

@@ -1,0 +1,118 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Json.Schema;
+using OpenAI.Chat;
+
+namespace Dbrx.Server.Tests;
+
+/// <summary>The official OpenAI .NET SDK (OpenAI 2.15.0) against the server, as any OpenAI application would use it.</summary>
+[Collection("Server")]
+public sealed class OpenAISdkTests(ServerFixture fixture)
+{
+    private readonly ChatClient chat = fixture.Server.OpenAI().GetChatClient(TinyModel.Id);
+    private static CancellationToken Cancellation => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task NonStreamingChatHasTheAnswerFinishReasonAndUsage()
+    {
+        ChatCompletion completion = await chat.CompleteChatAsync(
+            [new SystemChatMessage("You are terse."), new UserChatMessage("Say hello.")],
+            new ChatCompletionOptions { Temperature = 0, MaxOutputTokenCount = 12 }, Cancellation);
+
+        Assert.Equal(ChatMessageRole.Assistant, completion.Role);
+        Assert.Equal(TinyModel.Id, completion.Model);
+        Assert.StartsWith("chatcmpl-", completion.Id);
+        Assert.NotEmpty(completion.Content[0].Text);
+        Assert.Equal(ChatFinishReason.Length, completion.FinishReason);
+        Assert.Equal(12, completion.Usage.OutputTokenCount);
+        Assert.True(completion.Usage.InputTokenCount > 5);
+        Assert.Equal(completion.Usage.InputTokenCount + completion.Usage.OutputTokenCount, completion.Usage.TotalTokenCount);
+    }
+
+    [Fact]
+    public async Task StreamingChatEqualsTheWholeAnswerAndEndsWithUsage()
+    {
+        var options = new ChatCompletionOptions { Temperature = 0, MaxOutputTokenCount = 16 };
+        ChatMessage[] messages = [new UserChatMessage("Count to five.")];
+        ChatCompletion whole = await chat.CompleteChatAsync(messages, options, Cancellation);
+
+        var streamed = new System.Text.StringBuilder();
+        var updates = new List<StreamingChatCompletionUpdate>();
+        await foreach (StreamingChatCompletionUpdate update in chat.CompleteChatStreamingAsync(messages, new ChatCompletionOptions { Temperature = 0, MaxOutputTokenCount = 16 }, Cancellation))
+        {
+            updates.Add(update);
+            foreach (ChatMessageContentPart part in update.ContentUpdate)
+                streamed.Append(part.Text);
+        }
+
+        Assert.True(updates.Count > 3, "one chunk per update");
+        Assert.Equal(whole.Content[0].Text, streamed.ToString());
+        Assert.Equal(ChatFinishReason.Length, updates.Single(u => u.FinishReason is not null).FinishReason);
+        // The SDK asks for usage in streams (stream_options.include_usage): it comes in the last chunk.
+        Assert.Equal(16, updates[^1].Usage.OutputTokenCount);
+        // The same conversation again starts from the first request's cache row.
+        Assert.True(updates[^1].Usage.InputTokenDetails.CachedTokenCount > 0);
+    }
+
+    [Fact]
+    public async Task RequiredToolChoiceReturnsAValidCall()
+    {
+        const string schema = """{"type":"object","properties":{"city":{"type":"string"},"days":{"type":"integer"}},"required":["city","days"]}""";
+        var options = new ChatCompletionOptions
+        {
+            Temperature = 0,
+            MaxOutputTokenCount = 80,
+            Tools = { ChatTool.CreateFunctionTool("get_forecast", "Weather forecast for a city.", BinaryData.FromString(schema)) },
+            ToolChoice = ChatToolChoice.CreateRequiredChoice(),
+        };
+
+        ChatCompletion completion = await chat.CompleteChatAsync([new UserChatMessage("Weather in Oslo for 3 days?")], options, Cancellation);
+
+        Assert.Equal(ChatFinishReason.ToolCalls, completion.FinishReason);
+        ChatToolCall call = Assert.Single(completion.ToolCalls);
+        Assert.Equal("get_forecast", call.FunctionName);
+        Assert.StartsWith("call_", call.Id);
+        using JsonDocument arguments = JsonDocument.Parse(call.FunctionArguments);
+        Assert.True(JsonSchema.FromText(schema).Evaluate(arguments.RootElement).IsValid, call.FunctionArguments.ToString());
+
+        // The call and a result go back, and the conversation goes on.
+        ChatCompletion next = await chat.CompleteChatAsync(
+            [new UserChatMessage("Weather in Oslo for 3 days?"), new AssistantChatMessage(completion.ToolCalls), new ToolChatMessage(call.Id, "Rain, 8 °C.")],
+            new ChatCompletionOptions { Temperature = 0, MaxOutputTokenCount = 8 }, Cancellation);
+        Assert.Equal(ChatFinishReason.Length, next.FinishReason);
+        var (messages, _) = fixture.Server.Requests.Last();
+        Assert.Contains(messages.SelectMany(m => m.Contents).OfType<Microsoft.Extensions.AI.FunctionResultContent>(), r => r.CallId == call.Id && (string?)r.Result == "Rain, 8 °C.");
+    }
+
+    [Fact]
+    public async Task JsonSchemaOutputConformsToTheSchema()
+    {
+        const string schema = """{"type":"object","properties":{"name":{"type":"string"},"age":{"type":"integer"},"tags":{"type":"array","items":{"type":"string"},"maxItems":2}},"required":["name","age","tags"],"additionalProperties":false}""";
+        var options = new ChatCompletionOptions
+        {
+            Temperature = 0,
+            MaxOutputTokenCount = 120,
+            ResponseFormat = ChatResponseFormat.CreateJsonSchemaFormat("person", BinaryData.FromString(schema), jsonSchemaIsStrict: true),
+        };
+
+        ChatCompletion completion = await chat.CompleteChatAsync([new UserChatMessage("Describe a person.")], options, Cancellation);
+
+        Assert.Equal(ChatFinishReason.Stop, completion.FinishReason);
+        JsonNode answer = JsonNode.Parse(completion.Content[0].Text)!;
+        Assert.True(JsonSchema.FromText(schema).Evaluate(answer).IsValid, completion.Content[0].Text);
+    }
+
+    [Fact]
+    public async Task UsageCountsCachedPromptTokensOfARepeatedPrefix()
+    {
+        var options = new ChatCompletionOptions { Temperature = 0, MaxOutputTokenCount = 4 };
+        var system = new SystemChatMessage("You answer questions about the solar system. " + string.Concat(Enumerable.Repeat("Be precise. ", 20)));
+        ChatCompletion first = await chat.CompleteChatAsync([system, new UserChatMessage("Which planet is largest?")], options, Cancellation);
+        ChatCompletion second = await chat.CompleteChatAsync([system, new UserChatMessage("Which planet is smallest?")], options, Cancellation);
+
+        // The second request shares the system turn (and the template around it) with the first.
+        Assert.True(second.Usage.InputTokenDetails.CachedTokenCount > 40, $"cached {second.Usage.InputTokenDetails.CachedTokenCount} of {second.Usage.InputTokenCount}");
+        Assert.True(second.Usage.InputTokenDetails.CachedTokenCount < second.Usage.InputTokenCount);
+        Assert.True(first.Usage.InputTokenCount > 40);
+    }
+}
