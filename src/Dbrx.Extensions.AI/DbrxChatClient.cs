@@ -147,6 +147,24 @@ public sealed class DbrxChatClient : IChatClient
         yield return end;
     }
 
+    /// <summary>Tokens per conversation, prompt and answer together (<see cref="DbrxChatClientOptions.ContextLength"/>, else the model's default).</summary>
+    public int ContextLength => engine.ContextLength;
+
+    /// <summary>
+    /// The length in tokens of the prompt a request with these messages and options renders to: the system turn (with
+    /// the instructions, tools and response format), the conversation and the generation prompt, counted before
+    /// <see cref="DbrxChatClientOptions.DropOldestMessages"/> would leave anything out. An application that puts
+    /// retrieved text into a conversation uses it with <see cref="ContextLength"/> to keep the prompt and the answer
+    /// within the context. Loads no model.
+    /// </summary>
+    /// <param name="messages">The conversation.</param>
+    /// <param name="options">The request's options; tools, tool mode, instructions and response format change the system turn.</param>
+    public int CountPromptTokens(IEnumerable<ChatMessage> messages, ChatOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(messages);
+        return DbrxChatMapper.CountPromptTokens(messages, options, this.options, engine);
+    }
+
     /// <inheritdoc/>
     public object? GetService(Type serviceType, object? serviceKey = null)
     {
