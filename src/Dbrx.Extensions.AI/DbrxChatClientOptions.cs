@@ -149,7 +149,7 @@ public sealed class DbrxChatClientOptions
         Device = Device,
         DType = Parsed(nameof(DType), DType, DbrxDTypes.Parse),
         Int4 = Parsed(nameof(Int4Modules), Int4Modules, modules => DbrxQuantization.WithModules(modules ?? "", Int4GroupSize)),
-        AttentionImplementation = Parsed(nameof(AttentionImplementation), AttentionImplementation, AttentionImplementations.Parse),
+        AttentionImplementation = Parsed(nameof(AttentionImplementation), AttentionImplementation, name => AttentionImplementations.Parse(name ?? "")),
         PlanCacheRows = MaxBatchSize,
         PlanCacheTokens = ContextLength ?? config?.DefaultContextLength,
     };
