@@ -22,8 +22,10 @@ namespace Dbrx.Inference.Generation;
 /// <item>What it leaves is kept for a later prompt that starts the same way (with prefix reuse on): in place when its
 /// row was the last one in use; else copied to a free row above the rows in use: the highest empty one, else the one
 /// kept longest ago (overwritten); not at all when no row is free.</item>
-/// <item>A request dropped after a failure of its own prefill is not kept; the rows after it move down.</item>
+/// <item>A request dropped because its prefill was cancelled or failed is not kept; the rows after it move down.</item>
 /// </list>
+/// So rows 0..n−1 run, the next ones are being prefilled, kept rows lie above all of them, and free rows that keep
+/// nothing are empty. <c>CacheRowPlanTests</c> checks these invariants after every call.
 /// </remarks>
 /// <typeparam name="TRequest">The generator's request: its identity, and (through the delegate given) its tokens.</typeparam>
 internal sealed class CacheRowPlan<TRequest> where TRequest : class
@@ -118,13 +120,13 @@ internal sealed class CacheRowPlan<TRequest> where TRequest : class
         var operations = new List<CacheOperation>();
         int row = InUse;
         (int source, int length) = CachedPrefix(prompt);
-        if (source != row && kept.TryGetValue(row, out int[]? left) && EmptyRow(row + 1) is int empty)
+        int[]? left = kept.GetValueOrDefault(row);
+        Forget(row);
+        if (left is not null && source != row && EmptyRow(row + 1) is int empty)
         {
             Move(row, empty, operations);
-            Forget(row);
             Keep(empty, left);
         }
-        Forget(row);
         if (length == 0)
             Reset(row, operations);
         else
