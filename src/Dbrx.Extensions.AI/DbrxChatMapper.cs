@@ -46,12 +46,7 @@ internal static class DbrxChatMapper
         DbrxGenerationOptions generation = BaseOptions(options, clientOptions, client);
 
         var (tools, required, allowMultiple) = SelectTools(options);
-        var extras = new List<string>();
-        if (!string.IsNullOrWhiteSpace(options?.Instructions))
-            extras.Add(options.Instructions.Trim());
-        if (tools.Count > 0)
-            extras.Add(ToolCallProtocol.Describe(tools, required, allowMultiple));
-
+        List<string> extras = SystemExtras(options, tools, required, allowMultiple);
         SchemaNode? constrained = null;
         if (required)
         {
@@ -60,9 +55,6 @@ internal static class DbrxChatMapper
         else if (options?.ResponseFormat is ChatResponseFormatJson json)
         {
             SchemaNode answer = JsonSchemaCompiler.Compile(json.Schema ?? JsonDocument.Parse("""{"type":"object"}""").RootElement);
-            extras.Add(json.Schema is { } schema
-                ? $"Respond with JSON only{(json.SchemaName is null ? "" : $" ({json.SchemaName}{(json.SchemaDescription is null ? "" : ": " + json.SchemaDescription)})")}, matching this JSON schema: {JsonSerializer.Serialize(schema)}"
-                : "Respond with a JSON object only.");
             // With tools on offer the answer may still be a call: allow either document.
             constrained = tools.Count > 0 ? JsonSchemaCompiler.Finish(new AnyOfNode([ToolCallProtocol.Envelope(tools, allowMultiple), answer])) : answer;
         }
@@ -114,6 +106,33 @@ internal static class DbrxChatMapper
     /// <summary>UTF-8 bytes of the messages' text: a lower bound on what they render to.</summary>
     private static long TextBytes(IEnumerable<ChatMessage> messages) =>
         messages.SelectMany(m => m.Contents).OfType<TextContent>().Sum(t => (long)Encoding.UTF8.GetByteCount(t.Text ?? ""));
+
+    /// <summary>
+    /// The length in tokens of the prompt <see cref="Map"/> renders for these messages and options, before any oldest
+    /// messages are dropped: the system turn (with instructions, tools and response format), the conversation and the
+    /// generation prompt.
+    /// </summary>
+    public static int CountPromptTokens(IEnumerable<ChatMessage> messages, ChatOptions? options, DbrxChatClientOptions clientOptions, IDbrxEngine engine)
+    {
+        var (tools, required, allowMultiple) = SelectTools(options);
+        var (conversation, template) = Render([.. messages], SystemExtras(options, tools, required, allowMultiple), clientOptions.SystemPrompt);
+        return template.Encode(conversation, addGenerationPrompt: true, engine.Tokenizer).Length;
+    }
+
+    /// <summary>What the system turn gets beyond the system prompt: instructions, the tools, the response format.</summary>
+    private static List<string> SystemExtras(ChatOptions? options, List<AIFunctionDeclaration> tools, bool required, bool allowMultiple)
+    {
+        var extras = new List<string>();
+        if (!string.IsNullOrWhiteSpace(options?.Instructions))
+            extras.Add(options.Instructions.Trim());
+        if (tools.Count > 0)
+            extras.Add(ToolCallProtocol.Describe(tools, required, allowMultiple));
+        if (!required && options?.ResponseFormat is ChatResponseFormatJson json)
+            extras.Add(json.Schema is { } schema
+                ? $"Respond with JSON only{(json.SchemaName is null ? "" : $" ({json.SchemaName}{(json.SchemaDescription is null ? "" : ": " + json.SchemaDescription)})")}, matching this JSON schema: {JsonSerializer.Serialize(schema)}"
+                : "Respond with a JSON object only.");
+        return extras;
+    }
 
     /// <summary>
     /// The oldest exchange that may be left out: from the first message that is not a system message up to the next
@@ -196,7 +215,7 @@ internal static class DbrxChatMapper
                 rendered.Add(new DbrxChatMessage(message.Role.Value, text));
         }
 
-        var template = new DbrxChatTemplate { SystemPrompt = systemPrompt is null ? DbrxChatTemplate.DefaultSystemPrompt : systemPrompt.Length == 0 ? null : systemPrompt };
+        var template = DbrxChatTemplate.WithSystemPrompt(systemPrompt);
         if (extras.Count > 0)
         {
             if (rendered.Count > 0 && rendered[0].Role == "system")

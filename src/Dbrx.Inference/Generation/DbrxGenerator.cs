@@ -41,14 +41,7 @@ public sealed class DbrxGenerator : IDbrxEngine
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(tokenizer);
         Options = options ?? new DbrxGeneratorOptions();
-        if (Options.MaxBatchSize < 1)
-            throw new ArgumentException($"MaxBatchSize must be at least 1, not {Options.MaxBatchSize}.", nameof(options));
-        if (Options.MaxQueuedRequests < 0)
-            throw new ArgumentException($"MaxQueuedRequests must be ≥ 0, not {Options.MaxQueuedRequests}.", nameof(options));
-        if (Options.PrefillChunkTokens < 1)
-            throw new ArgumentException($"PrefillChunkTokens must be at least 1, not {Options.PrefillChunkTokens}.", nameof(options));
-        if (Options.ContextLength is { } length && (length < 2 || length > model.Config.MaxSeqLen))
-            throw new ArgumentException($"ContextLength must be between 2 and the model's max_seq_len ({model.Config.MaxSeqLen}), not {length}.", nameof(options));
+        Options.Validate(model.Config.MaxSeqLen);
         Model = model;
         Tokenizer = tokenizer;
         this.ownsModel = ownsModel;
