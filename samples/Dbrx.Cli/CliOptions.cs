@@ -33,9 +33,9 @@ internal static class CliOptions
 
     public static Option<string> DType(string defaultValue) => new Option<string>("--dtype")
     {
-        Description = $"Weight and activation dtype: {string.Join(", ", DbrxDevices.DTypeNames)}.",
+        Description = $"Weight and activation dtype: {string.Join(", ", DbrxDTypes.Names)}.",
         DefaultValueFactory = _ => defaultValue,
-    }.AcceptOnlyFromAmong([.. DbrxDevices.DTypeNames]);
+    }.AcceptOnlyFromAmong([.. DbrxDTypes.Names]);
 
     public static Option<string> Attention() => new Option<string>("--attention")
     {

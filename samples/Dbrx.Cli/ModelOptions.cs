@@ -2,6 +2,7 @@ using System.CommandLine;
 using Dbrx.Inference.Generation;
 using Dbrx.Inference.Modeling;
 using Dbrx.Inference.Quantization;
+using Dbrx.Inference.Runtime;
 using Dbrx.Inference.Tokenization;
 
 namespace Dbrx.Cli;
@@ -9,16 +10,18 @@ namespace Dbrx.Cli;
 /// <summary>The options that say which model to load and how: folder, device, dtype, attention, int4 scheme.</summary>
 internal sealed class ModelOptions
 {
+    private static readonly DbrxLoadOptions Defaults = new();
+
     public Option<DirectoryInfo> Model { get; } = CliOptions.Model();
     public Option<string> Device { get; } = CliOptions.Device();
     public Option<string> DType { get; }
     public Option<string> Attention { get; } = CliOptions.Attention();
-    public Option<int> Int4GroupSize { get; } = new("--int4-group-size") { Description = "With --dtype int4: weights per scale.", DefaultValueFactory = _ => 128 };
-    public Option<string> Int4Modules { get; } = new("--int4-modules") { Description = "With --dtype int4: experts (always), attention, lm_head, comma-separated.", DefaultValueFactory = _ => "experts" };
+    public Option<int> Int4GroupSize { get; } = new("--int4-group-size") { Description = "With --dtype int4: weights per scale.", DefaultValueFactory = _ => Defaults.Int4.GroupSize };
+    public Option<string> Int4Modules { get; } = new("--int4-modules") { Description = "With --dtype int4: experts (always), attention, lm_head, comma-separated.", DefaultValueFactory = _ => string.Join(',', Defaults.Int4.Modules) };
     public Option<string> ExpertDispatch { get; } = new Option<string>("--expert-dispatch")
     {
         Description = "How expert matmuls run: Auto (grouped on CUDA beyond one token), PerExpert or Grouped.",
-        DefaultValueFactory = _ => nameof(Inference.Modeling.ExpertDispatch.Auto),
+        DefaultValueFactory = _ => Defaults.ExpertDispatch.ToString(),
     }.AcceptOnlyFromAmong(Enum.GetNames<ExpertDispatch>());
 
     /// <param name="defaultDType">The command's default for --dtype.</param>
@@ -58,18 +61,19 @@ internal sealed class ModelOptions
     /// tokens. Progress shows on stderr (see <see cref="CliProgress"/>).
     /// </summary>
     public DbrxForCausalLM Load(ParseResult parse, int cacheRows, int? cacheTokens) =>
-        CliProgress.Run(parse, $"loading {Directory(parse)}", progress => DbrxModelLoader.Load(Directory(parse), new DbrxLoadOptions
-        {
-            Device = parse.GetValue(Device)!,
-            DType = parse.GetValue(DType)!,
-            AttentionImplementation = AttentionImplementation(parse),
-            ExpertDispatch = Dispatch(parse),
-            Int4GroupSize = parse.GetValue(Int4GroupSize),
-            Int4Modules = parse.GetValue(Int4Modules)!,
-            PlanCacheRows = cacheRows,
-            PlanCacheTokens = cacheTokens,
-            Progress = progress,
-        }));
+        CliProgress.Run(parse, $"loading {Directory(parse)}", progress => DbrxModelLoader.Load(Directory(parse), LoadOptions(parse, cacheRows, cacheTokens) with { Progress = progress }));
+
+    /// <summary>The loader's options these flags describe: the one mapping from the command line to <see cref="DbrxLoadOptions"/>.</summary>
+    public DbrxLoadOptions LoadOptions(ParseResult parse, int cacheRows, int? cacheTokens) => new()
+    {
+        Device = parse.GetValue(Device)!,
+        DType = DbrxDTypes.Parse(parse.GetValue(DType)),
+        Int4 = Quantization(parse),
+        AttentionImplementation = AttentionImplementation(parse),
+        ExpertDispatch = Dispatch(parse),
+        PlanCacheRows = cacheRows,
+        PlanCacheTokens = cacheTokens,
+    };
 
     /// <summary>Loads the model and starts a generator that owns it, with the model folder's tokenizer.</summary>
     public DbrxGenerator StartGenerator(ParseResult parse, DbrxGeneratorOptions options)

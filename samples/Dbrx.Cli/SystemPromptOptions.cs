@@ -3,7 +3,7 @@ using Dbrx.Inference.Chat;
 
 namespace Dbrx.Cli;
 
-/// <summary><c>--system-prompt</c> and <c>--no-system-prompt</c>, and the chat template they select.</summary>
+/// <summary><c>--system-prompt</c> and <c>--no-system-prompt</c>, and the system prompt they select (null: the default).</summary>
 internal sealed class SystemPromptOptions
 {
     public Option<string> SystemPrompt { get; } = new("--system-prompt") { Description = "The system prompt (default: dbrx-instruct's)." };
@@ -15,8 +15,8 @@ internal sealed class SystemPromptOptions
         command.Options.Add(NoSystemPrompt);
     }
 
-    public DbrxChatTemplate Template(ParseResult parse) => new()
-    {
-        SystemPrompt = parse.GetValue(NoSystemPrompt) ? null : parse.GetValue(SystemPrompt) ?? DbrxChatTemplate.DefaultSystemPrompt,
-    };
+    /// <summary>The system prompt as <see cref="DbrxChatTemplate.WithSystemPrompt"/> and the chat client's option read it: null is the default, empty is none.</summary>
+    public string? Value(ParseResult parse) => parse.GetValue(NoSystemPrompt) ? "" : parse.GetValue(SystemPrompt);
+
+    public DbrxChatTemplate Template(ParseResult parse) => DbrxChatTemplate.WithSystemPrompt(Value(parse));
 }

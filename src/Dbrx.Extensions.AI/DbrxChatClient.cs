@@ -97,12 +97,13 @@ public sealed class DbrxChatClient : IChatClient
         string responseId = "resp_" + Guid.NewGuid().ToString("N");
         string messageId = "msg_" + Guid.NewGuid().ToString("N");
         DateTimeOffset created = DateTimeOffset.UtcNow;
-        ChatResponseUpdate Update(IList<AIContent> contents) => new(ChatRole.Assistant, contents)
+        ChatResponseUpdate Update(IList<AIContent> contents, GenerationUpdate raw) => new(ChatRole.Assistant, contents)
         {
             ResponseId = responseId,
             MessageId = messageId,
             CreatedAt = created,
             ModelId = metadata.DefaultModelId,
+            RawRepresentation = raw,
         };
 
         var filter = new ToolCallStreamFilter(holdEverything: request.ToolCallRequired);
@@ -112,7 +113,7 @@ public sealed class DbrxChatClient : IChatClient
             last = update;
             string text = request.ToolsOffered ? filter.Push(update.Text) : update.Text;
             if (text.Length > 0)
-                yield return Update([new TextContent(text)]);
+                yield return Update([new TextContent(text)], update);
         }
         if (last?.FinishReason is not { } reason)
             throw new InvalidOperationException("The DBRX engine ended the stream without a finish reason.");
@@ -142,11 +143,29 @@ public sealed class DbrxChatClient : IChatClient
             OutputTokenCount = usage.CompletionTokens,
             TotalTokenCount = usage.TotalTokens,
         }));
-        ChatResponseUpdate end = Update(final);
+        ChatResponseUpdate end = Update(final, last);
         if (request.DroppedMessages > 0)
             end.AdditionalProperties = new() { ["dropped_messages"] = request.DroppedMessages };
         end.FinishReason = calledTools ? ChatFinishReason.ToolCalls : reason == GenerationFinishReason.Length ? ChatFinishReason.Length : ChatFinishReason.Stop;
         yield return end;
+    }
+
+    /// <summary>Tokens per conversation, prompt and answer together (<see cref="DbrxChatClientOptions.ContextLength"/>, else the model's default).</summary>
+    public int ContextLength => engine.ContextLength;
+
+    /// <summary>
+    /// The length in tokens of the prompt a request with these messages and options renders to: the system turn (with
+    /// the instructions, tools and response format), the conversation and the generation prompt, counted before
+    /// <see cref="DbrxChatClientOptions.DropOldestMessages"/> would leave anything out. An application that puts
+    /// retrieved text into a conversation uses it with <see cref="ContextLength"/> to keep the prompt and the answer
+    /// within the context. Loads no model.
+    /// </summary>
+    /// <param name="messages">The conversation.</param>
+    /// <param name="options">The request's options; tools, tool mode, instructions and response format change the system turn.</param>
+    public int CountPromptTokens(IEnumerable<ChatMessage> messages, ChatOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(messages);
+        return DbrxChatMapper.CountPromptTokens(messages, options, this.options, engine);
     }
 
     /// <inheritdoc/>

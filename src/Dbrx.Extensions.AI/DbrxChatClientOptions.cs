@@ -1,4 +1,5 @@
 using Dbrx.Inference.Configuration;
+using Dbrx.Inference.Generation;
 using Dbrx.Inference.Modeling;
 using Dbrx.Inference.Quantization;
 using Dbrx.Inference.Runtime;
@@ -7,10 +8,16 @@ namespace Dbrx.Extensions.AI;
 
 /// <summary>
 /// Options of a <see cref="DbrxChatClient"/>. Bound from the configuration section <c>"Dbrx"</c> by these names
-/// (for example <c>Dbrx:ModelPath</c>, <c>Dbrx:Device</c>).
+/// (for example <c>Dbrx:ModelPath</c>, <c>Dbrx:Device</c>), so they are flat and written as text where the engine takes
+/// typed values: <see cref="ToLoadOptions"/> and <see cref="ToServingOptions"/> are the one mapping to the engine's
+/// <see cref="DbrxLoadOptions"/> and <see cref="DbrxGeneratorOptions"/>, whose defaults these take and whose checks
+/// <see cref="Validate"/> runs.
 /// </summary>
 public sealed class DbrxChatClientOptions
 {
+    private static readonly DbrxLoadOptions LoadDefaults = new();
+    private static readonly DbrxGeneratorOptions ServingDefaults = new();
+
     /// <summary>The configuration section the options bind from by default.</summary>
     public const string SectionName = "Dbrx";
 
@@ -21,7 +28,7 @@ public sealed class DbrxChatClientOptions
     /// <c>cpu</c>, <c>cuda</c>, <c>cuda:N</c>, <c>auto</c> (spread over the GPUs by free memory, then the CPU; the CPU
     /// alone without CUDA), or an explicit map such as <c>embedding=cuda:0,0-19=cuda:0,20-39=cuda:1,head=cuda:1</c>.
     /// </summary>
-    public string Device { get; set; } = "auto";
+    public string Device { get; set; } = LoadDefaults.Device;
 
     /// <summary>
     /// <c>auto</c>, <c>float32</c>, <c>bfloat16</c>, <c>float16</c> or <c>int4</c> (quantized while loading, see
@@ -31,13 +38,13 @@ public sealed class DbrxChatClientOptions
     public string DType { get; set; } = "auto";
 
     /// <summary>With <see cref="DType"/> <c>int4</c>: the modules quantized, comma-separated: <c>experts</c> (always), <c>attention</c>, <c>lm_head</c>.</summary>
-    public string Int4Modules { get; set; } = "experts";
+    public string Int4Modules { get; set; } = string.Join(',', LoadDefaults.Int4.Modules);
 
     /// <summary>With <see cref="DType"/> <c>int4</c>: weights per scale and zero (32, 64, 128 or 256).</summary>
-    public int Int4GroupSize { get; set; } = 128;
+    public int Int4GroupSize { get; set; } = LoadDefaults.Int4.GroupSize;
 
     /// <summary><c>sdpa</c> (default), <c>eager</c> or <c>flash_attention_2</c> (CUDA, half precision).</summary>
-    public string AttentionImplementation { get; set; } = "sdpa";
+    public string AttentionImplementation { get; set; } = LoadDefaults.AttentionImplementation.ToName();
 
     /// <summary>
     /// System prompt used when a conversation has none. Null means dbrx-instruct's own default prompt; an empty string
@@ -55,10 +62,10 @@ public sealed class DbrxChatClientOptions
     public string? ModelId { get; set; }
 
     /// <summary>Requests decoded together in one forward pass.</summary>
-    public int MaxBatchSize { get; set; } = 8;
+    public int MaxBatchSize { get; set; } = ServingDefaults.MaxBatchSize;
 
     /// <summary>Requests that may wait for a batch slot before calls fail as busy.</summary>
-    public int MaxQueuedRequests { get; set; } = 64;
+    public int MaxQueuedRequests { get; set; } = ServingDefaults.MaxQueuedRequests;
 
     /// <summary>Tokens per conversation, prompt and answer (default: the model's max_seq_len capped at 4096).</summary>
     public int? ContextLength { get; set; }
@@ -67,7 +74,7 @@ public sealed class DbrxChatClientOptions
     /// Prompt tokens prefilled per step; running answers keep streaming between the chunks of a long prompt (see
     /// <see cref="Inference.Generation.DbrxGeneratorOptions.PrefillChunkTokens"/>).
     /// </summary>
-    public int PrefillChunkTokens { get; set; } = 512;
+    public int PrefillChunkTokens { get; set; } = ServingDefaults.PrefillChunkTokens;
 
     /// <summary>
     /// Start a conversation from the keys and values a finished request left in the cache when it begins with the same
@@ -75,7 +82,7 @@ public sealed class DbrxChatClientOptions
     /// reported as <c>UsageDetails.CachedInputTokenCount</c> (see
     /// <see cref="Inference.Generation.DbrxGeneratorOptions.ReusePromptPrefixes"/>).
     /// </summary>
-    public bool ReusePromptPrefixes { get; set; } = true;
+    public bool ReusePromptPrefixes { get; set; } = ServingDefaults.ReusePromptPrefixes;
 
     /// <summary>
     /// When a conversation does not fit the context with room for a whole answer (<c>ChatOptions.MaxOutputTokens</c>,
@@ -111,9 +118,10 @@ public sealed class DbrxChatClientOptions
     public string EffectiveModelId => ModelId ?? (ModelPath is null ? "dbrx" : Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(ModelPath))));
 
     /// <summary>Throws <see cref="ArgumentException"/> naming the first option that cannot work.</summary>
-    /// <param name="requireModel">Also check that the model folder exists and holds a config.</param>
+    /// <param name="requireModel">Also check the model folder, and everything loading would refuse, by the loader's own plan (no weight is read).</param>
     public void Validate(bool requireModel = true)
     {
+        DbrxConfig? config = null;
         if (requireModel)
         {
             if (string.IsNullOrWhiteSpace(ModelPath))
@@ -122,40 +130,21 @@ public sealed class DbrxChatClientOptions
                 throw new ArgumentException($"DbrxChatClientOptions.ModelPath '{ModelPath}' does not exist or is not a folder.");
             if (!File.Exists(Path.Combine(ModelPath, DbrxConfigJson.FileName)))
                 throw new ArgumentException($"DbrxChatClientOptions.ModelPath '{ModelPath}' has no {DbrxConfigJson.FileName}; it must be a Hugging Face DBRX model folder.");
-            DbrxConfig config = DbrxConfigJson.Load(ModelPath);
+            config = DbrxConfigJson.Load(ModelPath);
             ValidateDevice(config.NLayers);
-            if (ContextLength > config.MaxSeqLen)
-                throw new ArgumentException($"DbrxChatClientOptions.ContextLength {ContextLength} exceeds the model's max_seq_len of {config.MaxSeqLen}.");
         }
-        if (DType is null || !DbrxDevices.DTypeNames.Contains(DType.Trim().ToLowerInvariant()))
-            throw new ArgumentException($"DbrxChatClientOptions.DType '{DType}' is not a dtype; use one of: {string.Join(", ", DbrxDevices.DTypeNames)}.");
-        try
-        {
-            DbrxQuantization.WithModules(Int4Modules ?? "", Int4GroupSize);
-        }
-        catch (ArgumentException e)
-        {
-            throw new ArgumentException($"DbrxChatClientOptions.Int4Modules '{Int4Modules}' or Int4GroupSize {Int4GroupSize}: {e.Message}", e);
-        }
-        if (!AttentionImplementations.Names.Contains(AttentionImplementation))
-            throw new ArgumentException($"DbrxChatClientOptions.AttentionImplementation '{AttentionImplementation}' is not known; use one of: {string.Join(", ", AttentionImplementations.Names)}.");
         if (DefaultMaxOutputTokens < 1)
             throw new ArgumentException($"DbrxChatClientOptions.DefaultMaxOutputTokens must be at least 1, not {DefaultMaxOutputTokens}.");
-        if (MaxBatchSize < 1)
-            throw new ArgumentException($"DbrxChatClientOptions.MaxBatchSize must be at least 1, not {MaxBatchSize}.");
-        if (MaxQueuedRequests < 0)
-            throw new ArgumentException($"DbrxChatClientOptions.MaxQueuedRequests must be ≥ 0, not {MaxQueuedRequests}.");
-        if (PrefillChunkTokens < 1)
-            throw new ArgumentException($"DbrxChatClientOptions.PrefillChunkTokens must be at least 1, not {PrefillChunkTokens}.");
-        if (ContextLength is < 2)
-            throw new ArgumentException($"DbrxChatClientOptions.ContextLength must be at least 2, not {ContextLength}.");
-        if (requireModel)
+        // The engine's own checks, named as these options are.
+        DbrxLoadOptions load = Named(() => ToLoadOptions(config));
+        Named(() => ToServingOptions(ContextLength).Validate(config?.MaxSeqLen ?? int.MaxValue));
+        if (config is not null)
         {
             // What the loader would refuse minutes later (int4 on this shape, flash_attention_2 off CUDA, a batch whose
             // KV cache cannot fit), refused now, by the loader's own plan: no weight is read.
             try
             {
-                DbrxModelLoader.Plan(ModelPath!, ToLoadOptions(DbrxConfigJson.Load(ModelPath!)));
+                DbrxModelLoader.Plan(ModelPath!, load);
             }
             catch (Exception e) when (e is ArgumentException or InvalidOperationException)
             {
@@ -164,17 +153,61 @@ public sealed class DbrxChatClientOptions
         }
     }
 
-    /// <summary>How the weights load: device "auto" and the memory check plan room for this client's batch and context.</summary>
-    internal DbrxLoadOptions ToLoadOptions(DbrxConfig config) => new()
+    /// <summary>
+    /// How the weights load, with the text options parsed: device "auto" and the memory check plan room for this client's
+    /// batch and context (of <paramref name="config"/>'s model, when given).
+    /// </summary>
+    /// <exception cref="ArgumentException">A dtype, int4 module list or group size, or attention implementation that does not parse.</exception>
+    public DbrxLoadOptions ToLoadOptions(DbrxConfig? config = null) => new()
     {
         Device = Device,
-        DType = DType,
-        Int4Modules = Int4Modules,
-        Int4GroupSize = Int4GroupSize,
-        AttentionImplementation = AttentionImplementations.Parse(AttentionImplementation),
+        DType = Parsed(nameof(DType), DType, DbrxDTypes.Parse),
+        Int4 = Parsed(nameof(Int4Modules), Int4Modules, modules => DbrxQuantization.WithModules(modules ?? "", Int4GroupSize)),
+        AttentionImplementation = Parsed(nameof(AttentionImplementation), AttentionImplementation, name => AttentionImplementations.Parse(name ?? "")),
         PlanCacheRows = MaxBatchSize,
-        PlanCacheTokens = ContextLength ?? config.DefaultContextLength,
+        PlanCacheTokens = ContextLength ?? config?.DefaultContextLength,
     };
+
+    /// <summary>How the generator serves this client's requests, for a context of <paramref name="contextLength"/> tokens.</summary>
+    public DbrxGeneratorOptions ToServingOptions(int? contextLength) => new()
+    {
+        MaxBatchSize = MaxBatchSize,
+        MaxQueuedRequests = MaxQueuedRequests,
+        ContextLength = contextLength,
+        PrefillChunkTokens = PrefillChunkTokens,
+        ReusePromptPrefixes = ReusePromptPrefixes,
+    };
+
+    private static T Parsed<T>(string option, string? value, Func<string?, T> parse)
+    {
+        try
+        {
+            return parse(value);
+        }
+        catch (ArgumentException e)
+        {
+            throw new ArgumentException($"DbrxChatClientOptions.{option} '{value}': {e.Message}", e);
+        }
+    }
+
+    /// <summary>Runs an engine check and names the option as these options call it.</summary>
+    private static T Named<T>(Func<T> check)
+    {
+        try
+        {
+            return check();
+        }
+        catch (ArgumentException e) when (!e.Message.StartsWith("DbrxChatClientOptions.", StringComparison.Ordinal))
+        {
+            throw new ArgumentException($"DbrxChatClientOptions.{e.Message}", e);
+        }
+    }
+
+    private static void Named(Action check) => Named(() =>
+    {
+        check();
+        return 0;
+    });
 
     /// <summary>A copy, so a client keeps the values it was created with.</summary>
     public DbrxChatClientOptions Clone() => (DbrxChatClientOptions)MemberwiseClone();

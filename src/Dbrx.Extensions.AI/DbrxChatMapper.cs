@@ -50,11 +50,7 @@ internal static class DbrxChatMapper
         DbrxGenerationOptions generation = BaseOptions(options, clientOptions, client);
 
         var (tools, required, allowMultiple) = SelectTools(options);
-        var extras = new List<string>();
-        if (!string.IsNullOrWhiteSpace(options?.Instructions))
-            extras.Add(options.Instructions.Trim());
-        if (tools.Count > 0)
-            extras.Add(ToolCallProtocol.Describe(tools, required, allowMultiple));
+        List<string> extras = SystemExtras(options, tools, required, allowMultiple);
 
         // The grammar is compiled once per schema text (and tool set) and shared by later requests.
         (string Key, Func<GrammarNode> Compile)? constrained = null;
@@ -69,9 +65,6 @@ internal static class DbrxChatMapper
         else if (options?.ResponseFormat is ChatResponseFormatJson json)
         {
             JsonElement answerSchema = json.Schema is { } given ? ClrSchemaTightener.ForResponse(given, json.SchemaName) : JsonDocument.Parse("""{"type":"object"}""").RootElement;
-            extras.Add(json.Schema is { } schema
-                ? $"Respond with JSON only{(json.SchemaName is null ? "" : $" ({json.SchemaName}{(json.SchemaDescription is null ? "" : ": " + json.SchemaDescription)})")}, matching this JSON schema: {JsonSerializer.Serialize(schema)}"
-                : "Respond with a JSON object only.");
             string answerKey = $"answer:{undeclared}:{answerSchema.GetRawText()}";
             // With tools on offer the answer may still be a call: allow either document.
             constrained = tools.Count == 0
@@ -132,6 +125,33 @@ internal static class DbrxChatMapper
     /// <summary>UTF-8 bytes of the messages' text: a lower bound on what they render to.</summary>
     private static long TextBytes(IEnumerable<ChatMessage> messages) =>
         messages.SelectMany(m => m.Contents).OfType<TextContent>().Sum(t => (long)Encoding.UTF8.GetByteCount(t.Text ?? ""));
+
+    /// <summary>
+    /// The length in tokens of the prompt <see cref="Map"/> renders for these messages and options, before any oldest
+    /// messages are dropped: the system turn (with instructions, tools and response format), the conversation and the
+    /// generation prompt.
+    /// </summary>
+    public static int CountPromptTokens(IEnumerable<ChatMessage> messages, ChatOptions? options, DbrxChatClientOptions clientOptions, IDbrxEngine engine)
+    {
+        var (tools, required, allowMultiple) = SelectTools(options);
+        var (conversation, template) = Render([.. messages], SystemExtras(options, tools, required, allowMultiple), clientOptions, logger: null);
+        return template.Encode(conversation, addGenerationPrompt: true, engine.Tokenizer).Length;
+    }
+
+    /// <summary>What the system turn gets beyond the system prompt: instructions, the tools, the response format.</summary>
+    private static List<string> SystemExtras(ChatOptions? options, List<AIFunctionDeclaration> tools, bool required, bool allowMultiple)
+    {
+        var extras = new List<string>();
+        if (!string.IsNullOrWhiteSpace(options?.Instructions))
+            extras.Add(options.Instructions.Trim());
+        if (tools.Count > 0)
+            extras.Add(ToolCallProtocol.Describe(tools, required, allowMultiple));
+        if (!required && options?.ResponseFormat is ChatResponseFormatJson json)
+            extras.Add(json.Schema is { } schema
+                ? $"Respond with JSON only{(json.SchemaName is null ? "" : $" ({json.SchemaName}{(json.SchemaDescription is null ? "" : ": " + json.SchemaDescription)})")}, matching this JSON schema: {JsonSerializer.Serialize(schema)}"
+                : "Respond with a JSON object only.");
+        return extras;
+    }
 
     /// <summary>
     /// The oldest exchange that may be left out: from the first message that is not a system message up to the next
@@ -216,7 +236,7 @@ internal static class DbrxChatMapper
                 rendered.Add(new DbrxChatMessage(message.Role.Value, text));
         }
 
-        var template = new DbrxChatTemplate { SystemPrompt = systemPrompt is null ? DbrxChatTemplate.DefaultSystemPrompt : systemPrompt.Length == 0 ? null : systemPrompt };
+        var template = DbrxChatTemplate.WithSystemPrompt(systemPrompt);
         if (extras.Count > 0)
         {
             if (rendered.Count > 0 && rendered[0].Role == "system")

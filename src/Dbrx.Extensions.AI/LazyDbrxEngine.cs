@@ -41,14 +41,7 @@ internal sealed class LazyDbrxEngine : IDbrxEngine
     internal DbrxLoadOptions LoadOptions => options.ToLoadOptions(config);
 
     /// <summary>How the generator serves this client's requests.</summary>
-    internal DbrxGeneratorOptions ServingOptions => new()
-    {
-        MaxBatchSize = options.MaxBatchSize,
-        MaxQueuedRequests = options.MaxQueuedRequests,
-        ContextLength = ContextLength,
-        PrefillChunkTokens = options.PrefillChunkTokens,
-        ReusePromptPrefixes = options.ReusePromptPrefixes,
-    };
+    internal DbrxGeneratorOptions ServingOptions => options.ToServingOptions(ContextLength);
 
     /// <summary>The generator once loaded; null before (reading it never loads).</summary>
     public DbrxGenerator? Loaded => generator;

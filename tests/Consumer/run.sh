@@ -13,4 +13,6 @@ rm -rf "$packages"/dbrx.inference "$packages"/dbrx.extensions.ai
 for app in ConsumerApp NoBackendApp; do
   rm -rf "$here/$app/bin" "$here/$app/obj"
   dotnet run --project "$here/$app" -c Release -v q
+  # Each output holds a copy of libtorch (and the no-backend app a second one, from TorchSharp's fallback): 1 GB.
+  rm -rf "$here/$app/bin" "$here/$app/obj"
 done

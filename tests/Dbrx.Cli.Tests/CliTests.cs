@@ -61,7 +61,7 @@ public sealed class CliTests : IClassFixture<CliTests.TinyCheckpoint>
             using var file = SafetensorsFile.Open(output);
             using var logits = file.Read("logits");
             Assert.Equal(new long[] { 1, 7, 512 }, logits.shape);
-            using var model = DbrxModelLoader.Load(Cli.GoldenModel, new DbrxLoadOptions { Device = "cpu", DType = "float32", AttentionImplementation = AttentionImplementation.Eager });
+            using var model = DbrxModelLoader.Load(Cli.GoldenModel, new DbrxLoadOptions { Device = "cpu", DType = Inference.Runtime.DbrxDType.Float32, AttentionImplementation = AttentionImplementation.Eager });
             using var ids = tensor(new long[] { 5, 17, 200, 3, 511, 0, 42 }, [1, 7], ScalarType.Int64);
             using var expected = model.ForwardDiagnostics(new DbrxModelInput { InputIds = ids });
             Assert.True(expected.Logits.allclose(logits, rtol: 0, atol: 1e-4));

@@ -36,6 +36,9 @@ public sealed class DbrxChatClientTests
         Assert.Equal(engine.Calls[0].Prompt.Length, usage.Details.InputTokenCount);
         Assert.Equal(usage.Details.InputTokenCount + usage.Details.OutputTokenCount, usage.Details.TotalTokenCount);
         Assert.Equal("Hello there, friend!", string.Concat(updates.Select(u => u.Text)));
+        // Each update carries the engine's update it came from; the last, the one with the finish reason and usage.
+        Assert.All(updates, u => Assert.IsType<GenerationUpdate>(u.RawRepresentation));
+        Assert.Equal(GenerationFinishReason.EndOfTurn, ((GenerationUpdate)updates[^1].RawRepresentation!).FinishReason);
     }
 
     [Fact]

@@ -45,7 +45,7 @@ public sealed class DependencyInjectionTests(TinyCheckpoint tiny) : IClassFixtur
         var options = new DbrxChatClientOptions { ModelPath = tiny.Directory, Device = "embedding=cpu,0=cpu,head=cpu", DType = "int4", Int4Modules = "experts,attention", Int4GroupSize = 32 };
         using var client = new DbrxChatClient(options);
         var engine = (LazyDbrxEngine)client.GetService<IDbrxEngine>()!;
-        Assert.Equal(("int4", "experts,attention", 32), (engine.LoadOptions.DType, engine.LoadOptions.Int4Modules, engine.LoadOptions.Int4GroupSize));
+        Assert.Equal((Inference.Runtime.DbrxDType.Int4, Inference.Quantization.DbrxQuantization.WithModules("experts,attention", 32)), (engine.LoadOptions.DType, engine.LoadOptions.Int4));
         Assert.Equal("embedding=cpu,0=cpu,head=cpu", engine.LoadOptions.Device);
     }
 
@@ -104,7 +104,7 @@ public sealed class DependencyInjectionTests(TinyCheckpoint tiny) : IClassFixtur
     [Theory]
     [InlineData("int4", "sdpa", 8, null, "int4 quantization needs d_model (experts' w1, v1) = 64 to be a multiple of the group size 128")]
     [InlineData("float32", "flash_attention_2", 8, null, "flash_attention_2 needs every block on a CUDA device")]
-    [InlineData("float32", "sdpa", 8, 1_000_000, "ContextLength 1000000 exceeds the model's max_seq_len")]
+    [InlineData("float32", "sdpa", 8, 1_000_000, "DbrxChatClientOptions.ContextLength must be between 2 and the model's max_seq_len")]
     [InlineData("float32", "sdpa", int.MaxValue, null, "The model does not fit: cpu would hold")]
     public void What_loading_would_refuse_fails_at_registration(string dtype, string attention, int batch, int? context, string message)
     {
@@ -127,7 +127,7 @@ public sealed class DependencyInjectionTests(TinyCheckpoint tiny) : IClassFixtur
     {
         Assert.Contains("DType 'int3'", Assert.Throws<ArgumentException>(() => new DbrxChatClientOptions { ModelPath = tiny.Directory, DType = "int3" }.Validate()).Message);
         Assert.Contains("AttentionImplementation 'fast'", Assert.Throws<ArgumentException>(() => new DbrxChatClientOptions { ModelPath = tiny.Directory, AttentionImplementation = "fast" }.Validate()).Message);
-        Assert.Contains("Int4Modules 'experts,mlp' or Int4GroupSize 128: Unknown quantized module 'mlp'", Assert.Throws<ArgumentException>(() => new DbrxChatClientOptions { ModelPath = tiny.Directory, Int4Modules = "experts,mlp" }.Validate()).Message);
+        Assert.Contains("DbrxChatClientOptions.Int4Modules 'experts,mlp': Unknown quantized module 'mlp'", Assert.Throws<ArgumentException>(() => new DbrxChatClientOptions { ModelPath = tiny.Directory, Int4Modules = "experts,mlp" }.Validate()).Message);
         Assert.Contains("The int4 group size must be 32, 64, 128 or 256, not 100", Assert.Throws<ArgumentException>(() => new DbrxChatClientOptions { ModelPath = tiny.Directory, Int4GroupSize = 100 }.Validate()).Message);
         Assert.Contains("PrefillChunkTokens must be at least 1, not 0", Assert.Throws<ArgumentException>(() => new DbrxChatClientOptions { ModelPath = tiny.Directory, PrefillChunkTokens = 0 }.Validate()).Message);
         Assert.Contains("DefaultMaxOutputTokens must be at least 1", Assert.Throws<ArgumentException>(() => new DbrxChatClientOptions { ModelPath = tiny.Directory, DefaultMaxOutputTokens = 0 }.Validate()).Message);

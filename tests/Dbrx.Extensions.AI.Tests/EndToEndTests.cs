@@ -110,6 +110,40 @@ public sealed class EndToEndTests(TinyCheckpoint tiny) : IClassFixture<TinyCheck
         Assert.True(response.Usage!.CachedInputTokenCount > 0, $"cached input tokens: {response.Usage.CachedInputTokenCount}");
     }
 
+    /// <summary>
+    /// CountPromptTokens is the prompt the engine gets (what RAG applications budget retrieved text with): with
+    /// instructions, tools in each mode and a JSON schema in the system turn, and with a tool call and result in the history.
+    /// </summary>
+    [Fact]
+    public async Task CountPromptTokens_equals_the_prompt_the_engine_gets()
+    {
+        using var provider = Services();
+        var client = provider.GetRequiredService<IChatClient>();
+        var dbrx = client.GetService<DbrxChatClient>()!;
+        AIFunction lookup = AIFunctionFactory.Create((string word) => word.Length, "lookup", "Looks a word up.");
+        var schema = JsonDocument.Parse("""{"type":"object","properties":{"n":{"type":"integer","enum":[3,7]}},"required":["n"]}""").RootElement;
+        List<ChatMessage> history =
+        [
+            new(ChatRole.User, "Look up 'kettle'."),
+            new(ChatRole.Assistant, [new FunctionCallContent("call_1", "lookup", new Dictionary<string, object?> { ["word"] = "kettle" })]),
+            new(ChatRole.Tool, [new FunctionResultContent("call_1", 6)]),
+            new(ChatRole.User, "And now?"),
+        ];
+        ChatOptions[] variants =
+        [
+            new() { Instructions = "Be brief.", MaxOutputTokens = 8 },
+            new() { Tools = [lookup], ToolMode = ChatToolMode.Auto, MaxOutputTokens = 8 },
+            new() { Tools = [lookup], ToolMode = ChatToolMode.RequireSpecific("lookup"), MaxOutputTokens = 24 },
+            new() { Instructions = "Count.", ResponseFormat = ChatResponseFormat.ForJsonSchema(schema, "count"), MaxOutputTokens = 8 },
+        ];
+        foreach (ChatOptions options in variants)
+        {
+            var response = await client.GetResponseAsync(history, options, Ct);
+            Assert.Equal(response.Usage!.InputTokenCount, dbrx.CountPromptTokens(history, options));
+        }
+        Assert.Equal(2048, dbrx.ContextLength);
+    }
+
     [Fact]
     public async Task Streaming_and_non_streaming_agree_at_temperature_zero()
     {

@@ -1,3 +1,4 @@
+using Dbrx.Inference.Runtime;
 using Dbrx.Inference.Checkpoints;
 using Dbrx.Inference.Configuration;
 using Dbrx.Inference.Modeling;
@@ -55,7 +56,7 @@ public sealed class ConfigurationVariantTests
         var setups = new[] { (AttentionImplementation.Eager, ExpertDispatch.PerExpert), (AttentionImplementation.Sdpa, ExpertDispatch.PerExpert), (AttentionImplementation.Sdpa, ExpertDispatch.Grouped) };
         foreach (var (attention, dispatch) in setups)
         {
-            using var model = DbrxModelLoader.Load(dir.Path, new DbrxLoadOptions { Device = "cpu", DType = "float32", AttentionImplementation = attention, ExpertDispatch = dispatch });
+            using var model = DbrxModelLoader.Load(dir.Path, new DbrxLoadOptions { Device = "cpu", DType = DbrxDType.Float32, AttentionImplementation = attention, ExpertDispatch = dispatch });
             using var input = tensor(ids, [1, ids.Length], ScalarType.Int64);
             using var output = model.ForwardDiagnostics(new DbrxModelInput { InputIds = input });
             TensorAssert.Close(expected, output.Logits, 1e-4, $"{variant} ({attention.ToName()}, {dispatch})");

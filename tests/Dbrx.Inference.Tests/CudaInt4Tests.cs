@@ -1,3 +1,4 @@
+using Dbrx.Inference.Runtime;
 using Dbrx.Inference.Configuration;
 using Dbrx.Inference.Modeling;
 using Dbrx.Inference.Quantization;
@@ -70,7 +71,7 @@ public sealed class CudaInt4Tests
         Cuda.RequireOrSkip();
         using var dir = new TempDirectory();
         DbrxRandomCheckpoint.Write(DbrxPresets.Tiny with { InitializerRange = 0.2 }, dir.Path, seed: 12, ScalarType.BFloat16);
-        var options = new DbrxLoadOptions { DType = "int4", Int4GroupSize = 32, Int4Modules = "experts,attention,lm_head" };
+        var options = new DbrxLoadOptions { DType = DbrxDType.Int4, Int4 = DbrxQuantization.WithModules("experts,attention,lm_head", 32) };
         using var onGpu = DbrxModelLoader.Load(dir.Path, options with { Device = "cuda" });
         using var onCpu = DbrxModelLoader.Load(dir.Path, options with { Device = "cpu" });
         Assert.Equal(ScalarType.BFloat16, onGpu.DType);

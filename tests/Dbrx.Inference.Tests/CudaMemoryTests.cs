@@ -21,7 +21,7 @@ public sealed class CudaMemoryTests
     {
         Cuda.RequireOrSkip();
         var ct = TestContext.Current.CancellationToken;
-        using var model = DbrxModelLoader.Load(TestData.GoldenModel, new DbrxLoadOptions { Device = "cuda", DType = "bfloat16" });
+        using var model = DbrxModelLoader.Load(TestData.GoldenModel, new DbrxLoadOptions { Device = "cuda", DType = DbrxDType.BFloat16 });
         using var generator = new DbrxGenerator(model, DbrxTokenizer.Default, new DbrxGeneratorOptions { MaxBatchSize = 8, ContextLength = 64 });
         int[] prompt = [5, 17, 200, 3, 511, 0, 42];
 

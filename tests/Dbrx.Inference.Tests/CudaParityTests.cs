@@ -19,7 +19,7 @@ public sealed class CudaParityTests : IDisposable
     public void Dispose() => golden.Dispose();
 
     private static DbrxForCausalLM Load(string dtype, AttentionImplementation attention = AttentionImplementation.Sdpa, string device = "cuda", ExpertDispatch dispatch = ExpertDispatch.Auto) =>
-        DbrxModelLoader.Load(TestData.GoldenModel, new DbrxLoadOptions { Device = device, DType = dtype, AttentionImplementation = attention, ExpertDispatch = dispatch });
+        DbrxModelLoader.Load(TestData.GoldenModel, new DbrxLoadOptions { Device = device, DType = Runtime.DbrxDTypes.Parse(dtype), AttentionImplementation = attention, ExpertDispatch = dispatch });
 
     [Theory]
     [InlineData(AttentionImplementation.Eager, ExpertDispatch.Auto)]

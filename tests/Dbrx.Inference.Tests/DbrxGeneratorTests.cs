@@ -423,6 +423,26 @@ public sealed class DbrxGeneratorTests(TinyModel tiny) : IClassFixture<TinyModel
         Assert.Equal(3, next.TokenIds.Count);
     }
 
+    /// <summary>Disposing ends the running request as cancelled, fails the one waiting for its row, and refuses new ones.</summary>
+    [Fact]
+    public async Task Disposing_cancels_the_running_request_and_fails_the_waiting_one()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var generator = NewGenerator(batch: 1);
+        var running = generator.GenerateStreamingAsync(Prompt("running"), Greedy with { MaxNewTokens = 400, StopTokenIds = [] }, ct).GetAsyncEnumerator(ct);
+        Assert.True(await running.MoveNextAsync());
+        var waiting = generator.GenerateAsync(Prompt("waiting"), Greedy, ct);
+
+        generator.Dispose();
+        GenerationUpdate last = running.Current;
+        while (await running.MoveNextAsync())
+            last = running.Current;
+        await running.DisposeAsync();
+        Assert.Equal(GenerationFinishReason.Cancelled, last.FinishReason);
+        await Assert.ThrowsAsync<ObjectDisposedException>(() => waiting);
+        Assert.Throws<ObjectDisposedException>(() => generator.GenerateStreamingAsync(Prompt("late"), Greedy, ct));
+    }
+
     [Fact]
     public void A_cancelled_token_is_refused_before_any_work()
     {

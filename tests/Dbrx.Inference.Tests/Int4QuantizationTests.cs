@@ -1,3 +1,4 @@
+using Dbrx.Inference.Runtime;
 using Dbrx.Inference.Configuration;
 using Dbrx.Inference.Modeling;
 using Dbrx.Inference.Quantization;
@@ -55,8 +56,8 @@ public sealed class Int4QuantizationTests
         using var dir = new TempDirectory();
         DbrxRandomCheckpoint.Write(Config with { InitializerRange = 0.2 }, dir.Path, seed: 4, ScalarType.BFloat16);
         var quantization = DbrxQuantization.WithModules("experts,attention,lm_head", groupSize: 32);
-        using var int4 = DbrxModelLoader.Load(dir.Path, new DbrxLoadOptions { Device = "cpu", DType = "int4", Int4GroupSize = 32, Int4Modules = "experts,attention,lm_head" });
-        using var dequantized = DbrxModelLoader.Load(dir.Path, new DbrxLoadOptions { Device = "cpu", DType = "float32" });
+        using var int4 = DbrxModelLoader.Load(dir.Path, new DbrxLoadOptions { Device = "cpu", DType = DbrxDType.Int4, Int4 = DbrxQuantization.WithModules("experts,attention,lm_head", 32) });
+        using var dequantized = DbrxModelLoader.Load(dir.Path, new DbrxLoadOptions { Device = "cpu", DType = DbrxDType.Float32 });
         var parameters = dequantized.named_parameters().ToDictionary(p => p.name, p => p.parameter);
         using (no_grad())
         {
@@ -88,8 +89,8 @@ public sealed class Int4QuantizationTests
     {
         using var dir = new TempDirectory();
         DbrxRandomCheckpoint.Write(DbrxPresets.Tiny, dir.Path, seed: 6, ScalarType.BFloat16);
-        using var full = DbrxModelLoader.Load(dir.Path, new DbrxLoadOptions { Device = "cpu", DType = "float32" });
-        using var int4 = DbrxModelLoader.Load(dir.Path, new DbrxLoadOptions { Device = "cpu", DType = "int4", Int4GroupSize = 64 });
+        using var full = DbrxModelLoader.Load(dir.Path, new DbrxLoadOptions { Device = "cpu", DType = DbrxDType.Float32 });
+        using var int4 = DbrxModelLoader.Load(dir.Path, new DbrxLoadOptions { Device = "cpu", DType = DbrxDType.Int4, Int4 = DbrxQuantization.WithModules("experts", 64) });
         long[] text = Tokenization.DbrxTokenizer.Default.Encode("The quick brown fox jumps over the lazy dog, then rests a while.").Select(i => (long)i).ToArray();
         using var ids = tensor(text, [1, text.Length], ScalarType.Int64);
         using var a = full.ForwardDiagnostics(new DbrxModelInput { InputIds = ids });
@@ -116,7 +117,7 @@ public sealed class Int4QuantizationTests
         }
         Assert.Equal(quantization, DbrxQuantization.FromConfigFile(quantizedDir.Path));
 
-        using var onLoad = DbrxModelLoader.Load(source.Path, new DbrxLoadOptions { Device = "cpu", DType = "int4", Int4GroupSize = 64, Int4Modules = "experts,attention" });
+        using var onLoad = DbrxModelLoader.Load(source.Path, new DbrxLoadOptions { Device = "cpu", DType = DbrxDType.Int4, Int4 = DbrxQuantization.WithModules("experts,attention", 64) });
         using var preQuantized = DbrxModelLoader.Load(quantizedDir.Path, new DbrxLoadOptions { Device = "cpu" });
         Assert.Equal(quantization, preQuantized.Quantization);
         using var ids = tensor(new long[] { 1, 5, 9, 200, 999 }, [1, 5], ScalarType.Int64);
@@ -130,9 +131,9 @@ public sealed class Int4QuantizationTests
     {
         using var dir = new TempDirectory();
         DbrxRandomCheckpoint.Write(Config, dir.Path, seed: 9, ScalarType.BFloat16);
-        using var full = DbrxModelLoader.Load(dir.Path, new DbrxLoadOptions { Device = "cpu", DType = "float32" });
+        using var full = DbrxModelLoader.Load(dir.Path, new DbrxLoadOptions { Device = "cpu", DType = DbrxDType.Float32 });
         using var inMemory = DbrxQuantizer.Quantize(full, DbrxQuantization.WithModules("experts,lm_head", groupSize: 32));
-        using var onLoad = DbrxModelLoader.Load(dir.Path, new DbrxLoadOptions { Device = "cpu", DType = "int4", Int4GroupSize = 32, Int4Modules = "experts,lm_head" });
+        using var onLoad = DbrxModelLoader.Load(dir.Path, new DbrxLoadOptions { Device = "cpu", DType = DbrxDType.Int4, Int4 = DbrxQuantization.WithModules("experts,lm_head", 32) });
         using var ids = tensor(new long[] { 3, 30, 300 }, [1, 3], ScalarType.Int64);
         using var a = inMemory.ForwardDiagnostics(new DbrxModelInput { InputIds = ids });
         using var b = onLoad.ForwardDiagnostics(new DbrxModelInput { InputIds = ids });
@@ -144,7 +145,7 @@ public sealed class Int4QuantizationTests
     {
         using var dir = new TempDirectory();
         DbrxRandomCheckpoint.Write(DbrxPresets.Tiny, dir.Path, seed: 2, ScalarType.BFloat16);
-        using var model = DbrxModelLoader.Load(dir.Path, new DbrxLoadOptions { Device = "cpu", DType = "int4", Int4GroupSize = 64 });
+        using var model = DbrxModelLoader.Load(dir.Path, new DbrxLoadOptions { Device = "cpu", DType = DbrxDType.Int4, Int4 = DbrxQuantization.WithModules("experts", 64) });
         using var generator = new Generation.DbrxGenerator(model, Tokenization.DbrxTokenizer.Default, new Generation.DbrxGeneratorOptions { ContextLength = 64 });
         var result = await generator.GenerateAsync(Tokenization.DbrxTokenizer.Default.Encode("Hello"), new Generation.DbrxGenerationOptions { Temperature = 0, MaxNewTokens = 5, StopTokenIds = [] }, TestContext.Current.CancellationToken);
         Assert.Equal(5, result.TokenIds.Count);

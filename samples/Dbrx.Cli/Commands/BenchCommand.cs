@@ -97,7 +97,7 @@ internal static class BenchCommand
         Device device = DbrxDevices.ParseDevice(deviceName);
         bool cuda = device.type == DeviceType.CUDA;
         DbrxConfig config = (cuda ? DbrxPresets.DbrxInstruct : CpuShape) with { NLayers = blocks ?? (cuda ? 4 : 2) };
-        ScalarType dtype = DbrxDevices.ParseDType(dtypeName, device, "bfloat16");
+        ScalarType dtype = DbrxDTypes.Resolve(DbrxDTypes.Parse(dtypeName), device, "bfloat16");
         quantization?.Validate(config);
         string int4 = quantization is null ? "" : $"int4 {string.Join("+", quantization.Modules)} (group {quantization.GroupSize}), ";
         log($"random DBRX: d_model {config.DModel}, {config.NHeads}/{config.Attention.KvNHeads} heads, {config.Ffn.MoeNumExperts} experts x {config.Ffn.FfnHiddenSize}, top-{config.Ffn.MoeTopK}, {config.NLayers} blocks, vocab {config.VocabSize}, {int4}{DbrxDevices.DTypeName(dtype)} on {device}");

@@ -1,7 +1,8 @@
 using System.CommandLine;
-using Dbrx.Inference.Chat;
+using Dbrx.Extensions.AI;
 using Dbrx.Inference.Configuration;
 using Dbrx.Inference.Generation;
+using Microsoft.Extensions.AI;
 
 namespace Dbrx.Cli.Commands;
 
@@ -22,8 +23,16 @@ internal static class ChatCommand
             DbrxGenerationOptions options = sampling.Build(parse);
             options.Validate(DbrxConfigJson.Load(model.Directory(parse)).VocabSize);   // before minutes of loading
             using DbrxGenerator generator = model.StartGenerator(parse, sampling.Generator(parse));
-            DbrxChatTemplate template = systemPrompt.Template(parse);
-            var history = new List<DbrxChatMessage>();
+            // The same path as every IChatClient user: the chat client's mapper renders the conversation (system prompt
+            // rules, template) and its oldest exchanges are left out when a long chat no longer fits.
+            using var client = new DbrxChatClient(generator, new DbrxChatClientOptions
+            {
+                SystemPrompt = systemPrompt.Value(parse),
+                DefaultMaxOutputTokens = options.MaxNewTokens,
+                DropOldestMessages = true,
+            });
+            var chatOptions = new ChatOptions { RawRepresentationFactory = _ => options };
+            var history = new List<ChatMessage>();
             Console.Error.WriteLine($"chatting with {model.Directory(parse)} ({generator.ContextLength}-token context). /reset, /exit; Ctrl+C stops an answer.");
 
             while (true)
@@ -40,32 +49,30 @@ internal static class ChatCommand
                 }
                 if (line.Length == 0)
                     continue;
-                history.Add(DbrxChatMessage.User(line));
+                history.Add(new ChatMessage(ChatRole.User, line));
                 Console.Write("dbrx> ");
-                var answer = new System.Text.StringBuilder();
-                GenerationUpdate? last = null;
+                var updates = new List<ChatResponseUpdate>();
                 using (var interrupt = new InterruptToCancel())
                 {
                     try
                     {
-                        await foreach (GenerationUpdate update in generator.GenerateChatStreamingAsync(history, options with { TruncatePromptFromLeft = true }, template, interrupt.Token))
+                        await foreach (ChatResponseUpdate update in client.GetStreamingResponseAsync(history, chatOptions, interrupt.Token))
                         {
                             Console.Write(update.Text);
-                            answer.Append(update.Text);
-                            last = update;
+                            updates.Add(update);
                         }
                     }
-                    catch (ArgumentException e)
+                    catch (Exception e) when (e is ArgumentException or OperationCanceledException)
                     {
                         history.RemoveAt(history.Count - 1);
-                        Console.Error.WriteLine($"\ndbrx: error: {e.Message}");
+                        Console.Error.WriteLine(e is OperationCanceledException ? "\n(stopped)" : $"\ndbrx: error: {e.Message}");
                         continue;
                     }
                 }
                 Console.WriteLine();
-                if (last?.FinishReason is not null)
+                if (updates.LastOrDefault()?.RawRepresentation is GenerationUpdate { FinishReason: not null } last)
                     Console.Error.WriteLine(GenerateCommand.Summary(last));
-                history.Add(DbrxChatMessage.Assistant(answer.ToString()));
+                history.AddMessages(updates);
             }
         }));
         return command;

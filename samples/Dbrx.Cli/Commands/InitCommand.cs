@@ -27,7 +27,7 @@ internal static class InitCommand
         command.SetAction(CliAction.Run(parse =>
         {
             DbrxConfig shape = parse.GetValue(config) is { } file ? DbrxConfigJson.Load(file.FullName) : DbrxPresets.Get(parse.GetValue(preset)!);
-            ScalarType scalar = DbrxDevices.ParseDType(parse.GetValue(dtype) ?? shape.TorchDtype ?? "float32", CPU);
+            ScalarType scalar = DbrxDTypes.Resolve(DbrxDTypes.Parse(parse.GetValue(dtype) ?? shape.TorchDtype ?? "float32"), CPU);
             string directory = parse.GetValue(output)!.FullName;
             long maxShard = ByteSize.Parse(parse.GetValue(shard)!, shard.Name);
             long bytes = DbrxRandomCheckpoint.ByteSize(shape, scalar);

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Dbrx.Extensions.AI;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.AI;
@@ -14,6 +15,8 @@ namespace Dbrx.Cli.Commands;
 /// </summary>
 internal static class ServeCommand
 {
+    private static readonly DbrxChatClientOptions ChatDefaults = new();
+
     public static Command Create()
     {
         var model = new ModelOptions("auto");
@@ -21,10 +24,10 @@ internal static class ServeCommand
         var port = new Option<int>("--port") { Description = "Port to listen on (0 picks a free one).", DefaultValueFactory = _ => 8000 };
         var apiKeys = new Option<string[]>("--api-key") { Description = "A key clients must send as 'Authorization: Bearer KEY' (repeat for several; none: no key needed).", AllowMultipleArgumentsPerToken = false };
         var modelId = new Option<string?>("--model-id") { Description = "The model name clients send and responses carry (default: the model folder's name)." };
-        var batch = new Option<int>("--max-batch-size") { Description = "Requests decoded together.", DefaultValueFactory = _ => 8 };
-        var queue = new Option<int>("--max-queued-requests") { Description = "Requests that may wait for a batch row; beyond it, 429.", DefaultValueFactory = _ => 64 };
+        var batch = new Option<int>("--max-batch-size") { Description = "Requests decoded together.", DefaultValueFactory = _ => ChatDefaults.MaxBatchSize };
+        var queue = new Option<int>("--max-queued-requests") { Description = "Requests that may wait for a batch row; beyond it, 429.", DefaultValueFactory = _ => ChatDefaults.MaxQueuedRequests };
         var context = new Option<int?>("--context-length") { Description = "Tokens per request, prompt and answer (default: max_seq_len capped at 4096)." };
-        var maxTokens = new Option<int>("--default-max-tokens") { Description = "Most tokens per answer when a request sets no max_tokens.", DefaultValueFactory = _ => 1024 };
+        var maxTokens = new Option<int>("--default-max-tokens") { Description = "Most tokens per answer when a request sets no max_tokens.", DefaultValueFactory = _ => ChatDefaults.DefaultMaxOutputTokens };
         var systemPrompt = new Option<string?>("--system-prompt") { Description = "System prompt for conversations without one (default: dbrx-instruct's; \"\" for none)." };
         var command = new Command("serve", "Serve the OpenAI chat completions API (/v1/chat/completions, /v1/models), /health/live, /health/ready and /metrics over HTTP.")
         {

@@ -29,6 +29,14 @@ public sealed class DbrxChatTemplate
     public static DbrxChatTemplate Default { get; } = new();
 
     /// <summary>
+    /// The template for a configured system prompt, by the one rule every caller uses (the chat client's
+    /// <c>SystemPrompt</c> option, the tool's <c>--system-prompt</c> and <c>--no-system-prompt</c>): null means
+    /// dbrx-instruct's default, an empty string means none, anything else is the system prompt.
+    /// </summary>
+    public static DbrxChatTemplate WithSystemPrompt(string? systemPrompt) =>
+        systemPrompt is null ? Default : new DbrxChatTemplate { SystemPrompt = systemPrompt.Length == 0 ? null : systemPrompt };
+
+    /// <summary>
     /// The system text used when a conversation has no system message; <see langword="null"/> switches the default
     /// off (no system block at all).
     /// </summary>

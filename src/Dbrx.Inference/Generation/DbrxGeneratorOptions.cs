@@ -31,4 +31,18 @@ public sealed record DbrxGeneratorOptions
     /// fast a first token comes, whether another party recently sent the same opening tokens.
     /// </summary>
     public bool ReusePromptPrefixes { get; init; } = true;
+
+    /// <summary>Throws <see cref="ArgumentException"/> naming the first option a model of <paramref name="maxSeqLen"/> tokens cannot serve with.</summary>
+    /// <remarks>The one place these are checked: the generator, the chat client's options and the tool all call it.</remarks>
+    public void Validate(int maxSeqLen)
+    {
+        if (MaxBatchSize < 1)
+            throw new ArgumentException($"MaxBatchSize must be at least 1, not {MaxBatchSize}.");
+        if (MaxQueuedRequests < 0)
+            throw new ArgumentException($"MaxQueuedRequests must be ≥ 0, not {MaxQueuedRequests}.");
+        if (PrefillChunkTokens < 1)
+            throw new ArgumentException($"PrefillChunkTokens must be at least 1, not {PrefillChunkTokens}.");
+        if (ContextLength is { } length && (length < 2 || length > maxSeqLen))
+            throw new ArgumentException($"ContextLength must be between 2 and the model's max_seq_len ({maxSeqLen}), not {length}.");
+    }
 }

@@ -29,17 +29,13 @@ public sealed record DbrxLoadOptions
     public int? PlanCacheTokens { get; init; }
 
     /// <summary>
-    /// <c>float32</c>, <c>bfloat16</c>, <c>float16</c>, <c>auto</c> (see <see cref="DbrxDevices.ParseDType"/>), or
-    /// <c>int4</c>: quantize while loading (see <see cref="Int4Modules"/>, <see cref="Int4GroupSize"/>). A checkpoint saved
-    /// quantized (with a <c>quantization_config</c>) loads as int4 whatever this says.
+    /// The dtype (see <see cref="DbrxDTypes.Resolve"/>); <see cref="DbrxDType.Int4"/> quantizes while loading, by
+    /// <see cref="Int4"/>. A checkpoint saved quantized (with a <c>quantization_config</c>) loads as int4 whatever this says.
     /// </summary>
-    public string DType { get; init; } = "auto";
+    public DbrxDType DType { get; init; } = DbrxDType.Auto;
 
-    /// <summary>With <c>int4</c>: the modules quantized, comma-separated: <c>experts</c> (always), <c>attention</c>, <c>lm_head</c>.</summary>
-    public string Int4Modules { get; init; } = "experts";
-
-    /// <summary>With <c>int4</c>: weights per scale and zero.</summary>
-    public int Int4GroupSize { get; init; } = 128;
+    /// <summary>With <see cref="DbrxDType.Int4"/>: what is quantized and the group size (default: the experts, groups of 128).</summary>
+    public DbrxQuantization Int4 { get; init; } = new();
 
     /// <summary>How attention is computed.</summary>
     public AttentionImplementation AttentionImplementation { get; init; } = AttentionImplementation.Sdpa;
@@ -123,10 +119,8 @@ public static class DbrxModelLoader
         DbrxPlacement? map = options.Device.Contains('=', StringComparison.Ordinal) ? DbrxPlacement.Parse(options.Device, config.NLayers) : null;
         Device first = map?.Embedding ?? DbrxDevices.ParseDevice(options.Device);
         DbrxQuantization? stored = DbrxQuantization.FromConfigFile(directory);
-        DbrxQuantization? quantization = stored ?? (options.DType.Trim().Equals("int4", StringComparison.OrdinalIgnoreCase)
-            ? DbrxQuantization.WithModules(options.Int4Modules, options.Int4GroupSize)
-            : null);
-        ScalarType dtype = DbrxDevices.ParseDType(quantization is not null && options.DType == "auto" ? "int4" : options.DType, first, config.TorchDtype);
+        DbrxQuantization? quantization = stored ?? (options.DType == DbrxDType.Int4 ? options.Int4 : null);
+        ScalarType dtype = DbrxDTypes.Resolve(quantization is not null && options.DType == DbrxDType.Auto ? DbrxDType.Int4 : options.DType, first, config.TorchDtype);
         quantization?.Validate(config);
         var footprint = DbrxMemoryFootprint.Of(config, dtype, options.PlanCacheRows, options.PlanCacheTokens ?? config.DefaultContextLength, quantization);
         DbrxPlacement placement = map ?? Place(config, first, options.Device, footprint);

@@ -2,12 +2,9 @@ using static TorchSharp.torch;
 
 namespace Dbrx.Inference.Runtime;
 
-/// <summary>Parses device and dtype names as users write them: <c>cpu</c>, <c>cuda</c>, <c>cuda:1</c>, <c>auto</c>; <c>bfloat16</c>, <c>bf16</c>, ...</summary>
+/// <summary>Parses device names as users write them (<c>cpu</c>, <c>cuda</c>, <c>cuda:1</c>, <c>auto</c>) and names dtypes (see <see cref="DbrxDTypes"/> for reading them).</summary>
 public static class DbrxDevices
 {
-    /// <summary>The dtype names <see cref="ParseDType"/> accepts.</summary>
-    public static IReadOnlyList<string> DTypeNames { get; } = ["auto", "float32", "fp32", "bfloat16", "bf16", "float16", "fp16", "int4"];
-
     /// <summary>
     /// Resolves a device name. <c>auto</c> is the first CUDA device when CUDA is available, else the CPU.
     /// </summary>
@@ -41,31 +38,6 @@ public static class DbrxDevices
             return new Device(TorchSharp.DeviceType.CUDA, index);
         }
         throw new ArgumentException($"Unknown device '{name}'; use cpu, cuda, cuda:N or auto.", nameof(name));
-    }
-
-    /// <summary>
-    /// Resolves a dtype name. <c>auto</c> (or null) is the checkpoint's <c>torch_dtype</c> on CUDA (bfloat16 when it does
-    /// not say) and float32 on the CPU, where half precision is slow and inexact.
-    /// </summary>
-    /// <exception cref="ArgumentException">Unknown name.</exception>
-    public static ScalarType ParseDType(string? name, Device device, string? checkpointDType = null)
-    {
-        string text = (name ?? "auto").Trim().ToLowerInvariant();
-        if (text == "auto")
-        {
-            if (device.type != TorchSharp.DeviceType.CUDA)
-                return ScalarType.Float32;
-            return checkpointDType is null ? ScalarType.BFloat16 : ParseDType(checkpointDType, device);
-        }
-        return text switch
-        {
-            "float32" or "fp32" or "float" => ScalarType.Float32,
-            "bfloat16" or "bf16" => ScalarType.BFloat16,
-            "float16" or "fp16" or "half" => ScalarType.Float16,
-            // int4 weights compute in bfloat16 on CUDA (the int4 kernel's dtype) and in float32 on the CPU.
-            "int4" => device.type == TorchSharp.DeviceType.CUDA ? ScalarType.BFloat16 : ScalarType.Float32,
-            _ => throw new ArgumentException($"Unknown dtype '{name}'; use one of: {string.Join(", ", DTypeNames)}.", nameof(name)),
-        };
     }
 
     /// <summary>The conventional name of a dtype (<c>float32</c>, <c>bfloat16</c>, <c>float16</c>).</summary>

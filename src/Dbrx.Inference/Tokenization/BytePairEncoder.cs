@@ -15,10 +15,18 @@ internal sealed class BytePairEncoder
 {
     private const int CancellationCheckInterval = 4096;
 
+    // Pieces up to this many bytes (nearly all of them in text) are merged by tiktoken's own scan over stack memory:
+    // O(n²) but allocation-free, which beats the heap's bookkeeping at this size.
+    private const int ShortPiece = 64;
+
     private readonly Regex pattern;
     // Token bytes as Latin-1 strings (one char per byte), so slices of a piece are looked up without allocating.
     private readonly Dictionary<string, int> ranks;
     private readonly Dictionary<string, int>.AlternateLookup<ReadOnlySpan<char>> rankOf;
+    // Short pieces that are not one token, merged once: words repeat, merges do not need to.
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, int[]> merged = new();
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, int[]>.AlternateLookup<ReadOnlySpan<char>> mergedOf;
+    private const int MergedCapacity = 65_536;
 
     public BytePairEncoder(byte[]?[] tokenBytes, string pattern)
     {
@@ -30,6 +38,7 @@ internal sealed class BytePairEncoder
                 ranks.TryAdd(Encoding.Latin1.GetString(bytes), id);
         }
         rankOf = ranks.GetAlternateLookup<ReadOnlySpan<char>>();
+        mergedOf = merged.GetAlternateLookup<ReadOnlySpan<char>>();
         LongestTokenBytes = ranks.Keys.Max(key => key.Length);
     }
 
@@ -53,6 +62,8 @@ internal sealed class BytePairEncoder
             ToLatin1(piece, buffer.AsSpan(0, byteCount));
             if (rankOf.TryGetValue(buffer.AsSpan(0, byteCount), out int whole))
                 ids.Add(whole);
+            else if (byteCount <= ShortPiece)
+                ids.AddRange(MergeShort(buffer.AsSpan(0, byteCount)));
             else
                 Merge(buffer, byteCount, ids, cancellationToken);
         }
@@ -68,7 +79,64 @@ internal sealed class BytePairEncoder
             destination[i] = (char)utf8[i];
     }
 
-    /// <summary>Merges one piece's bytes (the first <paramref name="n"/> of <paramref name="bytes"/>) and appends the resulting tokens.</summary>
+    /// <summary>A short piece's tokens, from the cache of merged pieces or merged now (and remembered, within a bound).</summary>
+    private int[] MergeShort(ReadOnlySpan<char> bytes)
+    {
+        if (mergedOf.TryGetValue(bytes, out int[]? known))
+            return known;
+        var ids = new List<int>(bytes.Length);
+        MergeByScan(bytes, ids);
+        if (merged.Count >= MergedCapacity)
+            merged.Clear();
+        int[] tokens = [.. ids];
+        mergedOf.TryAdd(bytes, tokens);
+        return tokens;
+    }
+
+    /// <summary>
+    /// Merges a short piece as tiktoken's <c>_byte_pair_merge</c> does: scan for the lowest-ranked adjacent pair (the
+    /// leftmost among equals), merge it, update the two ranks beside it, repeat. Same result as <see cref="Merge"/>.
+    /// </summary>
+    private void MergeByScan(ReadOnlySpan<char> bytes, List<int> ids)
+    {
+        int parts = bytes.Length;
+        Span<int> starts = stackalloc int[parts + 1];
+        Span<int> ranks = stackalloc int[parts];
+        for (int i = 0; i <= parts; i++)
+            starts[i] = i;
+        int RankOfPair(Span<int> starts, int parts, ReadOnlySpan<char> bytes, int i) =>
+            i + 1 < parts && rankOf.TryGetValue(bytes[starts[i]..starts[i + 2]], out int rank) ? rank : int.MaxValue;
+        for (int i = 0; i < parts; i++)
+            ranks[i] = RankOfPair(starts, parts, bytes, i);
+        while (true)
+        {
+            int best = 0;
+            for (int i = 1; i < parts - 1; i++)
+            {
+                if (ranks[i] < ranks[best])
+                    best = i;
+            }
+            if (parts < 2 || ranks[best] == int.MaxValue)
+                break;
+            // Part best absorbs part best + 1: its boundary and its rank go.
+            starts[(best + 2)..(parts + 1)].CopyTo(starts[(best + 1)..]);
+            ranks[(best + 2)..parts].CopyTo(ranks[(best + 1)..]);
+            parts--;
+            ranks[best] = RankOfPair(starts, parts, bytes, best);
+            if (best > 0)
+                ranks[best - 1] = RankOfPair(starts, parts, bytes, best - 1);
+        }
+        for (int i = 0; i < parts; i++)
+            ids.Add(rankOf.TryGetValue(bytes[starts[i]..starts[i + 1]], out int id) ? id : throw MissingByte(bytes[starts[i]]));
+    }
+
+    private static InvalidOperationException MissingByte(char value) =>
+        new($"The vocabulary has no token for the byte 0x{(int)value:x2}; a byte-level BPE vocabulary must have all 256.");
+
+    /// <summary>
+    /// Merges a long piece (the first <paramref name="n"/> of <paramref name="bytes"/>) with the lowest pair taken from a
+    /// heap, O(n log n), and appends the resulting tokens.
+    /// </summary>
     private void Merge(char[] bytes, int n, List<int> ids, CancellationToken cancellationToken)
     {
         // Parts form a linked list over the piece: a part starts at i and ends where next[i] starts.
@@ -112,6 +180,6 @@ internal sealed class BytePairEncoder
         }
 
         for (int start = 0; start < n; start = next[start])
-            ids.Add(rankOf.TryGetValue(bytes.AsSpan(start, next[start] - start), out int id) ? id : throw new InvalidOperationException($"The vocabulary has no token for the byte 0x{(int)bytes[start]:x2}; a byte-level BPE vocabulary must have all 256."));
+            ids.Add(rankOf.TryGetValue(bytes.AsSpan(start, next[start] - start), out int id) ? id : throw MissingByte(bytes[start]));
     }
 }

@@ -22,7 +22,7 @@ internal sealed class Golden : IDisposable
     }
 
     public static DbrxForCausalLM LoadModel(AttentionImplementation attention = AttentionImplementation.Eager, ExpertDispatch dispatch = ExpertDispatch.Auto) =>
-        DbrxModelLoader.Load(TestData.GoldenModel, new DbrxLoadOptions { Device = "cpu", DType = "float32", AttentionImplementation = attention, ExpertDispatch = dispatch });
+        DbrxModelLoader.Load(TestData.GoldenModel, new DbrxLoadOptions { Device = "cpu", DType = DbrxDType.Float32, AttentionImplementation = attention, ExpertDispatch = dispatch });
 
     public void Dispose() => outputs.Dispose();
 }
