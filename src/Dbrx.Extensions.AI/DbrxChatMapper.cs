@@ -52,32 +52,7 @@ internal static class DbrxChatMapper
         var (tools, required, allowMultiple) = SelectTools(options);
         List<string> extras = SystemExtras(options, tools, required, allowMultiple);
 
-        // The grammar is compiled once per schema text (and tool set) and shared by later requests.
-        (string Key, Func<GrammarNode> Compile)? constrained = null;
-        bool undeclared = clientOptions.AllowUndeclaredJsonProperties;
-        // Schemas narrowed to what the .NET types behind them can bind (see ClrSchemaTightener).
-        var toolSchemas = tools.Select(t => (Tool: t, Arguments: ClrSchemaTightener.ForTool(t))).ToList();
-        string toolsKey = $"tools:{allowMultiple}:{undeclared}:" + string.Join("\n", toolSchemas.Select(t => t.Tool.Name + "=" + t.Arguments.GetRawText()));
-        if (required)
-        {
-            constrained = (toolsKey, () => ToolCallProtocol.Envelope(toolSchemas, allowMultiple, undeclared));
-        }
-        else if (options?.ResponseFormat is ChatResponseFormatJson json)
-        {
-            JsonElement answerSchema = json.Schema is { } given ? ClrSchemaTightener.ForResponse(given, json.SchemaName) : JsonDocument.Parse("""{"type":"object"}""").RootElement;
-            string answerKey = $"answer:{undeclared}:{answerSchema.GetRawText()}";
-            // With tools on offer the answer may still be a call: allow either document.
-            constrained = tools.Count == 0
-                ? (answerKey, () => JsonSchemaCompiler.Compile(answerSchema, undeclared))
-                : (answerKey + "\n" + toolsKey, () =>
-                {
-                    var either = new ChoiceNode();
-                    either.Options.Add(ToolCallProtocol.Envelope(toolSchemas, allowMultiple, undeclared));
-                    either.Options.Add(JsonSchemaCompiler.Compile(answerSchema, undeclared));
-                    GrammarLengths.Compute(either);
-                    return either;
-                });
-        }
+        (string Key, Func<GrammarNode> Compile)? constrained = OutputGrammar(options, tools, required, allowMultiple, clientOptions.AllowUndeclaredJsonProperties);
 
         if (!generation.TruncatePromptFromLeft)
             DbrxContextFit.EnsureTextMayFit(TextBytes(clientOptions.DropOldestMessages ? AlwaysKept(history) : history), 1, engine.ContextLength, engine.Tokenizer);
@@ -189,6 +164,39 @@ internal static class DbrxChatMapper
             TruncatePromptFromLeft = Flag(extra, "truncate_prompt") ?? seed.TruncatePromptFromLeft,
             LogitBias = Bias(extra) ?? seed.LogitBias,
         };
+    }
+
+    /// <summary>
+    /// The grammar the answer is constrained to and the key its compiled form is cached under (once per schema text and
+    /// tool set, shared by later requests); null when the answer is free text.
+    /// </summary>
+    private static (string Key, Func<GrammarNode> Compile)? OutputGrammar(ChatOptions? options, List<AIFunctionDeclaration> tools, bool required, bool allowMultiple, bool undeclared)
+    {
+        var json = options?.ResponseFormat as ChatResponseFormatJson;
+        if (!required && json is null)
+            return null;
+        // Schemas narrowed to what the .NET types behind them can bind (see ClrSchemaTightener).
+        var toolSchemas = tools.Select(t => (Tool: t, Arguments: ClrSchemaTightener.ForTool(t))).ToList();
+        string toolsKey = $"tools:{allowMultiple}:{undeclared}:" + string.Join("\n", toolSchemas.Select(t => t.Tool.Name + "=" + t.Arguments.GetRawText()));
+        GrammarNode Call() => ToolCallProtocol.Envelope(toolSchemas, allowMultiple, undeclared);
+        if (required)
+            return (toolsKey, Call);
+
+        JsonElement answerSchema = json!.Schema is { } given ? ClrSchemaTightener.ForResponse(given, json.SchemaName) : JsonDocument.Parse("""{"type":"object"}""").RootElement;
+        string answerKey = $"answer:{undeclared}:{answerSchema.GetRawText()}";
+        GrammarNode Answer() => JsonSchemaCompiler.Compile(answerSchema, undeclared);
+        if (tools.Count == 0)
+            return (answerKey, Answer);
+        // With tools on offer the answer may still be a call: allow either document.
+        GrammarNode AnswerOrCall()
+        {
+            var either = new ChoiceNode();
+            either.Options.Add(Call());
+            either.Options.Add(Answer());
+            GrammarLengths.Compute(either);
+            return either;
+        }
+        return (answerKey + "\n" + toolsKey, AnswerOrCall);
     }
 
     private static (List<AIFunctionDeclaration> Tools, bool Required, bool AllowMultiple) SelectTools(ChatOptions? options)

@@ -1,9 +1,9 @@
-using Microsoft.Extensions.Logging;
 using System.Text.Json;
 using Dbrx.Inference.Chat;
 using Dbrx.Inference.Generation;
 using Dbrx.Inference.Tokenization;
 using Microsoft.Extensions.AI;
+using Microsoft.Extensions.Logging;
 
 namespace Dbrx.Extensions.AI.Tests;
 

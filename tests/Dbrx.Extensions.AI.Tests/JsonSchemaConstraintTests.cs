@@ -2,7 +2,6 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using System.Text.RegularExpressions;
 using Dbrx.Extensions.AI.ConstrainedDecoding;
 using Dbrx.Inference.Tokenization;
 using Json.Schema;

@@ -1,7 +1,7 @@
-using Dbrx.Inference.Runtime;
 using Dbrx.Inference.Checkpoints;
 using Dbrx.Inference.Configuration;
 using Dbrx.Inference.Modeling;
+using Dbrx.Inference.Runtime;
 using Dbrx.Inference.Tests.Support;
 using static TorchSharp.torch;
 

@@ -1,7 +1,7 @@
-using Dbrx.Inference.Runtime;
 using Dbrx.Inference.Configuration;
 using Dbrx.Inference.Modeling;
 using Dbrx.Inference.Quantization;
+using Dbrx.Inference.Runtime;
 using Dbrx.Inference.Tests.Support;
 using TorchSharp;
 using static TorchSharp.torch;

@@ -1,6 +1,5 @@
 using Dbrx.Inference.Tokenization;
 using Dbrx.Rag.Ingestion;
-using Dbrx.Rag.Tests.Support;
 
 namespace Dbrx.Rag.Tests;
 

@@ -1,5 +1,5 @@
-using System.Collections.Concurrent;
 using System.ClientModel;
+using System.Collections.Concurrent;
 using System.Globalization;
 using System.Net.Http.Headers;
 using System.Text.RegularExpressions;

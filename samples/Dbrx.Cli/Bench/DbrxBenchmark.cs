@@ -2,12 +2,12 @@ using System.Diagnostics;
 using System.Text.Json;
 using Dbrx.Extensions.AI;
 using Dbrx.Inference.Checkpoints;
-using Dbrx.Inference.Generation;
-using Dbrx.Inference.Tokenization;
 using Dbrx.Inference.Configuration;
+using Dbrx.Inference.Generation;
 using Dbrx.Inference.Modeling;
 using Dbrx.Inference.Quantization;
 using Dbrx.Inference.Runtime;
+using Dbrx.Inference.Tokenization;
 using TorchSharp;
 using static TorchSharp.torch;
 

@@ -3,12 +3,12 @@ using System.Globalization;
 using System.Text.Json.Nodes;
 using Dbrx.Cli.Bench;
 using Dbrx.Extensions.AI;
-using Dbrx.Inference.Generation;
-using Dbrx.Inference.Tokenization;
 using Dbrx.Inference.Configuration;
+using Dbrx.Inference.Generation;
 using Dbrx.Inference.Modeling;
 using Dbrx.Inference.Quantization;
 using Dbrx.Inference.Runtime;
+using Dbrx.Inference.Tokenization;
 using TorchSharp;
 using static TorchSharp.torch;
 

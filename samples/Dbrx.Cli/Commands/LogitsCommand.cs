@@ -1,6 +1,5 @@
 using System.CommandLine;
 using Dbrx.Inference.Checkpoints;
-using Dbrx.Inference.Modeling;
 using static TorchSharp.torch;
 
 namespace Dbrx.Cli.Commands;

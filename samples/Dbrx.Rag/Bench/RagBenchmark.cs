@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Runtime.InteropServices;
-using Dbrx.Extensions.AI;
 using Dbrx.Inference.Tokenization;
 using Dbrx.Rag.Answering;
 using Dbrx.Rag.Indexing;

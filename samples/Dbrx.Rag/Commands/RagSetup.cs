@@ -1,5 +1,4 @@
 using System.CommandLine;
-using Dbrx.Extensions.AI;
 using Dbrx.Inference.Modeling;
 using Dbrx.Inference.Tokenization;
 using Dbrx.Rag.Answering;

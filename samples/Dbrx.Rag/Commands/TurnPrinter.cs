@@ -1,6 +1,5 @@
 using System.Text.Json;
 using Dbrx.Rag.Answering;
-using Microsoft.Extensions.AI;
 
 namespace Dbrx.Rag.Commands;
 

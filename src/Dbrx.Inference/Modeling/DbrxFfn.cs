@@ -1,5 +1,4 @@
 using Dbrx.Inference.Configuration;
-using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Dbrx.Inference.Modeling;

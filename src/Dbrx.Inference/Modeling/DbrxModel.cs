@@ -1,5 +1,4 @@
 using Dbrx.Inference.Configuration;
-using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 

@@ -16,19 +16,19 @@ internal static class TinygemmPacking
         int nTiles = n / 8, kSuperTiles = k / (innerKTiles * 16), half = innerKTiles / 2;
         var output = new int[nTiles * kSuperTiles * 32 * half];
         for (int nTile = 0; nTile < nTiles; nTile++)
-        for (int kOuterTile = 0; kOuterTile < kSuperTiles; kOuterTile++)
-        for (int t = 0; t < 32; t++)
-        for (int innerKTile = 0; innerKTile < innerKTiles; innerKTile += 2)
-        {
-            int n0 = nTile * 8 + t / 4;
-            int kBase0 = (kOuterTile * innerKTiles + innerKTile) * 16 / 2;
-            int kBase1 = kBase0 + 16 / 2;
-            int[] ks = [kBase0 + t % 4, kBase0 + t % 4 + 4, kBase1 + t % 4, kBase1 + t % 4 + 4];
-            uint[] v = [.. ks.Select(c => (uint)Pair(n0, c))];
-            uint pack = ((v[3] & 0xF) << 28) | ((v[2] & 0xF) << 24) | ((v[1] & 0xF) << 20) | ((v[0] & 0xF) << 16)
-                | ((v[3] & 0xF0) << 8) | ((v[2] & 0xF0) << 4) | (v[1] & 0xF0) | ((v[0] & 0xF0) >> 4);
-            output[((nTile * kSuperTiles + kOuterTile) * 32 + t) * half + innerKTile / 2] = unchecked((int)pack);
-        }
+            for (int kOuterTile = 0; kOuterTile < kSuperTiles; kOuterTile++)
+                for (int t = 0; t < 32; t++)
+                    for (int innerKTile = 0; innerKTile < innerKTiles; innerKTile += 2)
+                    {
+                        int n0 = nTile * 8 + t / 4;
+                        int kBase0 = (kOuterTile * innerKTiles + innerKTile) * 16 / 2;
+                        int kBase1 = kBase0 + 16 / 2;
+                        int[] ks = [kBase0 + t % 4, kBase0 + t % 4 + 4, kBase1 + t % 4, kBase1 + t % 4 + 4];
+                        uint[] v = [.. ks.Select(c => (uint)Pair(n0, c))];
+                        uint pack = ((v[3] & 0xF) << 28) | ((v[2] & 0xF) << 24) | ((v[1] & 0xF) << 20) | ((v[0] & 0xF) << 16)
+                            | ((v[3] & 0xF0) << 8) | ((v[2] & 0xF0) << 4) | (v[1] & 0xF0) | ((v[0] & 0xF0) >> 4);
+                        output[((nTile * kSuperTiles + kOuterTile) * 32 + t) * half + innerKTile / 2] = unchecked((int)pack);
+                    }
         return tensor(output, [nTiles, kSuperTiles, 32, half], ScalarType.Int32);
     }
 }

@@ -1,4 +1,3 @@
-using Dbrx.Extensions.AI;
 using Dbrx.Inference.Modeling;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.DependencyInjection;
