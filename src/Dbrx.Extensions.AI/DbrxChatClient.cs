@@ -94,60 +94,9 @@ public sealed class DbrxChatClient : IChatClient
     {
         cancellationToken.ThrowIfCancellationRequested();
         DbrxChatRequest request = DbrxChatMapper.Map(messages, chatOptions, options, engine, this, cancellationToken, logger);
-        string responseId = "resp_" + Guid.NewGuid().ToString("N");
-        string messageId = "msg_" + Guid.NewGuid().ToString("N");
-        DateTimeOffset created = DateTimeOffset.UtcNow;
-        ChatResponseUpdate Update(IList<AIContent> contents, GenerationUpdate raw) => new(ChatRole.Assistant, contents)
-        {
-            ResponseId = responseId,
-            MessageId = messageId,
-            CreatedAt = created,
-            ModelId = metadata.DefaultModelId,
-            RawRepresentation = raw,
-        };
-
-        var filter = new ToolCallStreamFilter(holdEverything: request.ToolCallRequired);
-        GenerationUpdate? last = null;
-        await foreach (GenerationUpdate update in engine.GenerateStreamingAsync(request.PromptTokenIds, request.Options, cancellationToken))
-        {
-            last = update;
-            string text = request.ToolsOffered ? filter.Push(update.Text) : update.Text;
-            if (text.Length > 0)
-                yield return Update([new TextContent(text)], update);
-        }
-        if (last?.FinishReason is not { } reason)
-            throw new InvalidOperationException("The DBRX engine ended the stream without a finish reason.");
-        if (reason == GenerationFinishReason.Cancelled)
-            throw new OperationCanceledException("The DBRX request was cancelled.", cancellationToken);
-
-        List<AIContent> final = [];
-        bool calledTools = false;
-        if (request.ToolsOffered)
-        {
-            var (_, calls) = ToolCallProtocol.Parse(filter.Answer, request.AllowMultipleToolCalls);
-            if (calls.Count > 0)
-            {
-                final.AddRange(calls);
-                calledTools = true;
-            }
-            else if (filter.Rest() is { Length: > 0 } rest)
-            {
-                final.Add(new TextContent(rest));
-            }
-        }
-        var usage = last.Usage!;
-        final.Add(new UsageContent(new UsageDetails
-        {
-            InputTokenCount = usage.PromptTokens,
-            CachedInputTokenCount = usage.CachedPromptTokens,
-            OutputTokenCount = usage.CompletionTokens,
-            TotalTokenCount = usage.TotalTokens,
-        }));
-        ChatResponseUpdate end = Update(final, last);
-        if (request.DroppedMessages > 0)
-            end.AdditionalProperties = new() { ["dropped_messages"] = request.DroppedMessages };
-        end.FinishReason = calledTools ? ChatFinishReason.ToolCalls : reason == GenerationFinishReason.Length ? ChatFinishReason.Length : ChatFinishReason.Stop;
-        yield return end;
+        IAsyncEnumerable<GenerationUpdate> generated = engine.GenerateStreamingAsync(request.PromptTokenIds, request.Options, cancellationToken);
+        await foreach (ChatResponseUpdate update in DbrxChatMapper.ToUpdates(generated, request, metadata.DefaultModelId, cancellationToken))
+            yield return update;
     }
 
     /// <summary>Tokens per conversation, prompt and answer together (<see cref="DbrxChatClientOptions.ContextLength"/>, else the model's default).</summary>

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Runtime.CompilerServices;
 using System.Text;
 using System.Text.Json;
 using Dbrx.Extensions.AI.ConstrainedDecoding;
@@ -19,7 +20,8 @@ namespace Dbrx.Extensions.AI;
 internal sealed record DbrxChatRequest(int[] PromptTokenIds, DbrxGenerationOptions Options, bool ToolsOffered, bool ToolCallRequired, bool AllowMultipleToolCalls, int DroppedMessages = 0);
 
 /// <summary>
-/// The translation between Microsoft.Extensions.AI and the engine, kept in one place. Every <see cref="ChatOptions"/>
+/// The translation between Microsoft.Extensions.AI and the engine, both directions, kept in one place: requests by
+/// <see cref="Map"/>, the engine's updates back by <see cref="ToUpdates"/>. Every <see cref="ChatOptions"/>
 /// member is mapped or deliberately ignored:
 /// <list type="table">
 /// <item><term>Instructions</term><description>appended to the system turn.</description></item>
@@ -95,6 +97,72 @@ internal static class DbrxChatMapper
     {
         int latestUser = Math.Max(0, history.FindLastIndex(m => m.Role == ChatRole.User));
         return history.Where((m, i) => m.Role == ChatRole.System || i >= latestUser);
+    }
+
+    /// <summary>
+    /// Translates the engine's stream back: its text as <see cref="ChatResponseUpdate"/>s (text that may be a tool call
+    /// is held back while tools are offered), then one last update with the parsed <see cref="FunctionCallContent"/>s or
+    /// the text held back, the usage, the finish reason and, when messages were left out to fit the context, their
+    /// number (<c>dropped_messages</c>). Every update carries the engine's <see cref="GenerationUpdate"/> as
+    /// <see cref="ChatResponseUpdate.RawRepresentation"/>.
+    /// </summary>
+    /// <exception cref="OperationCanceledException">The engine ended the request as cancelled.</exception>
+    public static async IAsyncEnumerable<ChatResponseUpdate> ToUpdates(IAsyncEnumerable<GenerationUpdate> generated, DbrxChatRequest request, string? modelId, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        string responseId = "resp_" + Guid.NewGuid().ToString("N");
+        string messageId = "msg_" + Guid.NewGuid().ToString("N");
+        DateTimeOffset created = DateTimeOffset.UtcNow;
+        ChatResponseUpdate Update(IList<AIContent> contents, GenerationUpdate raw) => new(ChatRole.Assistant, contents)
+        {
+            ResponseId = responseId,
+            MessageId = messageId,
+            CreatedAt = created,
+            ModelId = modelId,
+            RawRepresentation = raw,
+        };
+
+        var filter = new ToolCallStreamFilter(holdEverything: request.ToolCallRequired);
+        GenerationUpdate? last = null;
+        await foreach (GenerationUpdate update in generated.WithCancellation(cancellationToken))
+        {
+            last = update;
+            string text = request.ToolsOffered ? filter.Push(update.Text) : update.Text;
+            if (text.Length > 0)
+                yield return Update([new TextContent(text)], update);
+        }
+        if (last?.FinishReason is not { } reason)
+            throw new InvalidOperationException("The DBRX engine ended the stream without a finish reason.");
+        if (reason == GenerationFinishReason.Cancelled)
+            throw new OperationCanceledException("The DBRX request was cancelled.", cancellationToken);
+
+        List<AIContent> final = [];
+        bool calledTools = false;
+        if (request.ToolsOffered)
+        {
+            var (_, calls) = ToolCallProtocol.Parse(filter.Answer, request.AllowMultipleToolCalls);
+            if (calls.Count > 0)
+            {
+                final.AddRange(calls);
+                calledTools = true;
+            }
+            else if (filter.Rest() is { Length: > 0 } rest)
+            {
+                final.Add(new TextContent(rest));
+            }
+        }
+        GenerationUsage usage = last.Usage!;
+        final.Add(new UsageContent(new UsageDetails
+        {
+            InputTokenCount = usage.PromptTokens,
+            CachedInputTokenCount = usage.CachedPromptTokens,
+            OutputTokenCount = usage.CompletionTokens,
+            TotalTokenCount = usage.TotalTokens,
+        }));
+        ChatResponseUpdate end = Update(final, last);
+        if (request.DroppedMessages > 0)
+            end.AdditionalProperties = new() { ["dropped_messages"] = request.DroppedMessages };
+        end.FinishReason = calledTools ? ChatFinishReason.ToolCalls : reason == GenerationFinishReason.Length ? ChatFinishReason.Length : ChatFinishReason.Stop;
+        yield return end;
     }
 
     /// <summary>UTF-8 bytes of the messages' text: a lower bound on what they render to.</summary>
