@@ -93,7 +93,7 @@ public sealed class DbrxChatClient : IChatClient
     private async IAsyncEnumerable<ChatResponseUpdate> Stream(IEnumerable<ChatMessage> messages, ChatOptions? chatOptions, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        DbrxChatRequest request = DbrxChatMapper.Map(messages, chatOptions, options, engine, this, cancellationToken, logger);
+        DbrxChatRequest request = DbrxChatMapper.Map(messages, chatOptions, options, engine, this, logger, cancellationToken);
         IAsyncEnumerable<GenerationUpdate> generated = engine.GenerateStreamingAsync(request.PromptTokenIds, request.Options, cancellationToken);
         await foreach (ChatResponseUpdate update in DbrxChatMapper.ToUpdates(generated, request, metadata.DefaultModelId, cancellationToken))
             yield return update;

@@ -46,7 +46,7 @@ internal static class DbrxChatMapper
     /// <exception cref="JsonSchemaException">A response or tool schema is invalid or cannot be enforced.</exception>
     /// <exception cref="DbrxContextLengthException">The conversation leaves no room for an answer in the context.</exception>
     /// <exception cref="OperationCanceledException">The token was cancelled while the conversation was encoded.</exception>
-    public static DbrxChatRequest Map(IEnumerable<ChatMessage> messages, ChatOptions? options, DbrxChatClientOptions clientOptions, IDbrxEngine engine, IChatClient client, CancellationToken cancellationToken = default, ILogger? logger = null)
+    public static DbrxChatRequest Map(IEnumerable<ChatMessage> messages, ChatOptions? options, DbrxChatClientOptions clientOptions, IDbrxEngine engine, IChatClient client, ILogger? logger = null, CancellationToken cancellationToken = default)
     {
         List<ChatMessage> history = [.. messages];
         DbrxGenerationOptions generation = BaseOptions(options, clientOptions, client);

@@ -109,7 +109,7 @@ public sealed class DbrxGenerator : IDbrxEngine
 
     /// <summary>Renders a conversation with the chat template (generation prompt added) and streams the answer.</summary>
     public IAsyncEnumerable<GenerationUpdate> GenerateChatStreamingAsync(IReadOnlyList<DbrxChatMessage> messages, DbrxGenerationOptions? options = null, DbrxChatTemplate? template = null, CancellationToken cancellationToken = default) =>
-        GenerateStreamingAsync((template ?? DbrxChatTemplate.Default).Encode(messages, addGenerationPrompt: true, Tokenizer), options, cancellationToken);
+        GenerateStreamingAsync((template ?? DbrxChatTemplate.Default).Encode(messages, addGenerationPrompt: true, Tokenizer, cancellationToken), options, cancellationToken);
 
     /// <summary>Renders a conversation with the chat template and returns the whole answer.</summary>
     public async Task<GenerationResult> GenerateChatAsync(IReadOnlyList<DbrxChatMessage> messages, DbrxGenerationOptions? options = null, DbrxChatTemplate? template = null, CancellationToken cancellationToken = default) =>

@@ -33,8 +33,7 @@ internal sealed class RequestQueue(int maxQueuedRequests) : IDisposable
     {
         lock (waiting)
         {
-            if (stopping)
-                throw new ObjectDisposedException(nameof(DbrxGenerator));
+            ObjectDisposedException.ThrowIf(stopping, typeof(DbrxGenerator));
             if (waiting.Count >= maxQueuedRequests + freeRows)
                 throw new DbrxBusyException($"The DBRX generator is busy: {waiting.Count} requests are already waiting (MaxQueuedRequests = {maxQueuedRequests}). Retry later.");
             waiting.Enqueue(sequence);

@@ -111,8 +111,7 @@ public static class DbrxModelLoader
         ArgumentException.ThrowIfNullOrEmpty(directory);
         options ??= new DbrxLoadOptions();
         ArgumentOutOfRangeException.ThrowIfNegative(options.PlanCacheRows, nameof(options.PlanCacheRows));
-        if (options.PlanCacheTokens is < 0)
-            throw new ArgumentOutOfRangeException(nameof(options.PlanCacheTokens), options.PlanCacheTokens, "PlanCacheTokens cannot be negative.");
+        ArgumentOutOfRangeException.ThrowIfNegative(options.PlanCacheTokens.GetValueOrDefault(), nameof(options.PlanCacheTokens));
         DbrxConfig config = DbrxConfigJson.Load(directory);
         if (options.PlanCacheTokens > config.MaxSeqLen)
             throw new ArgumentException($"A context of {options.PlanCacheTokens} tokens is beyond the model's max_seq_len of {config.MaxSeqLen}.");
@@ -135,7 +134,7 @@ public static class DbrxModelLoader
     /// </summary>
     private static DbrxPlacement Place(DbrxConfig config, Device device, string deviceOption, DbrxMemoryFootprint footprint)
     {
-        if (deviceOption.Trim().ToLowerInvariant() != "auto" || device.type != DeviceType.CUDA)
+        if (!deviceOption.Trim().Equals("auto", StringComparison.OrdinalIgnoreCase) || device.type != DeviceType.CUDA)
             return DbrxPlacement.OnDevice(device, config.NLayers);
         return DbrxPlacementPlanner.Plan(config.NLayers, footprint, AcceleratorMemory.Query());
     }
