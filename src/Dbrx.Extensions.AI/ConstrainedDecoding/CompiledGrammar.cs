@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Runtime.InteropServices;
 using System.Text;
 using Dbrx.Inference.Tokenization;
 
@@ -200,11 +201,7 @@ internal sealed class CompiledGrammar
                 if (parent.IsDead || parent.IsDone)
                     continue;
                 CachedMask parentMask = parent.Mask ?? Remember(parent);
-                ulong[] parentBits = RentBits();
-                parentMask.CopyTo(parentBits, Trie.VocabularySize);
-                for (int w = 0; w < mask.Length; w++)
-                    mask[w] |= parentBits[w] & tokens[w];
-                ReturnBits(parentBits);
+                parentMask.OrInto(mask, tokens);
                 maxClose = Math.Max(maxClose, parentMask.MaxCloseBytesAfter);
             }
             foreach (var (node, exit) in local.Exits)
@@ -262,14 +259,14 @@ internal sealed class CompiledGrammar
         Array.Clear(bits);
         var exits = new List<(int Node, ExitFrame Exit)>();
         int maxClose = LocalWalk(local, bits, exits);
-        var beforeFirstByte = new Dictionary<ExitFrame, ulong[]>();
-        foreach (var (node, exit) in exits.Where(e => !e.Exit.Consumed && Trie.Depth[e.Node] == 1))
+        var firstBytes = new Dictionary<ExitFrame, ByteSet>();
+        foreach (var (node, exit) in exits)
         {
-            if (!beforeFirstByte.TryGetValue(exit, out ulong[]? tokens))
-                beforeFirstByte[exit] = tokens = new ulong[Trie.Words];
-            TokenBits.Or(tokens, Trie.TokensUnderByte[Trie.Label[node]]);
+            if (!exit.Consumed && Trie.Depth[node] == 1)
+                CollectionsMarshal.GetValueRefOrAddDefault(firstBytes, exit, out _).Add(Trie.Label[node]);
         }
         exits.RemoveAll(e => !e.Exit.Consumed && Trie.Depth[e.Node] == 1);
+        var beforeFirstByte = firstBytes.ToDictionary(e => e.Key, e => Trie.TokensStartingWith(e.Value));
         var mask = new LocalMask(new CachedMask(bits, maxClose, Trie.VocabularySize), exits, beforeFirstByte);
         ReturnBits(bits);
         if (Keep(mask.Size))
