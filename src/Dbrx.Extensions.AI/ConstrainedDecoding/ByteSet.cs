@@ -1,7 +1,7 @@
 namespace Dbrx.Extensions.AI.ConstrainedDecoding;
 
-/// <summary>A set of byte values (256 bits).</summary>
-internal struct ByteSet
+/// <summary>A set of byte values (256 bits); equal sets are equal values (a dictionary key).</summary>
+internal record struct ByteSet
 {
     private ulong w0, w1, w2, w3;
 

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Runtime.InteropServices;
 using System.Text;
 using Dbrx.Inference.Tokenization;
 
@@ -23,8 +24,8 @@ internal sealed class CompiledGrammar
     public const int MaxStates = 1_000_000;
 
     /// <summary>
-    /// Per tokenizer, the grammar that holds the local masks of frames every grammar shares: strings (their nodes
-    /// are shared, see <see cref="JsonSchemaCompiler"/>) and declared keys (by name).
+    /// Per tokenizer, the grammar that holds the local masks of frames every grammar shares: strings and numbers
+    /// (their nodes are shared, see <see cref="JsonSchemaCompiler"/>) and declared keys (by name).
     /// </summary>
     private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<TokenTrie, CompiledGrammar> SharedFrames = new();
 
@@ -200,37 +201,51 @@ internal sealed class CompiledGrammar
                 if (parent.IsDead || parent.IsDone)
                     continue;
                 CachedMask parentMask = parent.Mask ?? Remember(parent);
-                ulong[] parentBits = RentBits();
-                parentMask.CopyTo(parentBits, Trie.VocabularySize);
-                for (int w = 0; w < mask.Length; w++)
-                    mask[w] |= parentBits[w] & tokens[w];
-                ReturnBits(parentBits);
+                parentMask.OrInto(mask, tokens);
                 maxClose = Math.Max(maxClose, parentMask.MaxCloseBytesAfter);
             }
+            // Exits come in runs of the same one (a number's `1,` `1}` `1]`...): resumed once per run.
+            ExitFrame? lastExit = null;
+            GrammarState after = GrammarState.Dead;
             foreach (var (node, exit) in local.Exits)
             {
-                GrammarState parent = Resume(stack.Parent, exit);
-                if (parent.IsDead)
+                if (!ReferenceEquals(exit, lastExit))
+                    (lastExit, after) = (exit, Resume(stack.Parent, exit));
+                if (after.IsDead)
                     continue;
                 if (!exit.Consumed)
                 {
-                    // The byte of this node already belongs to the parent.
-                    maxClose = Math.Max(maxClose, Walk(parent, mask, node, end[node], int.MaxValue));
+                    // The byte of this node already belongs to the parent; most such nodes end one token and nothing longer.
+                    maxClose = Math.Max(maxClose, node + 1 == end[node] ? StepLeaf(after, mask, node) : Walk(after, mask, node, end[node], int.MaxValue));
                     continue;
                 }
                 if (token[node] >= 0)
                 {
                     TokenBits.Set(mask, token[node]);
-                    maxClose = Math.Max(maxClose, parent.CloseBytes);
+                    maxClose = Math.Max(maxClose, after.CloseBytes);
                 }
-                if (!parent.IsDone && node + 1 < end[node])
-                    maxClose = Math.Max(maxClose, Walk(parent, mask, node + 1, end[node], int.MaxValue));
+                if (!after.IsDone && node + 1 < end[node])
+                    maxClose = Math.Max(maxClose, Walk(after, mask, node + 1, end[node], int.MaxValue));
             }
         }
         return maxClose;
     }
 
     private static int Saturate(long value) => (int)Math.Min(value, GrammarNode.Never);
+
+    /// <summary><see cref="Walk"/> for a trie node without children: one step from the state above it.</summary>
+    private int StepLeaf(GrammarState parent, Span<ulong> mask, int node)
+    {
+        byte b = Trie.Label[node];
+        int id = Trie.Token[node];
+        if (id < 0 || !parent.NextBytes.Contains(b))
+            return 0;
+        GrammarState next = Step(parent, b);
+        if (next.IsDead)
+            return 0;
+        TokenBits.Set(mask, id);
+        return next.CloseBytes;
+    }
 
     private static CompiledGrammar SharedFramesOf(TokenTrie trie, DbrxTokenizer tokenizer) =>
         SharedFrames.GetValue(trie, _ => new CompiledGrammar(new LiteralNode(["null"u8.ToArray()]) { MinBytes = 4 }, tokenizer));
@@ -253,7 +268,7 @@ internal sealed class CompiledGrammar
     /// <summary>What a frame allows on its own (computed once per frame and grammar; for shared frames, once per process).</summary>
     private LocalMask LocalMaskOf(Frame top)
     {
-        if (top is StringFrame { Node.KeyValues: null } or KeyFrame && !ReferenceEquals(this, SharedFramesOf(Trie, Tokenizer)))
+        if (top is StringFrame { Node.KeyValues: null } or NumberFrame or KeyFrame && !ReferenceEquals(this, SharedFramesOf(Trie, Tokenizer)))
             return SharedFramesOf(Trie, Tokenizer).LocalMaskOf(top);
         GrammarState local = Intern([machine.Local(top)]);
         if (local.Local is { } known)
@@ -262,14 +277,14 @@ internal sealed class CompiledGrammar
         Array.Clear(bits);
         var exits = new List<(int Node, ExitFrame Exit)>();
         int maxClose = LocalWalk(local, bits, exits);
-        var beforeFirstByte = new Dictionary<ExitFrame, ulong[]>();
-        foreach (var (node, exit) in exits.Where(e => !e.Exit.Consumed && Trie.Depth[e.Node] == 1))
+        var firstBytes = new Dictionary<ExitFrame, ByteSet>();
+        foreach (var (node, exit) in exits)
         {
-            if (!beforeFirstByte.TryGetValue(exit, out ulong[]? tokens))
-                beforeFirstByte[exit] = tokens = new ulong[Trie.Words];
-            TokenBits.Or(tokens, Trie.TokensUnderByte[Trie.Label[node]]);
+            if (!exit.Consumed && Trie.Depth[node] == 1)
+                CollectionsMarshal.GetValueRefOrAddDefault(firstBytes, exit, out _).Add(Trie.Label[node]);
         }
         exits.RemoveAll(e => !e.Exit.Consumed && Trie.Depth[e.Node] == 1);
+        var beforeFirstByte = firstBytes.ToDictionary(e => e.Key, e => Trie.TokensStartingWith(e.Value));
         var mask = new LocalMask(new CachedMask(bits, maxClose, Trie.VocabularySize), exits, beforeFirstByte);
         ReturnBits(bits);
         if (Keep(mask.Size))

@@ -180,18 +180,50 @@ internal sealed class CachedMask
         }
         else if (complement)
         {
-            // Every id but the listed ones: whole words, then the listed ids' words rebuilt from the list.
-            var excluded = new Dictionary<int, ulong>();
-            foreach (int id in ids!)
-                excluded[id >> 6] = excluded.GetValueOrDefault(id >> 6) | 1UL << (id & 63);
+            // Every id but the listed ones (sorted), word by word.
+            int next = 0;
             for (int w = 0; w < Math.Min(target.Length, vocabularyWords); w++)
-                target[w] |= ~excluded.GetValueOrDefault(w) & WordMask(w);
+                target[w] |= ~ExcludedIn(w, ref next) & WordMask(w);
         }
         else
         {
             foreach (int id in ids!)
                 target[id >> 6] |= 1UL << (id & 63);
         }
+    }
+
+    /// <summary>Sets the mask's tokens that are also in <paramref name="filter"/> in <paramref name="target"/>.</summary>
+    public void OrInto(Span<ulong> target, ReadOnlySpan<ulong> filter)
+    {
+        int words = Math.Min(target.Length, Math.Min(filter.Length, vocabularyWords));
+        if (bits is not null)
+        {
+            for (int w = 0; w < words; w++)
+                target[w] |= bits[w] & filter[w];
+        }
+        else if (complement)
+        {
+            int next = 0;
+            for (int w = 0; w < words; w++)
+                target[w] |= ~ExcludedIn(w, ref next) & WordMask(w) & filter[w];
+        }
+        else
+        {
+            foreach (int id in ids!)
+            {
+                if (TokenBits.Get(filter, id))
+                    target[id >> 6] |= 1UL << (id & 63);
+            }
+        }
+    }
+
+    /// <summary>The listed ids in word <paramref name="w"/>, reading the sorted list on from <paramref name="next"/>.</summary>
+    private ulong ExcludedIn(int w, ref int next)
+    {
+        ulong word = 0;
+        for (; next < ids!.Length && ids[next] >> 6 == w; next++)
+            word |= 1UL << (ids[next] & 63);
+        return word;
     }
 
     /// <summary>The bits of word <paramref name="w"/> that are ids below the vocabulary size.</summary>
@@ -239,5 +271,6 @@ internal sealed class LocalMask(CachedMask inside, List<(int Node, ExitFrame Exi
     /// <summary>Exits before a token's first byte: the tokens the parent's mask decides.</summary>
     public Dictionary<ExitFrame, ulong[]> ExitsBeforeFirstByte { get; } = exitsBeforeFirstByte;
 
-    public int Size => Inside.Size + Exits.Count * 16 + ExitsBeforeFirstByte.Count * 8 * (ExitsBeforeFirstByte.Values.FirstOrDefault()?.Length ?? 0);
+    /// <summary>Bytes held (the token sets of <see cref="ExitsBeforeFirstByte"/> are the trie's, shared).</summary>
+    public int Size => Inside.Size + Exits.Count * 16 + ExitsBeforeFirstByte.Count * 16;
 }

@@ -26,6 +26,9 @@ internal sealed class JsonSchemaCompiler
     /// </summary>
     private static readonly ConcurrentDictionary<(CharDfa?, int, int?), StringNode> SharedStrings = new();
 
+    /// <summary>Number nodes likewise, by automaton (most schemas' numbers are the same few: any integer, any number).</summary>
+    private static readonly ConcurrentDictionary<CharDfa, NumberNode> SharedNumbers = new();
+
 
     private readonly SchemaReader reader;
     private readonly bool undeclaredProperties;
@@ -446,7 +449,7 @@ internal sealed class JsonSchemaCompiler
         {
             throw new JsonSchemaException("multipleOf", info.MultipleOf.Count > 0 ? info.MultipleOf[0].Path : info.Path, $"cannot be enforced: {e.Message}", e);
         }
-        return dfa.Start < 0 ? null : new NumberNode(dfa);
+        return dfa.Start < 0 ? null : SharedNumbers.GetOrAdd(dfa, d => new NumberNode(d));
     }
 
     private ObjectNode? BuildObject(SchemaInfo info)

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Runtime.CompilerServices;
 using System.Text;
 using Dbrx.Inference.Tokenization;
@@ -15,6 +16,14 @@ namespace Dbrx.Extensions.AI.ConstrainedDecoding;
 internal sealed class TokenTrie
 {
     private static readonly ConditionalWeakTable<DbrxTokenizer, TokenTrie> Cache = new();
+
+    /// <summary>Distinct first-byte sets whose tokens are kept (<see cref="TokensStartingWith"/>); a bound on memory.</summary>
+    private const int MaxStartingWithSets = 256;
+
+    /// <summary>The token ids that start with each byte.</summary>
+    private readonly int[][] idsByFirstByte;
+
+    private readonly ConcurrentDictionary<ByteSet, ulong[]> startingWith = new();
 
     private TokenTrie(DbrxTokenizer tokenizer)
     {
@@ -103,17 +112,16 @@ internal sealed class TokenTrie
             }
         }
         PlainCodePoints = CodePointSet.From(plainCodePoints.Select(c => (c, c)));
-        for (int i = 1; i < count; i++)
+        var byFirstByte = new List<int>[256];
+        for (int b = 0; b < 256; b++)
+            byFirstByte[b] = [];
+        for (int id = 0; id < VocabularySize; id++)
         {
-            if (Depth[i] != 1)
-                continue;
-            var under = TokensUnderByte[Label[i]] = new ulong[Words];
-            for (int j = i; j < SubtreeEnd[i]; j++)
-            {
-                if (Token[j] >= 0)
-                    under[Token[j] >> 6] |= 1UL << (Token[j] & 63);
-            }
+            ReadOnlySpan<byte> bytes = tokenizer.TokenBytes(id);
+            if (!bytes.IsEmpty)
+                byFirstByte[bytes[0]].Add(id);
         }
+        idsByFirstByte = [.. byFirstByte.Select(ids => ids.ToArray())];
         for (int b = 0; b < 256; b++)
             ByteToken[b] = -1;
         for (int i = 1; i < count; i++)
@@ -155,8 +163,33 @@ internal sealed class TokenTrie
     /// <summary>For each character count n: the plain string tokens of at most n characters, as a bitset.</summary>
     public ulong[][] PlainByChars { get; }
 
-    /// <summary>For each first byte, the tokens that start with it (null for bytes no token starts with).</summary>
-    public ulong[]?[] TokensUnderByte { get; } = new ulong[]?[256];
+    /// <summary>
+    /// The tokens whose first byte is in <paramref name="first"/>, as a bitset shared by every caller (never
+    /// written to). The few distinct sets (those after which a number or literal may end) are kept: building one
+    /// per frame was most of the time of a first mask inside a number.
+    /// </summary>
+    public ulong[] TokensStartingWith(ByteSet first)
+    {
+        if (startingWith.TryGetValue(first, out ulong[]? known))
+            return known;
+        ulong[] tokens = BuildStartingWith(first);
+        if (startingWith.Count < MaxStartingWithSets)
+            startingWith.TryAdd(first, tokens);
+        return tokens;
+    }
+
+    private ulong[] BuildStartingWith(ByteSet first)
+    {
+        var tokens = new ulong[Words];
+        for (int b = 0; b < 256; b++)
+        {
+            if (!first.Contains((byte)b))
+                continue;
+            foreach (int id in idsByFirstByte[b])
+                tokens[id >> 6] |= 1UL << (id & 63);
+        }
+        return tokens;
+    }
 
     /// <summary>The characters plain string tokens are made of.</summary>
     public CodePointSet PlainCodePoints { get; }
