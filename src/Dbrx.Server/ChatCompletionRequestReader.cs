@@ -8,7 +8,8 @@ namespace Dbrx.Server;
 
 /// <summary>
 /// Reads a chat completion request's body: no more than <see cref="DbrxServerOptions.MaxRequestBodyBytes"/> (else 413),
-/// JSON that parses (else 400 saying where), fields of the right JSON type (else 400 naming the field).
+/// all of it (a body cut short is a 400), JSON that parses (else 400 saying where), fields of the right JSON type (else
+/// 400 naming the field).
 /// </summary>
 internal static partial class ChatCompletionRequestReader
 {
@@ -26,6 +27,11 @@ internal static partial class ChatCompletionRequestReader
         catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
         {
             throw TooLarge(context, maxBytes);
+        }
+        catch (BadHttpRequestException e)
+        {
+            // Kestrel's own refusal of the body, such as one that ends before its Content-Length: the client's fault.
+            throw new OpenAIRequestException(e.StatusCode, $"The request body could not be read: {e.Message}");
         }
         catch (JsonException e)
         {

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Dbrx.Inference.Generation;
 using Dbrx.Server.Wire;
+using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Hosting;
@@ -116,7 +117,9 @@ internal sealed class ChatCompletionsEndpoint(IChatClient client, ServedModel mo
     /// <summary>The error response for a request that failed before its answer started, with its outcome counted.</summary>
     private IResult Refuse(HttpContext context, Exception error, RequestObservation observation)
     {
-        if (error is OperationCanceledException && context.RequestAborted.IsCancellationRequested)
+        // The client went away: whatever failed on the way (a cancelled read or generation, a reset while the body was
+        // read, which Kestrel may report before it aborts the request) is no fault.
+        if (context.RequestAborted.IsCancellationRequested || error is ConnectionResetException)
         {
             observation.End(RequestObservation.Cancelled);
             return Results.Empty;

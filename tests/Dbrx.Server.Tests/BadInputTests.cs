@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Http.Headers;
+using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
 
@@ -191,6 +192,66 @@ public sealed class BadInputTests(ServerFixture fixture)
             Assert.True(error.GetProperty("code").ValueKind is JsonValueKind.String or JsonValueKind.Null);
             return error.Clone();
         }
+    }
+
+    /// <summary>
+    /// A body cut short (the client stops sending, or drops the connection, before its Content-Length) is the client's
+    /// doing: it is counted as a bad request or a cancellation, never as a server error, and a client still reading gets
+    /// a 400 that says the body could not be read.
+    /// </summary>
+    [Fact]
+    public async Task ABodyCutShortIsTheClientsFaultNotAServerError()
+    {
+        async Task<double> Outcome(string outcome) => await server.MetricAsync("dbrx_server_requests_total", $"outcome=\"{outcome}\"");
+        double errors = await Outcome("error"), blamedOnClient = await Outcome("bad_request") + await Outcome("cancelled");
+        byte[] head = Encoding.ASCII.GetBytes($"POST /v1/chat/completions HTTP/1.1\r\nHost: {server.BaseAddress.Authority}\r\nAuthorization: Bearer {DbrxTestServer.ApiKey}\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{{\"model\":\"tiny-dbrx\",");
+
+        // Which of Kestrel's signals comes first (the aborted request or the short body) varies, so each way is tried a few times.
+        const int tries = 5;
+        for (int i = 0; i < tries; i++)
+        {
+            // The client stops sending but waits for the answer.
+            using (var halfClosed = new Socket(SocketType.Stream, ProtocolType.Tcp))
+            {
+                await halfClosed.ConnectAsync(server.BaseAddress.Host, server.BaseAddress.Port, Cancellation);
+                using var reader = new StreamReader(new NetworkStream(halfClosed));
+                await halfClosed.SendAsync(head, Cancellation);
+                halfClosed.Shutdown(SocketShutdown.Send);
+                string answer;
+                try
+                {
+                    answer = await reader.ReadToEndAsync(Cancellation);
+                }
+                catch (IOException)
+                {
+                    answer = ""; // Kestrel may reset the connection instead
+                }
+                if (answer.Length > 0) // Kestrel usually closes at once when the client stops sending
+                {
+                    Assert.StartsWith("HTTP/1.1 400", answer, StringComparison.Ordinal);
+                    Assert.Contains("could not be read", answer, StringComparison.Ordinal);
+                }
+            }
+
+            // The client drops the connection.
+            using (var dropped = new Socket(SocketType.Stream, ProtocolType.Tcp))
+            {
+                await dropped.ConnectAsync(server.BaseAddress.Host, server.BaseAddress.Port, Cancellation);
+                await dropped.SendAsync(head, Cancellation);
+                dropped.LingerState = new LingerOption(true, 0); // a reset, as a killed process leaves
+                dropped.Close();
+            }
+        }
+
+        // A reset that comes before Kestrel has read the headers never becomes a request, so not every try is counted;
+        // those that are must be the client's.
+        using (var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(10)))
+        {
+            while (await Outcome("bad_request") + await Outcome("cancelled") + await Outcome("error") < blamedOnClient + errors + tries)
+                await Task.Delay(20, deadline.Token);
+        }
+        await AssertStillServing();
+        Assert.Equal(errors, await Outcome("error"));
     }
 
     private async Task AssertStillServing()
