@@ -44,6 +44,18 @@ public sealed class GoldenParityTests : IDisposable
         TensorAssert.Close(output.HiddenStates[^1], output.LastHiddenState, 0, "last hidden state is norm_f's output");
     }
 
+    /// <summary>The reference's <c>inputs_embeds</c>: its own embedding output (hidden_states.0) in place of the ids gives its logits.</summary>
+    [Fact]
+    public void Input_embeddings_in_place_of_ids_give_the_reference_logits()
+    {
+        using var model = Golden.LoadModel();
+        using var embeddings = golden.Get("hidden_states.0");
+        using var mask = golden.Get("attention_mask");
+        using var output = model.ForwardDiagnostics(new DbrxModelInput { InputEmbeddings = embeddings, AttentionMask = mask });
+        using var expected = golden.Get("logits");
+        AssertRealPositionsClose(expected, output.Logits, "logits from input embeddings");
+    }
+
     [Fact]
     public void Loss_matches_the_reference()
     {
