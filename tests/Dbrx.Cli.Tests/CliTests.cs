@@ -284,7 +284,7 @@ public sealed class CliTests : IClassFixture<CliTests.TinyCheckpoint>
             File.WriteAllText(config, Inference.Configuration.DbrxConfigJson.ToJson(shape));
             var init = await Cli.Run("init", "--config", config, "--dtype", "float32", "--output", folder);
             Assert.True(init.ExitCode == 0, init.Error);
-            long Peak(Cli.Result r) => long.Parse(System.Text.RegularExpressions.Regex.Match(r.Error, @"peak host memory (\d+) MiB").Groups[1].Value);
+            long Peak(Dbrx.Tests.Shared.DotnetProcess.Result r) => long.Parse(System.Text.RegularExpressions.Regex.Match(r.Error, @"peak host memory (\d+) MiB").Groups[1].Value);
             string[] args = ["logits", "--model", folder, "--token-ids", "1,2,3", "--device", "cpu", "--output", output];
             var allocator = new Dictionary<string, string> { ["MALLOC_MMAP_THRESHOLD_"] = "131072" };
             var full = await Cli.RunWithEnvironment(allocator, [.. args, "--dtype", "float32"]);
