@@ -251,7 +251,7 @@ internal static class DbrxChatMapper
             return (toolsKey, Call);
 
         JsonElement answerSchema = json!.Schema is { } given ? ClrSchemaTightener.ForResponse(given, json.SchemaName) : JsonDocument.Parse("""{"type":"object"}""").RootElement;
-        string answerKey = $"answer:{undeclared}:{answerSchema.GetRawText()}";
+        string answerKey = DbrxJsonConstraint.CacheKey(answerSchema, undeclared);
         GrammarNode Answer() => JsonSchemaCompiler.Compile(answerSchema, undeclared);
         if (tools.Count == 0)
             return (answerKey, Answer);

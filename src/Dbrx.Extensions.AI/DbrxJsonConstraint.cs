@@ -30,5 +30,8 @@ public static class DbrxJsonConstraint
 
     /// <summary>The cached grammar of a schema.</summary>
     internal static CompiledGrammar Compile(JsonElement schema, DbrxTokenizer tokenizer, bool allowUndeclaredProperties) =>
-        JsonGrammarCache.Get(tokenizer, $"schema:{allowUndeclaredProperties}:{schema.GetRawText()}", () => JsonSchemaCompiler.Compile(schema, allowUndeclaredProperties));
+        JsonGrammarCache.Get(tokenizer, CacheKey(schema, allowUndeclaredProperties), () => JsonSchemaCompiler.Compile(schema, allowUndeclaredProperties));
+
+    /// <summary>What a schema's grammar is cached under: the chat client's JSON answers share the entry.</summary>
+    internal static string CacheKey(JsonElement schema, bool allowUndeclaredProperties) => $"schema:{allowUndeclaredProperties}:{schema.GetRawText()}";
 }
