@@ -120,7 +120,10 @@ public sealed class SafetensorsWriter : IDisposable
             throw new InvalidOperationException($"'{Path}': tensor '{entry.Name}' is partly written.");
         if (SafetensorsDTypes.FromScalarType(tensor.dtype) != entry.DType || !tensor.shape.SequenceEqual(entry.Shape))
             throw new ArgumentException($"Tensor for '{entry.Name}' is {tensor.dtype} {SafetensorsTensorInfo.FormatShape(tensor.shape)}, the header says {entry.DType} {entry.ShapeText}.", nameof(tensor));
-        using var host = tensor.device_type == TorchSharp.DeviceType.CPU && tensor.is_contiguous() ? tensor.alias() : tensor.cpu().contiguous();
+        // Named locals, not a chain: an intermediate that is only the receiver of the next call could be finalized
+        // while libtorch reads it (no dispose scope holds it here).
+        using var onHost = tensor.cpu();
+        using var host = onHost.is_contiguous() ? onHost.alias() : onHost.contiguous();
         using var flat = host.view(-1);
         long elementSize = entry.DType.Size();
         long chunk = ChunkBytes / elementSize;

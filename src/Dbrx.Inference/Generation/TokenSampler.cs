@@ -1,3 +1,5 @@
+using Dbrx.Inference.Runtime;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Dbrx.Inference.Generation;
@@ -61,13 +63,14 @@ internal sealed class TokenSampler : IDisposable
         if (options.LogitBias is { Count: > 0 } bias)
         {
             var ids = tensor(bias.Keys.Select(k => (long)k).ToArray());
-            row.index_add_(0, ids, tensor(bias.Values.Select(v => (float)v).ToArray()), 1);
+            row.index_add_(0, ids, tensor(bias.Values.Select(v => (float)v).ToArray()), RootedScalars.One);
         }
         if (options.RepetitionPenalty != 1.0 && seen.Count > 0)
         {
             var ids = tensor(seen.Where(id => id < vocab).Select(id => (long)id).ToArray());
             var values = row.index_select(0, ids);
-            var penalised = where(values < 0, values * options.RepetitionPenalty, values / options.RepetitionPenalty);
+            using var penalty = options.RepetitionPenalty.ToScalar();
+            var penalised = where(values.lt(RootedScalars.Zero), values.mul(penalty), values.div(penalty));
             row.index_put_(penalised, ids);
         }
         if ((options.FrequencyPenalty != 0 || options.PresencePenalty != 0) && generatedCounts.Count > 0)
@@ -75,7 +78,7 @@ internal sealed class TokenSampler : IDisposable
             var entries = generatedCounts.Where(p => p.Key < vocab).ToList();
             var ids = tensor(entries.Select(p => (long)p.Key).ToArray());
             var penalties = tensor(entries.Select(p => (float)(p.Value * options.FrequencyPenalty + options.PresencePenalty)).ToArray());
-            row.index_add_(0, ids, penalties, -1);
+            row.index_add_(0, ids, penalties, RootedScalars.MinusOne);
         }
 
         if (constraint is not null)
@@ -84,24 +87,27 @@ internal sealed class TokenSampler : IDisposable
         if (options.Temperature == 0)
             return (int)row.argmax().item<long>();
 
-        row = row / options.Temperature;
+        using var temperature = options.Temperature.ToScalar();
+        row = row.div(temperature);
         if (options.TopK > 0 && options.TopK < vocab)
         {
             var (top, _) = row.topk(options.TopK);
-            row = row.masked_fill(row < top[-1], float.NegativeInfinity);
+            row = row.masked_fill(row < top[-1], RootedScalars.NegativeInfinity);
         }
         if (options.TopP < 1.0)
         {
             var (sorted, order) = row.sort(descending: true);
             var probabilities = sorted.softmax(-1);
             // Drop a token when the tokens more likely than it already reach TopP; the most likely always stays.
-            var remove = (probabilities.cumsum(0) - probabilities) >= options.TopP;
-            row = row.scatter(0, order, sorted.masked_fill(remove, float.NegativeInfinity));
+            using var topP = options.TopP.ToScalar();
+            var remove = (probabilities.cumsum(0) - probabilities).ge(topP);
+            row = row.scatter(0, order, sorted.masked_fill(remove, RootedScalars.NegativeInfinity));
         }
         if (options.MinP > 0)
         {
             var probabilities = row.softmax(-1);
-            row = row.masked_fill(probabilities < probabilities.max() * options.MinP, float.NegativeInfinity);
+            using var minP = options.MinP.ToScalar();
+            row = row.masked_fill(probabilities < probabilities.max().mul(minP), RootedScalars.NegativeInfinity);
         }
         return (int)row.softmax(-1).multinomial(1, generator: generator).item<long>();
     }

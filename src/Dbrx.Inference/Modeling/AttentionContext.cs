@@ -1,4 +1,6 @@
 using Dbrx.Inference.Configuration;
+using Dbrx.Inference.Runtime;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Dbrx.Inference.Modeling;
@@ -53,12 +55,13 @@ internal sealed class AttentionContext : IDisposable
         if (needsMask)
         {
             using var scope = NewDisposeScope();
-            var keys = arange(keyLength, ScalarType.Int64, device).view(1, 1, 1, keyLength);
+            var keys = RootedScalars.Arange(0, keyLength, 1, ScalarType.Int64, device).view(1, 1, 1, keyLength);
             var allowed = keys <= cachePositions.view(batch, 1, tokens, 1);
             if (keep is not null)
                 allowed = allowed.logical_and(keep);
+            using var lowest = finfo(dtype).min.ToScalar();
             additive = zeros([batch, 1, tokens, keyLength], dtype, device)
-                .masked_fill(allowed.logical_not(), finfo(dtype).min)
+                .masked_fill(allowed.logical_not(), lowest)
                 .MoveToOuterDisposeScope();
         }
         keep?.Dispose();

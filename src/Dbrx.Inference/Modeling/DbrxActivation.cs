@@ -9,6 +9,8 @@ namespace Dbrx.Inference.Modeling;
 /// </summary>
 public static class DbrxActivation
 {
+    private static readonly Scalar QuickGeluScale = 1.702.ToScalar();
+
     private static readonly Dictionary<string, Func<Tensor, Tensor>> Functions = new()
     {
         ["silu"] = x => nn.functional.silu(x),
@@ -18,7 +20,7 @@ public static class DbrxActivation
         ["gelu_new"] = x => nn.functional.gelu(x, TorchSharp.Modules.GELU.Approximate.tanh),
         ["gelu_pytorch_tanh"] = x => nn.functional.gelu(x, TorchSharp.Modules.GELU.Approximate.tanh),
         ["gelu_fast"] = x => nn.functional.gelu(x, TorchSharp.Modules.GELU.Approximate.tanh),
-        ["quick_gelu"] = x => x * torch.sigmoid(x * 1.702),
+        ["quick_gelu"] = x => x * torch.sigmoid(x.mul(QuickGeluScale)),
         ["relu"] = x => nn.functional.relu(x),
         ["sigmoid"] = torch.sigmoid,
         ["tanh"] = torch.tanh,

@@ -1,4 +1,6 @@
 using Dbrx.Inference.Configuration;
+using Dbrx.Inference.Runtime;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Dbrx.Inference.Modeling;
@@ -36,7 +38,11 @@ public sealed class DbrxAttention : nn.Module
 
         var qkv = wqkv.forward(x);
         if (clip is { } bound)
-            qkv = qkv.clamp(-bound, bound);
+        {
+            using var low = (-bound).ToScalar();
+            using var high = bound.ToScalar();
+            qkv = qkv.clamp(low, high);
+        }
         // Queries and keys sit side by side in the fused projection, so one rotation covers both: half the kernel
         // launches of rotating them apart, which is what a batch-1 decode step pays for.
         var parts = qkv.split([width + kvWidth, kvWidth], -1);
@@ -62,10 +68,11 @@ public sealed class DbrxAttention : nn.Module
         long batch = q.shape[0], tokens = q.shape[2], keys = k.shape[2];
         long groups = heads / kvHeads;
         var folded = q.reshape(batch, kvHeads, groups * tokens, headDim);
-        var scores = folded.matmul(k.transpose(2, 3)).div(Math.Sqrt(headDim)).view(batch, heads, tokens, keys);
+        using var scale = Math.Sqrt(headDim).ToScalar();
+        var scores = folded.matmul(k.transpose(2, 3)).div(scale).view(batch, heads, tokens, keys);
         // The model always builds a mask for eager attention over more than one token.
         if (context.Mask is { } mask)
-            scores = scores + mask;
+            scores = scores.add(mask, RootedScalars.One);
         var probabilities = scores.softmax(-1, ScalarType.Float32).to_type(q.dtype);
         var output = probabilities.view(batch, kvHeads, groups * tokens, keys).matmul(v).view(batch, heads, tokens, headDim);
         return (output, context.OutputAttentions ? probabilities : null);

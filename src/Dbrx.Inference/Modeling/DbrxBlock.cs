@@ -1,4 +1,5 @@
 using Dbrx.Inference.Configuration;
+using Dbrx.Inference.Runtime;
 using static TorchSharp.torch;
 
 namespace Dbrx.Inference.Modeling;
@@ -28,9 +29,9 @@ public sealed class DbrxBlock : nn.Module
     {
         using var scope = NewDisposeScope();
         var (attended, weights) = normAttnNorm.Attention.Forward(normAttnNorm.Norm1.forward(hidden), context);
-        var residual = hidden + attended;
+        var residual = hidden.add(attended, RootedScalars.One);
         var (mixed, routerProbabilities) = ffn.Forward(normAttnNorm.Norm2.forward(residual));
-        var output = residual + mixed;
+        var output = residual.add(mixed, RootedScalars.One);
         return new BlockOutput(
             output.MoveToOuterDisposeScope(),
             weights?.MoveToOuterDisposeScope(),

@@ -56,7 +56,8 @@ public sealed class DbrxExperts : nn.Module
         long topK = topExperts.shape[1];
         var flatExperts = topExperts.reshape(-1);
         var (_, order) = flatExperts.sort(stable: true);
-        var rowOf = order.div(topK, rounding_mode: RoundingMode.floor);
+        using var perRow = topK.ToScalar();
+        var rowOf = order.div(perRow, rounding_mode: RoundingMode.floor);
         var weightOf = topWeights.reshape(-1).index_select(0, order);
         var counts = flatExperts.bincount(null, experts);
         return chosen == ExpertDispatch.Grouped
@@ -86,7 +87,7 @@ public sealed class DbrxExperts : nn.Module
         var gate = activation(AtenOps.GroupedMatmul(sorted, w1, offsets));
         var up = AtenOps.GroupedMatmul(sorted, v1, offsets);
         var y = AtenOps.GroupedMatmul(gate * up, w2, offsets) * weightOf.unsqueeze(1);
-        return zeros_like(x).index_add_(0, rowOf, y, 1);
+        return zeros_like(x).index_add_(0, rowOf, y, RootedScalars.One);
     }
 
     /// <summary>One matmul per expert with rows.</summary>
@@ -101,7 +102,7 @@ public sealed class DbrxExperts : nn.Module
                 continue;
             var rows = rowOf.narrow(0, offset, count);
             var y = Expert(e, x.index_select(0, rows));
-            output.index_add_(0, rows, y * weightOf.narrow(0, offset, count).unsqueeze(1), 1);
+            output.index_add_(0, rows, y * weightOf.narrow(0, offset, count).unsqueeze(1), RootedScalars.One);
             offset += count;
         }
         return output;
@@ -119,7 +120,7 @@ public sealed class DbrxExperts : nn.Module
         foreach (int k in Enumerable.Range(0, chosen.Length).OrderBy(k => chosen[k]))
         {
             var y = Expert((int)chosen[k], x) * topWeights.narrow(1, k, 1);
-            output = output is null ? y : output.add_(y);
+            output = output is null ? y : output.add_(y, RootedScalars.One);
         }
         return output!;
     }

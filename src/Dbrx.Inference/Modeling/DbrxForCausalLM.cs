@@ -1,5 +1,6 @@
 using Dbrx.Inference.Configuration;
 using Dbrx.Inference.Quantization;
+using Dbrx.Inference.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -136,7 +137,7 @@ public sealed class DbrxForCausalLM : nn.Module
         if (logitsAt is not null)
         {
             var index = tensor(logitsAt.Select(t => (long)t).ToArray(), ScalarType.Int64, hidden.device);
-            hidden = hidden[arange(hidden.shape[0], ScalarType.Int64, hidden.device), index];
+            hidden = hidden[RootedScalars.Arange(0, hidden.shape[0], 1, ScalarType.Int64, hidden.device), index];
         }
         return lmHead.forward(transformer.Norm(hidden)).MoveToOuterDisposeScope();
     }
@@ -182,7 +183,10 @@ public sealed class DbrxForCausalLM : nn.Module
         {
             loss = LanguageModelLoss(logits, labels);
             if (aux is not null)
-                loss = loss + aux * Config.Ffn.MoeLossWeight;
+            {
+                using var weight = Config.Ffn.MoeLossWeight.ToScalar();
+                loss = loss.add(aux.mul(weight), RootedScalars.One);
+            }
         }
 
         var output = new DbrxCausalLMOutput

@@ -1,4 +1,5 @@
 using Dbrx.Inference.Configuration;
+using Dbrx.Inference.Runtime;
 using static TorchSharp.torch;
 
 namespace Dbrx.Inference.Modeling;
@@ -76,7 +77,7 @@ public sealed class DbrxInitializer : IDisposable
         foreach (var (name, parameter) in model.named_parameters())
         {
             if (specs[name].Init == DbrxInitKind.Ones)
-                parameter.fill_(1);
+                parameter.fill_(RootedScalars.One);
             else
                 parameter.normal_(0, model.Config.InitializerRange);
         }

@@ -134,8 +134,11 @@ public sealed class DbrxKvCache : IDisposable
                 {
                     foreach (Tensor layer in store)
                     {
-                        using var target = layer[to].narrow(1, 0, length);
-                        using var source = layer[from].narrow(1, 0, length);
+                        // Named rows: a row that were only the receiver of narrow() could be finalized during it.
+                        using var targetRow = layer[to];
+                        using var sourceRow = layer[from];
+                        using var target = targetRow.narrow(1, 0, length);
+                        using var source = sourceRow.narrow(1, 0, length);
                         target.copy_(source);
                     }
                 }

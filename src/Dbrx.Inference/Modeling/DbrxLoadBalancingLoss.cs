@@ -1,3 +1,4 @@
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Dbrx.Inference.Modeling;
@@ -39,7 +40,8 @@ public static class DbrxLoadBalancingLoss
             tokensPerExpert = (chosen * rowMask.unsqueeze(-1)).sum([0]) / rowMask.sum();
             probabilityPerExpert = (probabilities * rowMask).sum([0]) / rowMask.sum();
         }
-        var loss = (tokensPerExpert * probabilityPerExpert.unsqueeze(0)).sum() * experts;
+        using var expertCount = experts.ToScalar();
+        var loss = (tokensPerExpert * probabilityPerExpert.unsqueeze(0)).sum().mul(expertCount);
         return scope.MoveToOuter(loss);
     }
 }

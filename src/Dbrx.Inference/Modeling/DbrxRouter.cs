@@ -35,7 +35,7 @@ public sealed class DbrxRouter : nn.Module
         var probabilities = logits.softmax(-1, ScalarType.Float32);
         var (topWeights, topExperts) = probabilities.topk(topK, -1);
         if (normalizeP is { } p)
-            topWeights = topWeights / linalg.vector_norm(topWeights, p, [-1], keepdim: true);
+            topWeights = topWeights / topWeights.norm(-1, keepdim: true, p: (float)p);
         return new RouterOutput(probabilities, topWeights.to_type(x.dtype), topExperts);
     }
 }

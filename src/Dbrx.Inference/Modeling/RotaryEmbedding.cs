@@ -1,3 +1,5 @@
+using Dbrx.Inference.Runtime;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Dbrx.Inference.Modeling;
@@ -15,8 +17,10 @@ internal static class RotaryEmbedding
     public static (Tensor Cos, Tensor Sin) CosSin(Tensor positionIds, int headDim, double theta, ScalarType dtype)
     {
         using var scope = NewDisposeScope();
-        var exponents = arange(0, headDim, 2, ScalarType.Int64, positionIds.device).to_type(ScalarType.Float32) / headDim;
-        var invFreq = full_like(exponents, theta).pow(exponents).reciprocal();
+        using var width = headDim.ToScalar();
+        using var @base = theta.ToScalar();
+        var exponents = RootedScalars.Arange(0, headDim, 2, ScalarType.Int64, positionIds.device).to_type(ScalarType.Float32).div(width);
+        var invFreq = full_like(exponents, @base).pow(exponents).reciprocal();
         var angles = positionIds.to_type(ScalarType.Float32).unsqueeze(-1) * invFreq;   // [B, T, head_dim / 2]
         var emb = cat([angles, angles], -1);
         return scope.MoveToOuter(emb.cos().to_type(dtype), emb.sin().to_type(dtype));
@@ -28,6 +32,6 @@ internal static class RotaryEmbedding
         using var scope = NewDisposeScope();
         long half = x.shape[^1] / 2;
         var rotated = cat([-x.narrow(-1, half, half), x.narrow(-1, 0, half)], -1);
-        return scope.MoveToOuter(x * cos.unsqueeze(2) + rotated * sin.unsqueeze(2));
+        return scope.MoveToOuter((x * cos.unsqueeze(2)).add(rotated * sin.unsqueeze(2), RootedScalars.One));
     }
 }

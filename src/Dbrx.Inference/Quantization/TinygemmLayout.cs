@@ -1,3 +1,4 @@
+using Dbrx.Inference.Runtime;
 using static TorchSharp.torch;
 
 namespace Dbrx.Inference.Quantization;
@@ -19,8 +20,8 @@ internal static class TinygemmLayout
             throw new ArgumentException($"Not a tinygemm int4 layout: {packed.dtype} [{string.Join(", ", packed.shape)}].", nameof(packed));
         using var scope = NewDisposeScope();
         long nTiles = packed.shape[0], kOuter = packed.shape[1], tilePairs = packed.shape[3];
-        var shifts = arange(0, 32, 4, ScalarType.Int32, packed.device);
-        var nibbles = packed.unsqueeze(-1).bitwise_right_shift(shifts).bitwise_and(15);
+        var shifts = RootedScalars.Arange(0, 32, 4, ScalarType.Int32, packed.device);
+        var nibbles = packed.unsqueeze(-1).bitwise_right_shift(shifts).bitwise_and(tensor(15, ScalarType.Int32, packed.device));
         // [nTile, kOuter, t = 4·row + col, j, nibble = 4h + b] → rows (nTile, row), columns (kOuter, j, b, col, h).
         var values = nibbles.view(nTiles, kOuter, 8, 4, tilePairs, 2, 4).permute(0, 2, 1, 4, 6, 3, 5).reshape(nTiles * 8, kOuter * tilePairs * 32);
         return scope.MoveToOuter(values);
