@@ -9,8 +9,6 @@ namespace Dbrx.Inference.Modeling;
 /// </summary>
 public static class DbrxActivation
 {
-    private static readonly Scalar QuickGeluScale = 1.702.ToScalar();
-
     private static readonly Dictionary<string, Func<Tensor, Tensor>> Functions = new()
     {
         ["silu"] = x => nn.functional.silu(x),
@@ -20,11 +18,21 @@ public static class DbrxActivation
         ["gelu_new"] = x => nn.functional.gelu(x, TorchSharp.Modules.GELU.Approximate.tanh),
         ["gelu_pytorch_tanh"] = x => nn.functional.gelu(x, TorchSharp.Modules.GELU.Approximate.tanh),
         ["gelu_fast"] = x => nn.functional.gelu(x, TorchSharp.Modules.GELU.Approximate.tanh),
-        ["quick_gelu"] = x => x * torch.sigmoid(x.mul(QuickGeluScale)),
+        ["quick_gelu"] = QuickGelu,
         ["relu"] = x => nn.functional.relu(x),
         ["sigmoid"] = torch.sigmoid,
         ["tanh"] = torch.tanh,
     };
+
+    /// <summary>
+    /// <c>x · sigmoid(1.702 x)</c>. Its Scalar is made per call rather than held in a static field, since this class is
+    /// read while a config is validated, before any libtorch backend is known to be there.
+    /// </summary>
+    private static Tensor QuickGelu(Tensor x)
+    {
+        using var scale = 1.702.ToScalar();
+        return x * torch.sigmoid(x.mul(scale));
+    }
 
     /// <summary>The activation names that are supported.</summary>
     public static IReadOnlyCollection<string> Names => Functions.Keys;

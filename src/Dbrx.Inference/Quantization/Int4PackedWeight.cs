@@ -75,7 +75,7 @@ internal sealed class Int4PackedWeight : IDisposable
         var q = TinygemmLayout.Unpack(packed).to_type(ScalarType.Float32);
         long n = q.shape[0], groups = scalesAndZeros.shape[0];
         var parts = scalesAndZeros.to_type(ScalarType.Float32).permute(1, 0, 2).unsqueeze(2);   // [N, groups, 1, 2]
-        var weight = q.view(n, groups, -1).sub(Int4Weights.Offset).mul(parts.select(-1, 0)).add(parts.select(-1, 1), RootedScalars.One).view(n, -1);
+        var weight = q.view(n, groups, -1).sub(Int4Scalars.Offset).mul(parts.select(-1, 0)).add(parts.select(-1, 1), RootedScalars.One).view(n, -1);
         return scope.MoveToOuter(weight.to_type(dtype));
     }
 

@@ -1,5 +1,4 @@
 using Dbrx.Inference.Runtime;
-using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Dbrx.Inference.Quantization;
@@ -10,18 +9,6 @@ namespace Dbrx.Inference.Quantization;
 /// <param name="Zeros">Float <c>[N, K/group]</c>: the value of q = 8.</param>
 public sealed record Int4Weights(Tensor Pairs, Tensor Scales, Tensor Zeros) : IDisposable
 {
-    /// <summary>The stored value of a weight equal to its group's zero: q − 8 is what the scale multiplies.</summary>
-    internal static readonly Scalar Offset = 8.ToScalar();
-
-    /// <summary>Values a nibble holds (16): two make a byte.</summary>
-    internal static readonly Scalar Levels = 16.ToScalar();
-
-    /// <summary>The largest value (15).</summary>
-    internal static readonly Scalar Largest = 15.ToScalar();
-
-    /// <summary>The smallest range of a group, so a constant group has a scale above zero.</summary>
-    internal static readonly Scalar SmallestRange = 1e-6.ToScalar();
-
     /// <summary>
     /// Round-to-nearest groupwise quantization of <paramref name="weight"/> (<c>[N, K]</c>): per group,
     /// <c>scale = (max − min) / 15</c> and <c>zero = min + 8 · scale</c>, both rounded to bfloat16 (how they are stored,
@@ -41,10 +28,10 @@ public sealed record Int4Weights(Tensor Pairs, Tensor Scales, Tensor Zeros) : ID
         var groups = weight.to(device ?? weight.device).to_type(ScalarType.Float32).reshape(rows, columns / groupSize, groupSize);
         var max = groups.amax([-1], keepdim: true);
         var min = groups.amin([-1], keepdim: true);
-        var scales = (max - min).clamp_min(SmallestRange).div(Largest).to_type(ScalarType.BFloat16).to_type(ScalarType.Float32);
-        var zeros = min.add(scales.mul(Offset), RootedScalars.One).to_type(ScalarType.BFloat16).to_type(ScalarType.Float32);
-        var q = ((groups - zeros) / scales).add(Offset, RootedScalars.One).round().clamp(RootedScalars.Zero, Largest).to_type(ScalarType.Int32).view(rows, columns / 2, 2);
-        var pairs = q.select(-1, 0).mul(Levels).add(q.select(-1, 1), RootedScalars.One).to_type(ScalarType.Byte);
+        var scales = (max - min).clamp_min(Int4Scalars.SmallestRange).div(Int4Scalars.Largest).to_type(ScalarType.BFloat16).to_type(ScalarType.Float32);
+        var zeros = min.add(scales.mul(Int4Scalars.Offset), RootedScalars.One).to_type(ScalarType.BFloat16).to_type(ScalarType.Float32);
+        var q = ((groups - zeros) / scales).add(Int4Scalars.Offset, RootedScalars.One).round().clamp(RootedScalars.Zero, Int4Scalars.Largest).to_type(ScalarType.Int32).view(rows, columns / 2, 2);
+        var pairs = q.select(-1, 0).mul(Int4Scalars.Levels).add(q.select(-1, 1), RootedScalars.One).to_type(ScalarType.Byte);
         return new Int4Weights(pairs, scales.view(rows, -1), zeros.view(rows, -1)).MoveOutOf(scope);
     }
 
@@ -60,7 +47,7 @@ public sealed record Int4Weights(Tensor Pairs, Tensor Scales, Tensor Zeros) : ID
     {
         using var scope = NewDisposeScope();
         var wide = Pairs.to_type(ScalarType.Int32);
-        var values = stack([wide.div(Levels, rounding_mode: RoundingMode.floor), wide.remainder(Levels)], -1).view(Pairs.shape[0], Pairs.shape[1] * 2);
+        var values = stack([wide.div(Int4Scalars.Levels, rounding_mode: RoundingMode.floor), wide.remainder(Int4Scalars.Levels)], -1).view(Pairs.shape[0], Pairs.shape[1] * 2);
         return scope.MoveToOuter(values);
     }
 
@@ -70,7 +57,7 @@ public sealed record Int4Weights(Tensor Pairs, Tensor Scales, Tensor Zeros) : ID
         using var scope = NewDisposeScope();
         long rows = Pairs.shape[0], groups = Scales.shape[1];
         var q = Values().view(rows, groups, -1).to_type(ScalarType.Float32);
-        var weight = (q.sub(Offset) * Scales.to_type(ScalarType.Float32).unsqueeze(-1)).add(Zeros.to_type(ScalarType.Float32).unsqueeze(-1), RootedScalars.One).view(rows, -1);
+        var weight = (q.sub(Int4Scalars.Offset) * Scales.to_type(ScalarType.Float32).unsqueeze(-1)).add(Zeros.to_type(ScalarType.Float32).unsqueeze(-1), RootedScalars.One).view(rows, -1);
         return scope.MoveToOuter(weight);
     }
 

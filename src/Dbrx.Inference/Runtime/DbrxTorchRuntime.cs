@@ -62,6 +62,14 @@ public static class DbrxTorchRuntime
     {
         if (backendReady)
             return;
+        // Without a backend, TorchSharp writes its loader's whole trace to standard output before it throws: when its
+        // native wrapper cannot be found where a backend package puts it, that output is held back for the duration.
+        TextWriter? output = null;
+        if (!NativeLibrary.TryLoad("LibTorchSharp", typeof(torch).Assembly, null, out _))
+        {
+            output = Console.Out;
+            Console.SetOut(TextWriter.Null);
+        }
         try
         {
             torch.TryInitializeDeviceType(DeviceType.CPU);
@@ -74,6 +82,11 @@ public static class DbrxTorchRuntime
                 + "package Dbrx.Inference uses: TorchSharp-cpu (CPU), or TorchSharp-cuda-linux / TorchSharp-cuda-windows (NVIDIA GPUs); or set "
                 + $"{LibTorchDirectoryVariable} to a CUDA libtorch folder (a PyTorch 2.10 install's torch/lib). TorchSharp said: {FirstLine(e.InnerException?.Message ?? e.Message)}",
                 e);
+        }
+        finally
+        {
+            if (output is not null)
+                Console.SetOut(output);
         }
     }
 
