@@ -26,6 +26,7 @@ public sealed class DbrxChatClient : IChatClient
     private readonly DbrxChatClientOptions options;
     private readonly ChatClientMetadata metadata;
     private readonly ILogger? logger;
+    private readonly JsonConstraintCompiler constraints;
 
     /// <summary>Creates a client that owns its model, loaded from <see cref="DbrxChatClientOptions.ModelPath"/>.</summary>
     /// <param name="options">The options; validated here.</param>
@@ -51,6 +52,7 @@ public sealed class DbrxChatClient : IChatClient
         this.options.Validate(requireModel: false);
         this.engine = engine;
         this.ownsEngine = ownsEngine;
+        constraints = new JsonConstraintCompiler(engine.Tokenizer, this.options.ToJsonConstraintOptions());
         Uri? location = this.options.ModelPath is { } path ? new Uri(Path.GetFullPath(path)) : null;
         metadata = new ChatClientMetadata("dbrx", location, this.options.EffectiveModelId);
     }
@@ -93,7 +95,7 @@ public sealed class DbrxChatClient : IChatClient
     private async IAsyncEnumerable<ChatResponseUpdate> Stream(IEnumerable<ChatMessage> messages, ChatOptions? chatOptions, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        DbrxChatRequest request = DbrxChatMapper.Map(messages, chatOptions, options, engine, this, logger, cancellationToken);
+        DbrxChatRequest request = DbrxChatMapper.Map(messages, chatOptions, options, engine, constraints, this, logger, cancellationToken);
         IAsyncEnumerable<GenerationUpdate> generated = engine.GenerateStreamingAsync(request.PromptTokenIds, request.Options, cancellationToken);
         await foreach (ChatResponseUpdate update in DbrxChatMapper.ToUpdates(generated, request, metadata.DefaultModelId, cancellationToken))
             yield return update;
@@ -129,6 +131,8 @@ public sealed class DbrxChatClient : IChatClient
             return options.Clone();
         if (serviceType == typeof(DbrxTokenizer))
             return engine.Tokenizer;
+        if (serviceType == typeof(JsonConstraintCompiler))
+            return constraints;
         if (serviceType == typeof(DbrxGenerator))
             return engine as DbrxGenerator ?? (engine as LazyDbrxEngine)?.Loaded; // never loads: null until loaded
         if (serviceType.IsInstanceOfType(engine))

@@ -17,6 +17,7 @@ public sealed class DbrxChatClientOptions
 {
     private static readonly DbrxLoadOptions LoadDefaults = new();
     private static readonly DbrxGeneratorOptions ServingDefaults = new();
+    private static readonly JsonConstraintOptions ConstraintDefaults = new();
 
     /// <summary>The configuration section the options bind from by default.</summary>
     public const string SectionName = "Dbrx";
@@ -114,6 +115,28 @@ public sealed class DbrxChatClientOptions
     /// </summary>
     public bool SkipUnreadableContent { get; set; }
 
+    /// <summary>
+    /// Memory kept for reuse by JSON output and tool calls, in bytes: compiled schemas with their states and token
+    /// masks, and pattern and number automata; least recently used first out (see
+    /// <see cref="JsonConstraintOptions.CacheBytes"/>). Default 256 MiB.
+    /// </summary>
+    public long JsonCacheBytes { get; set; } = ConstraintDefaults.CacheBytes;
+
+    /// <summary>Memory one compiled schema may hold while in use (see <see cref="JsonConstraintOptions.MaxGrammarBytes"/>). Default 64 MiB.</summary>
+    public long MaxJsonGrammarBytes { get; set; } = ConstraintDefaults.MaxGrammarBytes;
+
+    /// <summary>
+    /// Automaton states one response or tool schema may need to compile; a schema that needs more is refused naming
+    /// the keyword and path (see <see cref="JsonConstraintOptions.MaxSchemaStates"/>). Default 200,000.
+    /// </summary>
+    public int MaxSchemaStates { get; set; } = ConstraintDefaults.MaxSchemaStates;
+
+    /// <summary>Memory one schema's compilation may build (see <see cref="JsonConstraintOptions.MaxSchemaBytes"/>). Default 64 MiB.</summary>
+    public long MaxSchemaBytes { get; set; } = ConstraintDefaults.MaxSchemaBytes;
+
+    /// <summary>How long one schema may take to compile (see <see cref="JsonConstraintOptions.MaxSchemaCompileTime"/>). Default 10 seconds.</summary>
+    public TimeSpan MaxSchemaCompileTime { get; set; } = ConstraintDefaults.MaxSchemaCompileTime;
+
     /// <summary>The model id in effect.</summary>
     public string EffectiveModelId => ModelId ?? (ModelPath is null ? "dbrx" : Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(ModelPath))));
 
@@ -138,6 +161,7 @@ public sealed class DbrxChatClientOptions
         // The engine's own checks, named as these options are.
         DbrxLoadOptions load = Named(() => ToLoadOptions(config));
         Named(() => ToServingOptions(ContextLength).Validate(config?.MaxSeqLen ?? int.MaxValue));
+        Named(() => ToJsonConstraintOptions().Validate());
         if (config is not null)
         {
             // What the loader would refuse minutes later (int4 on this shape, flash_attention_2 off CUDA, a batch whose
@@ -176,6 +200,16 @@ public sealed class DbrxChatClientOptions
         ContextLength = contextLength,
         PrefillChunkTokens = PrefillChunkTokens,
         ReusePromptPrefixes = ReusePromptPrefixes,
+    };
+
+    /// <summary>What JSON output and tool calls may spend: the cache and the limits of one schema's compilation.</summary>
+    public JsonConstraintOptions ToJsonConstraintOptions() => new()
+    {
+        CacheBytes = JsonCacheBytes,
+        MaxGrammarBytes = MaxJsonGrammarBytes,
+        MaxSchemaStates = MaxSchemaStates,
+        MaxSchemaBytes = MaxSchemaBytes,
+        MaxSchemaCompileTime = MaxSchemaCompileTime,
     };
 
     private static T Parsed<T>(string option, string? value, Func<string?, T> parse)
@@ -229,7 +263,8 @@ public sealed class DbrxChatClientOptions
         }
         catch (ArgumentException e)
         {
-            throw new ArgumentException($"DbrxChatClientOptions.Device '{Device}' cannot be used: {e.Message} Use cpu, cuda, cuda:N, auto, or a map like embedding=cuda:0,0-19=cuda:0,20-39=cuda:1,head=cuda:1.", e);
+            string reason = e.ParamName is { } name ? e.Message.Replace($" (Parameter '{name}')", "", StringComparison.Ordinal) : e.Message;
+            throw new ArgumentException($"DbrxChatClientOptions.Device '{Device}' cannot be used: {reason.TrimEnd('.')} (or a map like embedding=cuda:0,0-19=cuda:0,20-39=cuda:1,head=cuda:1).", e);
         }
     }
 }

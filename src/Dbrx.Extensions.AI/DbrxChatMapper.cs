@@ -46,7 +46,7 @@ internal static class DbrxChatMapper
     /// <exception cref="JsonSchemaException">A response or tool schema is invalid or cannot be enforced.</exception>
     /// <exception cref="DbrxContextLengthException">The conversation leaves no room for an answer in the context.</exception>
     /// <exception cref="OperationCanceledException">The token was cancelled while the conversation was encoded.</exception>
-    public static DbrxChatRequest Map(IEnumerable<ChatMessage> messages, ChatOptions? options, DbrxChatClientOptions clientOptions, IDbrxEngine engine, IChatClient client, ILogger? logger = null, CancellationToken cancellationToken = default)
+    public static DbrxChatRequest Map(IEnumerable<ChatMessage> messages, ChatOptions? options, DbrxChatClientOptions clientOptions, IDbrxEngine engine, JsonConstraintCompiler constraints, IChatClient client, ILogger? logger = null, CancellationToken cancellationToken = default)
     {
         List<ChatMessage> history = [.. messages];
         DbrxGenerationOptions generation = BaseOptions(options, clientOptions, client);
@@ -54,7 +54,7 @@ internal static class DbrxChatMapper
         var (tools, required, allowMultiple) = SelectTools(options);
         List<string> extras = SystemExtras(options, tools, required, allowMultiple);
 
-        (string Key, Func<GrammarNode> Compile)? constrained = OutputGrammar(options, tools, required, allowMultiple, clientOptions.AllowUndeclaredJsonProperties);
+        (string Key, Func<SchemaCompileBudget, GrammarNode> Compile)? constrained = OutputGrammar(options, tools, required, allowMultiple, clientOptions.AllowUndeclaredJsonProperties, constraints);
 
         if (!generation.TruncatePromptFromLeft)
             DbrxContextFit.EnsureTextMayFit(TextBytes(clientOptions.DropOldestMessages ? AlwaysKept(history) : history), 1, engine.ContextLength, engine.Tokenizer);
@@ -66,11 +66,32 @@ internal static class DbrxChatMapper
         int[] prompt = Encode();
         int dropped = 0;
         // Room for the whole answer, then the oldest exchanges go first; the system turn and the latest user turn stay.
-        while (clientOptions.DropOldestMessages && (long)prompt.Length + generation.MaxNewTokens > engine.ContextLength && OldestExchange(history) is var (start, count))
+        // How many go is found by bisection over the number of exchanges, so a long conversation is encoded a few
+        // times, not once per exchange left out.
+        if (clientOptions.DropOldestMessages && (long)prompt.Length + generation.MaxNewTokens > engine.ContextLength)
         {
-            history.RemoveRange(start, count);
-            dropped += count;
-            prompt = Encode();
+            List<ChatMessage> original = history;
+            int exchanges = WithoutOldest(original, int.MaxValue).Exchanges;
+            bool Fits(int k)
+            {
+                history = WithoutOldest(original, k).History;
+                return (long)Encode().Length + generation.MaxNewTokens <= engine.ContextLength;
+            }
+            int low = 1, high = exchanges;   // the fewest exchanges to leave out so that it fits (all, if nothing does)
+            while (low < high)
+            {
+                int middle = low + (high - low) / 2;
+                if (Fits(middle))
+                    high = middle;
+                else
+                    low = middle + 1;
+            }
+            if (exchanges > 0)
+            {
+                history = WithoutOldest(original, low).History;
+                prompt = Encode();
+                dropped = original.Count - history.Count;
+            }
         }
         if (!generation.TruncatePromptFromLeft && prompt.Length >= engine.ContextLength)
             throw new DbrxContextLengthException(
@@ -82,10 +103,10 @@ internal static class DbrxChatMapper
         generation = generation with { MaxNewTokens = budget };
         if (constrained is { } grammarSource)
         {
-            CompiledGrammar grammar = JsonGrammarCache.Get(engine.Tokenizer, grammarSource.Key, grammarSource.Compile);
+            CompiledGrammar grammar = constraints.Grammar(grammarSource.Key, grammarSource.Compile, cancellationToken);
             int minimum = new JsonSchemaConstraint(grammar).MinimumTokens;
             if (minimum > generation.MaxNewTokens)
-                throw new ArgumentException($"MaxOutputTokens is {generation.MaxNewTokens}{(shrunk ? " (what the context leaves after the prompt)" : "")}, but the required JSON output needs up to {minimum} tokens at its shortest; raise MaxOutputTokens to at least {minimum}.");
+                throw new DbrxChatOptionException(nameof(ChatOptions.MaxOutputTokens), $"MaxOutputTokens is {generation.MaxNewTokens}{(shrunk ? " (what the context leaves after the prompt)" : "")}, but the shortest JSON output the schema allows takes {minimum} tokens; raise MaxOutputTokens to at least {minimum}.");
             generation = generation with { ConstraintFactory = () => new JsonSchemaConstraint(grammar), StopSequences = [] };
         }
 
@@ -196,6 +217,19 @@ internal static class DbrxChatMapper
         return extras;
     }
 
+    /// <summary>The conversation with up to <paramref name="exchanges"/> of its oldest exchanges left out, and how many were.</summary>
+    private static (List<ChatMessage> History, int Exchanges) WithoutOldest(List<ChatMessage> history, int exchanges)
+    {
+        var shorter = new List<ChatMessage>(history);
+        int left = 0;
+        while (left < exchanges && OldestExchange(shorter) is var (start, count))
+        {
+            shorter.RemoveRange(start, count);
+            left++;
+        }
+        return (shorter, left);
+    }
+
     /// <summary>
     /// The oldest exchange that may be left out: from the first message that is not a system message up to the next
     /// user message (so a call and its results go together), never reaching the latest user message. Null when none.
@@ -238,29 +272,32 @@ internal static class DbrxChatMapper
     /// The grammar the answer is constrained to and the key its compiled form is cached under (once per schema text and
     /// tool set, shared by later requests); null when the answer is free text.
     /// </summary>
-    private static (string Key, Func<GrammarNode> Compile)? OutputGrammar(ChatOptions? options, List<AIFunctionDeclaration> tools, bool required, bool allowMultiple, bool undeclared)
+    private static (string Key, Func<SchemaCompileBudget, GrammarNode> Compile)? OutputGrammar(ChatOptions? options, List<AIFunctionDeclaration> tools, bool required, bool allowMultiple, bool undeclared, JsonConstraintCompiler constraints)
     {
         var json = options?.ResponseFormat as ChatResponseFormatJson;
         if (!required && json is null)
             return null;
-        // Schemas narrowed to what the .NET types behind them can bind (see ClrSchemaTightener).
+        // Schemas narrowed to what the .NET types the caller gave can bind (see ClrSchemaTightener): a tool's method,
+        // the response type set with WithResponseType. Never from a name.
         var toolSchemas = tools.Select(t => (Tool: t, Arguments: ClrSchemaTightener.ForTool(t))).ToList();
         string toolsKey = $"tools:{allowMultiple}:{undeclared}:" + string.Join("\n", toolSchemas.Select(t => t.Tool.Name + "=" + t.Arguments.GetRawText()));
-        GrammarNode Call() => ToolCallProtocol.Envelope(toolSchemas, allowMultiple, undeclared);
+        GrammarNode Call(SchemaCompileBudget budget) => ToolCallProtocol.Envelope(toolSchemas, allowMultiple, undeclared, constraints, budget);
         if (required)
             return (toolsKey, Call);
 
-        JsonElement answerSchema = json!.Schema is { } given ? ClrSchemaTightener.ForResponse(given, json.SchemaName) : JsonDocument.Parse("""{"type":"object"}""").RootElement;
+        JsonElement answerSchema = json!.Schema is { } given
+            ? ClrSchemaTightener.ForResponse(given, DbrxChatOptionsExtensions.ResponseType(options))
+            : JsonDocument.Parse("""{"type":"object"}""").RootElement;
         string answerKey = DbrxJsonConstraint.CacheKey(answerSchema, undeclared);
-        GrammarNode Answer() => JsonSchemaCompiler.Compile(answerSchema, undeclared);
+        GrammarNode Answer(SchemaCompileBudget budget) => JsonSchemaCompiler.Compile(answerSchema, undeclared, constraints, budget);
         if (tools.Count == 0)
             return (answerKey, Answer);
         // With tools on offer the answer may still be a call: allow either document.
-        GrammarNode AnswerOrCall()
+        GrammarNode AnswerOrCall(SchemaCompileBudget budget)
         {
             var either = new ChoiceNode();
-            either.Options.Add(Call());
-            either.Options.Add(Answer());
+            either.Options.Add(Call(budget));
+            either.Options.Add(Answer(budget));
             GrammarLengths.Compute(either);
             return either;
         }
@@ -278,11 +315,11 @@ internal static class DbrxChatMapper
             case RequiredChatToolMode { RequiredFunctionName: { } name }:
                 var chosen = tools.Where(t => t.Name == name).ToList();
                 if (chosen.Count == 0)
-                    throw new ArgumentException($"ToolMode requires the function '{name}', but no tool of that name is in ChatOptions.Tools ({string.Join(", ", tools.Select(t => t.Name))}).");
+                    throw new DbrxChatOptionException(nameof(ChatOptions.ToolMode), $"ToolMode requires the function '{name}', but no tool of that name is in ChatOptions.Tools ({string.Join(", ", tools.Select(t => t.Name))}).");
                 return (chosen, true, allowMultiple);
             case RequiredChatToolMode:
                 if (tools.Count == 0)
-                    throw new ArgumentException("ToolMode.RequireAny needs at least one function in ChatOptions.Tools.");
+                    throw new DbrxChatOptionException(nameof(ChatOptions.ToolMode), "ToolMode.RequireAny needs at least one function in ChatOptions.Tools.");
                 return (tools, true, allowMultiple);
             default:
                 return (tools, false, allowMultiple);

@@ -1,5 +1,4 @@
 using System.Text.Json;
-using Dbrx.Extensions.AI.ConstrainedDecoding;
 using Dbrx.Inference.Generation;
 using Dbrx.Inference.Tokenization;
 
@@ -8,7 +7,9 @@ namespace Dbrx.Extensions.AI;
 /// <summary>
 /// JSON-schema constrained decoding for <see cref="DbrxGenerator"/> requests: the same engine <see cref="DbrxChatClient"/>
 /// uses for JSON output and required tool calls, for code that drives the generator directly
-/// (<see cref="DbrxGenerationOptions.ConstraintFactory"/>). Schemas are compiled once per tokenizer and schema text.
+/// (<see cref="DbrxGenerationOptions.ConstraintFactory"/>). Schemas are compiled once per tokenizer and schema text,
+/// by a <see cref="JsonConstraintCompiler"/> per tokenizer with the default budgets; create a compiler of your own to
+/// choose them, to read its cache statistics, or to compile cancellably.
 /// </summary>
 public static class DbrxJsonConstraint
 {
@@ -20,17 +21,12 @@ public static class DbrxJsonConstraint
     /// generates only declared properties in objects that declare some.
     /// </param>
     /// <returns>A factory to set as <see cref="DbrxGenerationOptions.ConstraintFactory"/>: one constraint per request.</returns>
-    /// <exception cref="JsonSchemaException">The schema is invalid or uses something that cannot be enforced (the message names the keyword and its path).</exception>
+    /// <exception cref="JsonSchemaException">The schema is invalid, uses something that cannot be enforced, or needs more than the default budgets to compile (the message names the keyword and its path).</exception>
     public static Func<ITokenConstraint> ForSchema(JsonElement schema, DbrxTokenizer tokenizer, bool allowUndeclaredProperties = true)
     {
         ArgumentNullException.ThrowIfNull(tokenizer);
-        CompiledGrammar grammar = Compile(schema, tokenizer, allowUndeclaredProperties);
-        return () => new JsonSchemaConstraint(grammar);
+        return JsonConstraintCompiler.Default(tokenizer).ForSchema(schema, allowUndeclaredProperties);
     }
-
-    /// <summary>The cached grammar of a schema.</summary>
-    internal static CompiledGrammar Compile(JsonElement schema, DbrxTokenizer tokenizer, bool allowUndeclaredProperties) =>
-        JsonGrammarCache.Get(tokenizer, CacheKey(schema, allowUndeclaredProperties), () => JsonSchemaCompiler.Compile(schema, allowUndeclaredProperties));
 
     /// <summary>What a schema's grammar is cached under: the chat client's JSON answers share the entry.</summary>
     internal static string CacheKey(JsonElement schema, bool allowUndeclaredProperties) => $"schema:{allowUndeclaredProperties}:{schema.GetRawText()}";

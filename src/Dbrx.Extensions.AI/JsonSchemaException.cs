@@ -13,11 +13,23 @@ public sealed class JsonSchemaException : ArgumentException
     /// <param name="reason">Why it cannot be used.</param>
     /// <param name="innerException">The underlying error, if any.</param>
     public JsonSchemaException(string keyword, string schemaPath, string reason, Exception? innerException = null)
-        : base($"JSON schema keyword '{keyword}' at {schemaPath}: {reason}", innerException)
+        : this(keyword, schemaPath, reason, toolName: null, innerException)
+    {
+    }
+
+    /// <summary>Creates the exception for the parameter schema of a tool.</summary>
+    /// <param name="keyword">The schema keyword at fault.</param>
+    /// <param name="schemaPath">Where it is: a JSON pointer into the schema.</param>
+    /// <param name="reason">Why it cannot be used.</param>
+    /// <param name="toolName">The tool whose parameters the schema describes, or null for a response schema.</param>
+    /// <param name="innerException">The underlying error, if any.</param>
+    public JsonSchemaException(string keyword, string schemaPath, string reason, string? toolName, Exception? innerException = null)
+        : base($"JSON schema keyword '{keyword}' at {schemaPath}: {reason}{(toolName is null ? "" : $" (in the parameters of tool '{toolName}')")}", innerException)
     {
         Keyword = keyword;
         SchemaPath = schemaPath;
         Reason = reason;
+        ToolName = toolName;
     }
 
     /// <summary>The schema keyword at fault.</summary>
@@ -28,4 +40,7 @@ public sealed class JsonSchemaException : ArgumentException
 
     /// <summary>Why the keyword cannot be used.</summary>
     public string Reason { get; }
+
+    /// <summary>The tool whose parameter schema is at fault; null when it is the response schema.</summary>
+    public string? ToolName { get; }
 }

@@ -42,8 +42,8 @@ internal static partial class ToolCallProtocol
     /// The grammar of a call envelope the constraint enforces: a non-empty array (one item unless several calls are
     /// allowed) of <c>{"name": one of the tools, "arguments": that tool's schema}</c>.
     /// </summary>
-    /// <exception cref="JsonSchemaException">A tool's schema cannot be enforced; the message names the tool.</exception>
-    public static GrammarNode Envelope(IReadOnlyList<(AIFunctionDeclaration Tool, JsonElement Arguments)> tools, bool allowMultiple, bool undeclaredProperties)
+    /// <exception cref="JsonSchemaException">A tool's schema cannot be enforced, or needs more than the budget; the message names the tool.</exception>
+    public static GrammarNode Envelope(IReadOnlyList<(AIFunctionDeclaration Tool, JsonElement Arguments)> tools, bool allowMultiple, bool undeclaredProperties, JsonConstraintCompiler compiler, SchemaCompileBudget budget)
     {
         var item = new ChoiceNode();
         foreach (var (tool, arguments) in tools)
@@ -51,19 +51,19 @@ internal static partial class ToolCallProtocol
             GrammarNode compiled;
             try
             {
-                compiled = JsonSchemaCompiler.Compile(arguments, undeclaredProperties);
+                compiled = JsonSchemaCompiler.Compile(arguments, undeclaredProperties, compiler, budget);
             }
             catch (JsonSchemaException e)
             {
-                throw new JsonSchemaException(e.Keyword, e.SchemaPath, $"{e.Reason} (in the parameters of tool '{tool.Name}')", e);
+                throw new JsonSchemaException(e.Keyword, e.SchemaPath, e.Reason, tool.Name, e);
             }
             item.Options.Add(new ObjectNode(
             [
-                new ObjectProperty("name", JsonText.Key("name"), new LiteralNode([JsonText.Serialize(tool.Name)]), Required: true),
-                new ObjectProperty("arguments", JsonText.Key("arguments"), compiled, Required: true),
+                new ObjectProperty("name", compiler.Key("name"), new LiteralNode([JsonText.Serialize(tool.Name)]), Required: true),
+                new ObjectProperty("arguments", compiler.Key("arguments"), compiled, Required: true),
             ], 0, null));
         }
-        var envelope = new ObjectNode([new ObjectProperty(Key, JsonText.Key(Key), new ArrayNode([], item, 1, allowMultiple ? null : 1), Required: true)], 0, null);
+        var envelope = new ObjectNode([new ObjectProperty(Key, compiler.Key(Key), new ArrayNode([], item, 1, allowMultiple ? null : 1), Required: true)], 0, null);
         GrammarLengths.Compute(envelope);
         return envelope;
     }

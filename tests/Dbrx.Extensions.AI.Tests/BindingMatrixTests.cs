@@ -149,11 +149,11 @@ public sealed class BindingMatrixTests(BindingMatrixTests.Client fixture) : ICla
     public async Task Structured_output_binds_records_of_every_member_type()
     {
         ChatOptions Options(int seed, int tokens) => new() { Temperature = 1.0f, Seed = seed, MaxOutputTokens = tokens };
-        var everything = Seeds.Select(seed => fixture.Chat.GetResponseAsync<Everything>("Fill it in.", Options(seed, 300), cancellationToken: Ct));
-        var numbers = Seeds.Select(seed => fixture.Chat.GetResponseAsync<ulong>("A number.", Options(seed, 40), cancellationToken: Ct));
-        var spans = Seeds.Select(seed => fixture.Chat.GetResponseAsync<TimeSpan[]>("Durations.", Options(seed, 60), cancellationToken: Ct));
-        var letters = Seeds.Select(seed => fixture.Chat.GetResponseAsync<char>("A letter.", Options(seed, 30), cancellationToken: Ct));
-        var settings = Seeds.Select(seed => fixture.Chat.GetResponseAsync<Settings>("Settings.", Options(seed, 120), cancellationToken: Ct));
+        var everything = Seeds.Select(seed => fixture.Chat.GetResponseAsync<Everything>("Fill it in.", Options(seed, 300).WithResponseType<Everything>(), cancellationToken: Ct));
+        var numbers = Seeds.Select(seed => fixture.Chat.GetResponseAsync<ulong>("A number.", Options(seed, 40).WithResponseType<ulong>(), cancellationToken: Ct));
+        var spans = Seeds.Select(seed => fixture.Chat.GetResponseAsync<TimeSpan[]>("Durations.", Options(seed, 60).WithResponseType<TimeSpan[]>(), cancellationToken: Ct));
+        var letters = Seeds.Select(seed => fixture.Chat.GetResponseAsync<char>("A letter.", Options(seed, 30).WithResponseType<char>(), cancellationToken: Ct));
+        var settings = Seeds.Select(seed => fixture.Chat.GetResponseAsync<Settings>("Settings.", Options(seed, 120).WithResponseType<Settings>(), cancellationToken: Ct));
         foreach (var response in await Task.WhenAll(everything))
             Assert.True(response.TryGetResult(out Everything? value) && value.Link is not null, response.Text);
         foreach (var response in await Task.WhenAll(numbers))

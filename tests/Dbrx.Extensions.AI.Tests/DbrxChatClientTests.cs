@@ -294,8 +294,9 @@ public sealed class DbrxChatClientTests
 
         await client.GetResponseAsync(Hello, new ChatOptions { Tools = [Weather, Time], ToolMode = ChatToolMode.RequireSpecific("get_time") }, Ct);
         Assert.DoesNotContain("get_weather", engine.LastPromptText);
-        var error = await Assert.ThrowsAsync<ArgumentException>(() => client.GetResponseAsync(Hello, new ChatOptions { Tools = [Weather], ToolMode = ChatToolMode.RequireSpecific("nope") }, Ct));
+        var error = await Assert.ThrowsAsync<DbrxChatOptionException>(() => client.GetResponseAsync(Hello, new ChatOptions { Tools = [Weather], ToolMode = ChatToolMode.RequireSpecific("nope") }, Ct));
         Assert.Contains("'nope'", error.Message);
+        Assert.Equal(nameof(ChatOptions.ToolMode), error.OptionName);
     }
 
     [Fact]
@@ -365,8 +366,9 @@ public sealed class DbrxChatClientTests
         await client.GetResponseAsync(Hello, new ChatOptions { ResponseFormat = ChatResponseFormat.ForJsonSchema(schema, "Count"), StopSequences = ["}"] }, Ct);
         Assert.Contains("matching this JSON schema: {\"type\":\"object\"", engine.LastPromptText);
         Assert.Empty(engine.Calls[^1].Options.StopSequences);
-        var tooSmall = await Assert.ThrowsAsync<ArgumentException>(() => client.GetResponseAsync(Hello, new ChatOptions { ResponseFormat = ChatResponseFormat.ForJsonSchema(schema), MaxOutputTokens = 3 }, Ct));
+        var tooSmall = await Assert.ThrowsAsync<DbrxChatOptionException>(() => client.GetResponseAsync(Hello, new ChatOptions { ResponseFormat = ChatResponseFormat.ForJsonSchema(schema), MaxOutputTokens = 3 }, Ct));
         Assert.Contains("raise MaxOutputTokens to at least", tooSmall.Message);
+        Assert.Equal(nameof(ChatOptions.MaxOutputTokens), tooSmall.OptionName);
     }
 
     [Fact]

@@ -46,7 +46,7 @@ public sealed class EndToEndTests(TinyCheckpoint tiny) : IClassFixture<TinyCheck
         options.Int4Modules = "experts,attention";
         options.Int4GroupSize = 32;
         using var client = new DbrxChatClient(options);
-        var response = await client.GetResponseAsync<Forecast>("Make up a forecast.", new ChatOptions { MaxOutputTokens = 64, Seed = 1 }, cancellationToken: Ct);
+        var response = await client.GetResponseAsync<Forecast>("Make up a forecast.", new ChatOptions { MaxOutputTokens = 64, Seed = 1 }.WithResponseType<Forecast>(), cancellationToken: Ct);
         Assert.True(response.TryGetResult(out Forecast? forecast), response.Text);
         Assert.NotNull(forecast!.City);
         var engine = (LazyDbrxEngine)client.GetService<IDbrxEngine>()!;
@@ -78,19 +78,19 @@ public sealed class EndToEndTests(TinyCheckpoint tiny) : IClassFixture<TinyCheck
     {
         using var provider = Services();
         var client = provider.GetRequiredService<IChatClient>();
-        var forecast = await client.GetResponseAsync<Forecast>("Make up a forecast.", new ChatOptions { MaxOutputTokens = 64, Seed = 1 }, cancellationToken: Ct);
+        var forecast = await client.GetResponseAsync<Forecast>("Make up a forecast.", new ChatOptions { MaxOutputTokens = 64, Seed = 1 }.WithResponseType<Forecast>(), cancellationToken: Ct);
         Assert.NotNull(forecast.Result);
         Assert.True(forecast.TryGetResult(out _));
 
-        var number = await client.GetResponseAsync<int>("Pick a number.", new ChatOptions { MaxOutputTokens = 32, Seed = 2 }, cancellationToken: Ct);
+        var number = await client.GetResponseAsync<int>("Pick a number.", new ChatOptions { MaxOutputTokens = 32, Seed = 2 }.WithResponseType<int>(), cancellationToken: Ct);
         Assert.True(number.TryGetResult(out _), number.Text);
-        var flag = await client.GetResponseAsync<bool>("Yes or no?", new ChatOptions { MaxOutputTokens = 32 }, cancellationToken: Ct);
+        var flag = await client.GetResponseAsync<bool>("Yes or no?", new ChatOptions { MaxOutputTokens = 32 }.WithResponseType<bool>(), cancellationToken: Ct);
         Assert.True(flag.TryGetResult(out _), flag.Text);
-        var names = await client.GetResponseAsync<string[]>("Three names.", new ChatOptions { MaxOutputTokens = 48 }, cancellationToken: Ct);
+        var names = await client.GetResponseAsync<string[]>("Three names.", new ChatOptions { MaxOutputTokens = 48 }.WithResponseType<string[]>(), cancellationToken: Ct);
         Assert.NotNull(names.Result);
-        var when = await client.GetResponseAsync<DateTimeOffset>("When?", new ChatOptions { MaxOutputTokens = 48 }, cancellationToken: Ct);
+        var when = await client.GetResponseAsync<DateTimeOffset>("When?", new ChatOptions { MaxOutputTokens = 48 }.WithResponseType<DateTimeOffset>(), cancellationToken: Ct);
         Assert.True(when.TryGetResult(out _), when.Text);
-        var day = await client.GetResponseAsync<DayOfWeek>("Which day?", new ChatOptions { MaxOutputTokens = 32 }, cancellationToken: Ct);
+        var day = await client.GetResponseAsync<DayOfWeek>("Which day?", new ChatOptions { MaxOutputTokens = 32 }.WithResponseType<DayOfWeek>(), cancellationToken: Ct);
         Assert.True(day.TryGetResult(out _), day.Text);
     }
 

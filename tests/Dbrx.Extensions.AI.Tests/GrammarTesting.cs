@@ -8,8 +8,15 @@ namespace Dbrx.Extensions.AI.Tests;
 /// <summary>Compiles schemas and feeds text through the recognizer, for the grammar tests.</summary>
 internal static class GrammarTesting
 {
-    public static CompiledGrammar Compile(string schema, bool undeclaredProperties = true) =>
-        new(JsonSchemaCompiler.Compile(JsonDocument.Parse(schema).RootElement, undeclaredProperties), DbrxTokenizer.Default);
+    /// <summary>Where the tests' grammars share automata and frame masks from, with the default budgets.</summary>
+    public static readonly JsonConstraintCompiler Compiler = new(DbrxTokenizer.Default);
+
+    /// <summary>A fresh grammar (not from the compiler's cache) of a schema.</summary>
+    public static CompiledGrammar Compile(string schema, bool undeclaredProperties = true)
+    {
+        var budget = new SchemaCompileBudget(Compiler.Options, CancellationToken.None);
+        return new(JsonSchemaCompiler.Compile(JsonDocument.Parse(schema).RootElement, undeclaredProperties, Compiler, budget), DbrxTokenizer.Default, Compiler);
+    }
 
     /// <summary>Feeds the text byte by byte; true when it is a complete document the schema allows.</summary>
     public static bool Accepts(CompiledGrammar grammar, string text)

@@ -13,6 +13,12 @@ internal sealed class CharDfa
 
     public const int Unreachable = int.MaxValue / 4;
 
+    /// <summary>Memory of a state (its arrays' entries and headers), for <see cref="EstimatedBytes"/>.</summary>
+    public const int BytesPerState = 96;
+
+    /// <summary>Memory of a transition (a range and its target).</summary>
+    public const int BytesPerTransition = 16;
+
     private readonly (int Lo, int Hi, int Target)[][] edges;
     private readonly bool[] accepting;
     private readonly int[] distance;
@@ -50,10 +56,52 @@ internal sealed class CharDfa
             completionBytes[s] = distance[s] == 0 ? 0 : JsonText.EncodedLength(shortestChar[s]) + completionBytes[shortestTarget[s]];
     }
 
+    /// <summary>String nodes over this automaton shared by the schemas that use it, by length bounds (a few at most).</summary>
+    private readonly Dictionary<(int Min, int? Max), StringNode> stringNodes = [];
+
+    /// <summary>How many length variants of one automaton are shared; others get nodes of their own.</summary>
+    private const int MaxSharedStringNodes = 16;
+
+    private NumberNode? numberNode;
+
+    /// <summary>
+    /// The string node of this automaton with these length bounds, shared by every schema that asks for it, so its
+    /// token masks are computed once (a new one beyond <see cref="MaxSharedStringNodes"/> variants).
+    /// </summary>
+    public StringNode SharedStringNode(int minLength, int? maxLength, SchemaCompileBudget budget)
+    {
+        lock (stringNodes)
+        {
+            if (stringNodes.TryGetValue((minLength, maxLength), out StringNode? known))
+                return known;
+        }
+        var node = new StringNode(this, minLength, maxLength, budget);
+        lock (stringNodes)
+        {
+            if (stringNodes.Count < MaxSharedStringNodes)
+                node = stringNodes.TryAdd((minLength, maxLength), node) ? node : stringNodes[(minLength, maxLength)];
+        }
+        return node;
+    }
+
+    /// <summary>The number node of this (number) automaton, shared by every schema that uses it.</summary>
+    public NumberNode NumberNode
+    {
+        get
+        {
+            if (numberNode is null)
+                Interlocked.CompareExchange(ref numberNode, new NumberNode(this), null);
+            return numberNode;
+        }
+    }
+
     /// <summary>The start state, or −1 when no string is accepted at all.</summary>
     public int Start { get; }
 
     public int StateCount => edges.Length;
+
+    /// <summary>What the automaton holds in memory, in bytes (an estimate, for the cache that keeps it).</summary>
+    public long EstimatedBytes => (long)edges.Length * BytesPerState + edges.Sum(e => (long)e.Length) * BytesPerTransition;
 
     /// <summary>For a product automaton, each state's component states (−1 where a component has rejected).</summary>
     public int[][]? Components { get; }
@@ -248,7 +296,9 @@ internal sealed class CharDfa
     /// Explores an automaton whose states are described by keys (sets of NFA states, tuples of component states),
     /// breadth first from <paramref name="start"/>. <paramref name="successors"/> returns disjoint ranges.
     /// </summary>
-    public static CharDfa Explore(int[] start, Func<int[], IEnumerable<(int Lo, int Hi, int[] Target)>> successors, Func<int[], bool> isAccepting, bool keepKeys = false)
+    /// <exception cref="FormatException">The automaton needs more than <see cref="MaxStates"/> states.</exception>
+    /// <exception cref="SchemaBudgetExceededException">The schema's compilation is over its budget.</exception>
+    public static CharDfa Explore(int[] start, Func<int[], IEnumerable<(int Lo, int Hi, int[] Target)>> successors, Func<int[], bool> isAccepting, SchemaCompileBudget budget, bool keepKeys = false)
     {
         var ids = new Dictionary<int[], int>(IntArrayComparer.Instance);
         var keys = new List<int[]>();
@@ -265,15 +315,18 @@ internal sealed class CharDfa
         }
         Intern(start);
         for (int s = 0; s < keys.Count; s++)
+        {
             edges.Add([.. successors(keys[s]).Select(e => (e.Lo, e.Hi, Intern(e.Target)))]);
+            budget.AddState(edges[s].Length);
+        }
         return new CharDfa([.. edges], [.. keys.Select(isAccepting)], 0, keepKeys ? [.. keys] : null);
     }
 
     /// <summary>The automaton of a regular expression with JSON Schema's semantics: a match anywhere, unless anchored.</summary>
     /// <exception cref="FormatException">The expression needs too many states.</exception>
-    public static CharDfa FromRegex(RegexNode regex)
+    public static CharDfa FromRegex(RegexNode regex, SchemaCompileBudget budget)
     {
-        var nfa = new Nfa();
+        var nfa = new Nfa(budget);
         // Search semantics: any characters, the expression, any characters; ^ and $ pin the ends.
         int prefix = nfa.NewState(), suffix = nfa.NewState();
         nfa.AddChars(prefix, CodePointSet.All, prefix);
@@ -286,11 +339,11 @@ internal sealed class CharDfa
             initial,
             set => nfa.Successors(set),
             set => nfa.ReachesWithEndAnchors(set, suffix),
-            keepKeys: false);
+            budget);
     }
 
     /// <summary>Strings of <paramref name="min"/> to <paramref name="max"/> characters (null: no upper bound) from a set.</summary>
-    public static CharDfa Lengths(int min, int? max, CodePointSet? chars = null)
+    public static CharDfa Lengths(int min, int? max, SchemaCompileBudget budget, CodePointSet? chars = null)
     {
         var set = chars ?? CodePointSet.All;
         int top = max ?? min;
@@ -298,11 +351,11 @@ internal sealed class CharDfa
             [0],
             key => key[0] < top || max is null ? set.Ranges.Select(r => (r.Lo, r.Hi, new[] { Math.Min(key[0] + 1, top) })) : [],
             key => key[0] >= min,
-            keepKeys: false);
+            budget);
     }
 
     /// <summary>Exactly the given strings.</summary>
-    public static CharDfa Strings(IEnumerable<string> values)
+    public static CharDfa Strings(IEnumerable<string> values, SchemaCompileBudget budget)
     {
         // A trie over code points; a key is the trie node.
         var children = new List<Dictionary<int, int>> { new() };
@@ -326,6 +379,7 @@ internal sealed class CharDfa
             [0],
             key => children[key[0]].OrderBy(p => p.Key).Select(p => (p.Key, p.Key, new[] { p.Value })),
             key => terminal[key[0]],
+            budget,
             keepKeys: true);
     }
 
@@ -334,20 +388,20 @@ internal sealed class CharDfa
     /// continues; the others may have rejected (their component state is −1). <paramref name="isAccepting"/> decides
     /// from the component states; <see cref="Components"/> keeps them.
     /// </summary>
-    public static CharDfa Product(IReadOnlyList<CharDfa> parts, IReadOnlyList<bool> required, Func<int[], bool> isAccepting)
+    public static CharDfa Product(IReadOnlyList<CharDfa> parts, IReadOnlyList<bool> required, Func<int[], bool> isAccepting, SchemaCompileBudget budget)
     {
         if (parts.Where((p, i) => required[i]).Any(p => p.Start < 0))
-            return Strings([]);
+            return Strings([], budget);
         int[] start = [.. parts.Select(p => p.Start)];
-        return Explore(start, key => ProductSuccessors(parts, required, key), isAccepting, keepKeys: true);
+        return Explore(start, key => ProductSuccessors(parts, required, key), isAccepting, budget, keepKeys: true);
     }
 
     /// <summary>The strings the automaton rejects.</summary>
-    public static CharDfa Complement(CharDfa dfa)
+    public static CharDfa Complement(CharDfa dfa, SchemaCompileBudget budget)
     {
         // Key: the state, or −1 once the input has left the automaton (then every continuation is accepted).
         int[] start = [dfa.Start];
-        return Explore(start, key => ComplementSuccessors(dfa, key[0]), key => key[0] < 0 || !dfa.IsAccepting(key[0]));
+        return Explore(start, key => ComplementSuccessors(dfa, key[0]), key => key[0] < 0 || !dfa.IsAccepting(key[0]), budget);
     }
 
     private static IEnumerable<(int Lo, int Hi, int[] Target)> ComplementSuccessors(CharDfa dfa, int state)
@@ -368,8 +422,8 @@ internal sealed class CharDfa
     }
 
     /// <summary>Strings every automaton accepts.</summary>
-    public static CharDfa Intersect(IReadOnlyList<CharDfa> parts) =>
-        parts.Count == 1 ? parts[0] : Product(parts, [.. parts.Select(_ => true)], key => key.Select((s, i) => parts[i].IsAccepting(s)).All(a => a));
+    public static CharDfa Intersect(IReadOnlyList<CharDfa> parts, SchemaCompileBudget budget) =>
+        parts.Count == 1 ? parts[0] : Product(parts, [.. parts.Select(_ => true)], key => key.Select((s, i) => parts[i].IsAccepting(s)).All(a => a), budget);
 
     private static IEnumerable<(int Lo, int Hi, int[] Target)> ProductSuccessors(IReadOnlyList<CharDfa> parts, IReadOnlyList<bool> required, int[] key)
     {
@@ -419,7 +473,7 @@ internal sealed class CharDfa
     }
 
     /// <summary>A Thompson NFA over code points with anchor edges, from which <see cref="FromRegex"/> builds the DFA.</summary>
-    private sealed class Nfa
+    private sealed class Nfa(SchemaCompileBudget budget)
     {
         /// <summary>NFA states allowed while expanding counted repetitions.</summary>
         private const int MaxNfaStates = 200_000;
@@ -534,6 +588,7 @@ internal sealed class CharDfa
                 int s = stack.Pop();
                 if (!seen.Add(s))
                     continue;
+                budget.Tick();
                 foreach (int t in Epsilon[s])
                     stack.Push(t);
                 if (atStart)

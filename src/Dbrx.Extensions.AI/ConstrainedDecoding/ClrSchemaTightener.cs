@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Globalization;
 using System.Reflection;
 using System.Text.Json;
@@ -9,30 +8,40 @@ using Microsoft.Extensions.AI;
 namespace Dbrx.Extensions.AI.ConstrainedDecoding;
 
 /// <summary>
-/// Narrows a schema where it is looser than the .NET type it was made from, so that every value the constraint lets
-/// through binds: integer widths (a <c>byte</c> is <c>"type":"integer"</c> in the schema), <c>decimal</c>,
-/// <c>Half</c>, <c>float</c> and <c>double</c> ranges (no overflow to infinity), <c>char</c> (one UTF-16 unit), <c>TimeSpan</c> (bounded days, real hours), <c>TimeOnly</c>
-/// (no offset), <c>byte[]</c> (base64), and dictionary keys of integer, enum and Guid types. Tool schemas are
-/// narrowed from <see cref="AIFunction.UnderlyingMethod"/>'s parameter types; response schemas from the type whose
-/// name <c>GetResponseAsync&lt;T&gt;</c> gave the schema (found among the loaded types and checked against the
-/// schema's properties). The result is still a JSON schema (extra keywords only) and is cached.
+/// Narrows a schema where it is looser than the .NET type the caller will read it into, so that every value the
+/// constraint lets through binds: integer widths (a <c>byte</c> is <c>"type":"integer"</c> in the schema), <c>decimal</c>,
+/// <c>Half</c>, <c>float</c> and <c>double</c> ranges (no overflow to infinity), <c>char</c> (one UTF-16 unit), <c>TimeSpan</c>
+/// (bounded days, real hours), <c>TimeOnly</c> (no offset), <c>byte[]</c> (base64), and dictionary keys of integer, enum
+/// and Guid types. Only from types the caller supplied in-process: a tool's <see cref="AIFunction.UnderlyingMethod"/>
+/// parameters, and the response type of <see cref="DbrxChatOptionsExtensions.WithResponseType"/>; never from a name a
+/// schema carries (a client over HTTP can send any name). Narrowing only adds keywords (a second pattern goes into
+/// <c>allOf</c>), so the answer still satisfies the schema given, with one exception: <c>TimeOnly</c>'s
+/// <c>format: time</c>, which requires an offset <c>TimeOnly</c> cannot read, is replaced by the time of day it reads.
+/// Nothing is kept between requests: a schema is parsed and written again per request (tool schemas are small), and
+/// its compiled grammar is cached by the result's text.
 /// </summary>
 internal static class ClrSchemaTightener
 {
-    private static readonly ConcurrentDictionary<(object Source, string Schema), JsonElement> Cache = new();
     private static readonly JsonSerializerOptions Options = AIJsonUtilities.DefaultOptions;
-    private static Dictionary<string, List<Type>>? typesByName;
-    private static int indexedAssemblies;
 
     /// <summary>A tool's parameter schema, narrowed by its method's parameter types when it has one.</summary>
     public static JsonElement ForTool(AIFunctionDeclaration tool) =>
-        tool is AIFunction { UnderlyingMethod: { } method }
-            ? Cache.GetOrAdd((method, tool.JsonSchema.GetRawText()), key => TightenParameters(tool.JsonSchema, (MethodInfo)key.Source))
-            : tool.JsonSchema;
+        tool is AIFunction { UnderlyingMethod: { } method } ? TightenParameters(tool.JsonSchema, method) : tool.JsonSchema;
 
-    /// <summary>A response schema, narrowed by the type its name identifies (as GetResponseAsync&lt;T&gt; names it), if one matches.</summary>
-    public static JsonElement ForResponse(JsonElement schema, string? schemaName) =>
-        schemaName is null ? schema : Cache.GetOrAdd((schemaName, schema.GetRawText()), key => TightenResponse(schema, (string)key.Source));
+    /// <summary>A response schema, narrowed by the type the caller will read it into, when it gave one that the schema describes.</summary>
+    public static JsonElement ForResponse(JsonElement schema, Type? type)
+    {
+        if (type is null || JsonNode.Parse(schema.GetRawText()) is not JsonObject root)
+            return schema;
+        // GetResponseAsync<T> wraps what is not an object in {"data": ...}.
+        JsonObject target = root;
+        if (!IsObject(type) && root["properties"] is JsonObject { Count: 1 } wrapper && wrapper["data"] is JsonObject data)
+            target = data;
+        if (!Matches(target, type))
+            return schema;
+        Tighten(target, type, root, []);
+        return ToElement(root);
+    }
 
     private static JsonElement TightenParameters(JsonElement schema, MethodInfo method)
     {
@@ -45,25 +54,6 @@ internal static class ClrSchemaTightener
                 Tighten(property, parameter.ParameterType, root, visited);
         }
         return ToElement(root);
-    }
-
-    private static JsonElement TightenResponse(JsonElement schema, string schemaName)
-    {
-        if (JsonNode.Parse(schema.GetRawText()) is not JsonObject root)
-            return schema;
-        bool changed = false;
-        foreach (Type type in Candidates(schemaName))
-        {
-            // GetResponseAsync<T> wraps what is not an object in {"data": ...}.
-            JsonObject target = root;
-            if (!IsObject(type) && root["properties"] is JsonObject { Count: 1 } wrapper && wrapper["data"] is JsonObject data)
-                target = data;
-            if (!Matches(target, type))
-                continue;
-            Tighten(target, type, root, []);
-            changed = true;
-        }
-        return changed ? ToElement(root) : schema;
     }
 
     private static JsonElement ToElement(JsonNode node) => JsonDocument.Parse(node.ToJsonString()).RootElement.Clone();
@@ -81,59 +71,6 @@ internal static class ClrSchemaTightener
         var names = info.Properties.Select(p => p.Name).ToHashSet(StringComparer.Ordinal);
         return names.SetEquals(properties.Select(p => p.Key));
     }
-
-    /// <summary>Loaded types whose name (with what MEAI replaces in schema names replaced) is the schema's name; arrays too.</summary>
-    private static List<Type> Candidates(string schemaName)
-    {
-        Dictionary<string, List<Type>> index = TypesByName();
-        var result = new List<Type>(index.GetValueOrDefault(schemaName) ?? []);
-        if (schemaName.EndsWith("__", StringComparison.Ordinal) && index.GetValueOrDefault(schemaName[..^2]) is { } elements)
-            result.AddRange(elements.Select(e => e.MakeArrayType()));
-        return result;
-    }
-
-    private static readonly Lock IndexLock = new();
-
-    private static Dictionary<string, List<Type>> TypesByName()
-    {
-        lock (IndexLock)
-            return BuildIndex();
-    }
-
-    private static Dictionary<string, List<Type>> BuildIndex()
-    {
-        Assembly[] assemblies = AppDomain.CurrentDomain.GetAssemblies();
-        if (typesByName is { } known && indexedAssemblies == assemblies.Length)
-            return known;
-        var index = new Dictionary<string, List<Type>>(StringComparer.Ordinal);
-        foreach (Assembly assembly in assemblies.Where(a => !a.IsDynamic))
-        {
-            Type?[] types;
-            try
-            {
-                types = assembly.GetTypes();
-            }
-            catch (ReflectionTypeLoadException e)
-            {
-                types = e.Types;
-            }
-            foreach (Type? type in types)
-            {
-                if (type is null || type.IsGenericTypeDefinition && type.IsInterface)
-                    continue;
-                string name = SchemaName(type.Name);
-                if (!index.TryGetValue(name, out List<Type>? list))
-                    index[name] = list = [];
-                list.Add(type);
-            }
-        }
-        typesByName = index;
-        indexedAssemblies = assemblies.Length;
-        return index;
-    }
-
-    /// <summary>A type name as Microsoft.Extensions.AI turns it into a schema name (characters other than letters, digits, '_' and '-' become '_').</summary>
-    private static string SchemaName(string name) => string.Concat(name.Select(c => char.IsAsciiLetterOrDigit(c) || c is '_' or '-' ? c : '_'));
 
     private static Type Underlying(Type type) => Nullable.GetUnderlyingType(type) ?? type;
 
@@ -153,23 +90,25 @@ internal static class ClrSchemaTightener
         }
         if (type == typeof(char))
         {
-            schema["pattern"] = StringFormats.Char;
+            AddPattern(schema, StringFormats.Char);
             return;
         }
         if (type == typeof(TimeSpan))
         {
-            schema["pattern"] = StringFormats.TimeSpan;
+            AddPattern(schema, StringFormats.TimeSpan);
             return;
         }
         if (type == typeof(TimeOnly))
         {
-            schema.Remove("format");
-            schema["pattern"] = StringFormats.TimeOfDay;
+            // The one replacement (see the class remarks): format "time" requires an offset TimeOnly cannot read.
+            if (schema["format"] is JsonValue format && format.TryGetValue(out string? name) && name == "time")
+                schema.Remove("format");
+            AddPattern(schema, StringFormats.TimeOfDay);
             return;
         }
         if (type == typeof(byte[]))
         {
-            schema["pattern"] = StringFormats.Base64;
+            AddPattern(schema, StringFormats.Base64);
             return;
         }
         if (type.IsPrimitive || type.IsEnum || type == typeof(string) || type == typeof(Guid) || type == typeof(Uri)
@@ -185,7 +124,7 @@ internal static class ClrSchemaTightener
                 if (schema["additionalProperties"] is JsonObject values)
                     Tighten(values, value, root, visited);
                 if (KeyPattern(info.KeyType) is { } keys)
-                    schema["propertyNames"] = keys;
+                    AddKeyword(schema, "propertyNames", keys);
                 break;
             case JsonTypeInfoKind.Object when schema["properties"] is JsonObject properties:
                 foreach (JsonPropertyInfo property in info.Properties)
@@ -221,6 +160,22 @@ internal static class ClrSchemaTightener
         _ when type == typeof(decimal) => ("-79228162514264337593543950335", "79228162514264337593543950335"),
         _ => null,
     };
+
+    /// <summary>Adds a pattern the value must match too: the schema's own pattern, if any, still applies.</summary>
+    private static void AddPattern(JsonObject schema, string pattern) => AddKeyword(schema, "pattern", JsonValue.Create(pattern));
+
+    /// <summary>Adds a keyword the value must satisfy too: beside the schema's own one of that name, in allOf.</summary>
+    private static void AddKeyword(JsonObject schema, string keyword, JsonNode value)
+    {
+        if (schema[keyword] is null)
+        {
+            schema[keyword] = value;
+            return;
+        }
+        if (schema["allOf"] is not JsonArray all)
+            schema["allOf"] = all = [];
+        all.Add(new JsonObject { [keyword] = value });
+    }
 
     /// <summary>Keeps the stricter of the schema's bound and the type's.</summary>
     private static void Narrow(JsonObject schema, string keyword, string bound, bool raise)

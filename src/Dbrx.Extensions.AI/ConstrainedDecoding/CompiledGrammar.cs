@@ -13,37 +13,58 @@ namespace Dbrx.Extensions.AI.ConstrainedDecoding;
 /// taken by their character count from precomputed bitsets and only the others walked), plus, for the few trie
 /// nodes where the frame completes, the rest of those tokens checked against the real parent (XGrammar's
 /// context-independent and context-dependent tokens). Masks are then kept per state, since the states of a document
-/// repeat, up to <see cref="MaxCachedMaskBytes"/>. Shared by every request with the same schema; thread-safe.
+/// repeat. Shared by every request with the same schema; thread-safe.
 /// </summary>
+/// <remarks>
+/// What it learns is kept within <see cref="JsonConstraintOptions.MaxGrammarBytes"/> (an estimate of its states,
+/// transitions, stacks and masks). Past that it is over its limit: it keeps answering, but computes what it would
+/// have kept (masks, transitions, states) afresh each time, and its owner's cache drops it so the next request
+/// starts a fresh grammar. Its growth is reported to the owner (<see cref="JsonConstraintCompiler"/>), whose cache
+/// budget counts it.
+/// </remarks>
 internal sealed class CompiledGrammar
 {
-    /// <summary>Memory one grammar may hold in cached masks.</summary>
-    public const long MaxCachedMaskBytes = 64L << 20;
-
-    /// <summary>States one grammar interns; past this the tables start over (states already held keep working).</summary>
-    public const int MaxStates = 1_000_000;
-
-    /// <summary>
-    /// Per tokenizer, the grammar that holds the local masks of frames every grammar shares: strings and numbers
-    /// (their nodes are shared, see <see cref="JsonSchemaCompiler"/>) and declared keys (by name).
-    /// </summary>
-    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<TokenTrie, CompiledGrammar> SharedFrames = new();
+    /// <summary>Memory estimates: an interned state (object, stack array, key, table entry), a stack, a transition, a dense table.</summary>
+    private const int StateBytes = 160, StackBytes = 96, TransitionBytes = 16, DenseBytes = 256 * 8 + 32, ResumedBytes = 64;
 
     private readonly object sync = new();
+    private readonly JsonConstraintCompiler? owner;
+    private readonly long maxBytes;
+    private readonly long reportEvery;
+    private readonly bool sharesFrames;
     private readonly JsonMachine machine;
+    private readonly StackTable stacks = new();
     private readonly Dictionary<(Stack?, ExitFrame), GrammarState> resumed = [];
     private readonly List<Stack> stepOutput = [];
-    private Dictionary<int[], GrammarState> states = new(IntArrayComparer.Instance);
-    private long cachedMaskBytes;
+    private readonly Dictionary<int[], GrammarState> states = new(IntArrayComparer.Instance);
+    private long learntBytes, reportedBytes;
+    private volatile bool overLimit;
 
-    public CompiledGrammar(GrammarNode root, DbrxTokenizer tokenizer)
+    /// <summary>Binds a grammar to a tokenizer.</summary>
+    /// <param name="root">The grammar.</param>
+    /// <param name="tokenizer">The tokenizer.</param>
+    /// <param name="owner">The compiler whose shared frames it uses and whose cache counts it; null for a grammar of its own (tests).</param>
+    /// <param name="baseBytes">Memory the grammar holds from the start (its automata).</param>
+    /// <param name="sharesFrames">This is the owner's grammar of shared frames.</param>
+    public CompiledGrammar(GrammarNode root, DbrxTokenizer tokenizer, JsonConstraintCompiler? owner = null, long baseBytes = 0, bool sharesFrames = false)
     {
         Root = root;
         Tokenizer = tokenizer;
         Trie = TokenTrie.For(tokenizer);
-        machine = new JsonMachine(new StackTable());
+        this.owner = owner;
+        this.sharesFrames = sharesFrames;
+        maxBytes = owner?.Options.MaxGrammarBytes ?? new JsonConstraintOptions().MaxGrammarBytes;
+        reportEvery = owner?.ReportGrowthEvery ?? long.MaxValue;
+        learntBytes = baseBytes;
+        machine = new JsonMachine(stacks);
         Start = Intern([machine.Start(root)]);
     }
+
+    /// <summary>Memory held, in bytes (an estimate).</summary>
+    public long EstimatedBytes => Volatile.Read(ref learntBytes) + (long)stacks.Count * StackBytes;
+
+    /// <summary>The grammar holds more than its limit and keeps nothing more (see the remarks).</summary>
+    public bool IsOverLimit => overLimit;
 
     public GrammarNode Root { get; }
 
@@ -80,7 +101,12 @@ internal sealed class CompiledGrammar
             foreach (Stack stack in state.Stacks)
                 machine.Step(stack, b, next);
             GrammarState result = Intern(next);
-            state.SetNext(b, result);
+            if (!overLimit)
+            {
+                bool wasDense = state.IsDense;
+                state.SetNext(b, result);
+                Grow(state.IsDense && !wasDense ? DenseBytes : TransitionBytes);
+            }
             return result;
         }
     }
@@ -94,15 +120,16 @@ internal sealed class CompiledGrammar
             int[] key = Key(next);
             if (states.TryGetValue(key, out GrammarState? state))
                 return state;
-            if (states.Count >= MaxStates)
-            {
-                // A runaway schema (long counted strings, deep recursion): start the table over rather than grow without bound.
-                states = new Dictionary<int[], GrammarState>(IntArrayComparer.Instance);
-            }
             var distinct = new Stack[key.Length];
             foreach (Stack stack in next)
                 distinct[Array.BinarySearch(key, stack.Id)] = stack;
-            states[key] = state = new GrammarState(distinct);
+            state = new GrammarState(distinct);
+            if (!overLimit)
+            {
+                // Over the limit, a state is used and forgotten: correct, only not remembered.
+                states[key] = state;
+                Grow(StateBytes + 12L * key.Length);
+            }
             state.Continuing = state.Exits.Length == 0 ? state : Intern([.. distinct.Where(s => s.Top is not ExitFrame)]);
             return state;
         }
@@ -167,14 +194,29 @@ internal sealed class CompiledGrammar
         return cached;
     }
 
+    /// <summary>Whether a mask of <paramref name="size"/> bytes may be kept, counting it if so.</summary>
     private bool Keep(int size)
     {
         lock (sync)
         {
-            if (cachedMaskBytes + size > MaxCachedMaskBytes)
+            if (overLimit)
                 return false;
-            cachedMaskBytes += size;
-            return true;
+            Grow(size);
+            return !overLimit;
+        }
+    }
+
+    /// <summary>Counts memory the grammar keeps; past its limit it keeps nothing more. Callers hold the lock.</summary>
+    private void Grow(long size)
+    {
+        learntBytes += size;
+        if (EstimatedBytes > maxBytes)
+            overLimit = true;
+        if (learntBytes - reportedBytes >= reportEvery || overLimit)
+        {
+            reportedBytes = learntBytes;
+            // The owner measures its cache (without taking any grammar's lock) and may drop this grammar from it.
+            owner?.GrammarGrew();
         }
     }
 
@@ -247,9 +289,6 @@ internal sealed class CompiledGrammar
         return next.CloseBytes;
     }
 
-    private static CompiledGrammar SharedFramesOf(TokenTrie trie, DbrxTokenizer tokenizer) =>
-        SharedFrames.GetValue(trie, _ => new CompiledGrammar(new LiteralNode(["null"u8.ToArray()]) { MinBytes = 4 }, tokenizer));
-
     /// <summary>The state after a frame completed over a real parent.</summary>
     private GrammarState Resume(Stack? parent, ExitFrame exit)
     {
@@ -259,17 +298,22 @@ internal sealed class CompiledGrammar
             {
                 var next = new List<Stack>();
                 machine.Resume(parent, exit, next);
-                resumed[(parent, exit)] = state = Intern(next);
+                state = Intern(next);
+                if (!overLimit)
+                {
+                    resumed[(parent, exit)] = state;
+                    Grow(ResumedBytes);
+                }
             }
             return state;
         }
     }
 
-    /// <summary>What a frame allows on its own (computed once per frame and grammar; for shared frames, once per process).</summary>
+    /// <summary>What a frame allows on its own (computed once per frame and grammar; for shared frames, once per owner).</summary>
     private LocalMask LocalMaskOf(Frame top)
     {
-        if (top is StringFrame { Node.KeyValues: null } or NumberFrame or KeyFrame && !ReferenceEquals(this, SharedFramesOf(Trie, Tokenizer)))
-            return SharedFramesOf(Trie, Tokenizer).LocalMaskOf(top);
+        if (top is StringFrame { Node.KeyValues: null } or NumberFrame or KeyFrame && !sharesFrames && owner is not null)
+            return owner.SharedFrames.LocalMaskOf(top);
         GrammarState local = Intern([machine.Local(top)]);
         if (local.Local is { } known)
             return known;

@@ -158,13 +158,20 @@ internal sealed class LiteralNode : GrammarNode
 /// </summary>
 internal sealed class StringNode : GrammarNode
 {
-    public StringNode(CharDfa? dfa, int minLength = 0, int? maxLength = null)
+    /// <summary>A string node; its table of lengths (with an automaton and bounds) is counted against <paramref name="budget"/>.</summary>
+    public StringNode(CharDfa? dfa, int minLength, int? maxLength, SchemaCompileBudget budget)
     {
         Dfa = dfa;
         MinLength = minLength;
         MaxLength = maxLength;
         if (dfa is not null && (minLength > 0 || maxLength is not null))
-            Lengths = new StringLengths(dfa, minLength, maxLength);
+            Lengths = new StringLengths(dfa, minLength, maxLength, budget);
+    }
+
+    /// <summary>A string of any length over an automaton (an object's keys).</summary>
+    public StringNode(CharDfa dfa)
+        : this(dfa, 0, null, SchemaCompileBudget.Unlimited)
+    {
     }
 
     public CharDfa? Dfa { get; }

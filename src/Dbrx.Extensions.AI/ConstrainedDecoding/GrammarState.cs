@@ -84,6 +84,9 @@ internal sealed class GrammarState
     /// <summary>The tokens of the shortest completion, once computed.</summary>
     public int[]? CloseTokens { get; set; }
 
+    /// <summary>Whether the transitions are kept in a table of all 256 bytes (past a few distinct bytes).</summary>
+    public bool IsDense => dense is not null;
+
     /// <summary>The transition on a byte if already known (null otherwise).</summary>
     public GrammarState? KnownNext(byte b)
     {

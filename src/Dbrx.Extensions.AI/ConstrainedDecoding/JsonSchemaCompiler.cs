@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Numerics;
 using System.Text.Json;
 
@@ -9,36 +8,31 @@ namespace Dbrx.Extensions.AI.ConstrainedDecoding;
 /// it allows (with properties in declaration order). allOf and $ref are merged keyword by keyword, anyOf and oneOf
 /// expanded into alternatives (oneOf only where its alternatives provably exclude each other, or can be made to by
 /// ruling out properties), types split into one node each. What cannot be enforced exactly fails with a
-/// <see cref="JsonSchemaException"/> that names the keyword and its path; nothing is silently dropped.
+/// <see cref="JsonSchemaException"/> that names the keyword and its path; nothing is silently dropped. So does a
+/// schema that needs more than its <see cref="SchemaCompileBudget"/>. Automata of patterns and numbers, key literals
+/// and string and number nodes come from the <see cref="JsonConstraintCompiler"/> the schema is compiled for, so they
+/// are shared by its schemas (and their token masks computed once).
 /// </summary>
 internal sealed class JsonSchemaCompiler
 {
     /// <summary>Alternatives one schema may expand into (anyOf inside anyOf multiplies).</summary>
     public const int MaxAlternatives = 256;
 
-    private static readonly ConcurrentDictionary<string, CharDfa> PatternCache = new(StringComparer.Ordinal);
-    private static readonly ConcurrentDictionary<NumberSpec, CharDfa> NumberCache = new();
-    private static readonly CharDfa AnyString = CharDfa.Lengths(0, null);
-
-    /// <summary>
-    /// String nodes are shared by everything that compiles to the same automaton and lengths, in every grammar, so
-    /// their token masks are computed once per process (see <see cref="CompiledGrammar"/>).
-    /// </summary>
-    private static readonly ConcurrentDictionary<(CharDfa?, int, int?), StringNode> SharedStrings = new();
-
-    /// <summary>Number nodes likewise, by automaton (most schemas' numbers are the same few: any integer, any number).</summary>
-    private static readonly ConcurrentDictionary<CharDfa, NumberNode> SharedNumbers = new();
-
+    private static readonly CharDfa AnyString = CharDfa.Lengths(0, null, SchemaCompileBudget.Unlimited);
 
     private readonly SchemaReader reader;
     private readonly bool undeclaredProperties;
+    private readonly JsonConstraintCompiler shared;
+    private readonly SchemaCompileBudget budget;
     private readonly Dictionary<string, ChoiceNode> nodes = new(StringComparer.Ordinal);
     private readonly List<KeyAutomaton> keyAutomata = [];
 
-    private JsonSchemaCompiler(JsonElement schema, bool undeclaredProperties)
+    private JsonSchemaCompiler(JsonElement schema, bool undeclaredProperties, JsonConstraintCompiler shared, SchemaCompileBudget budget)
     {
         reader = new SchemaReader(schema);
         this.undeclaredProperties = undeclaredProperties;
+        this.shared = shared;
+        this.budget = budget;
     }
 
     /// <summary>Compiles a schema.</summary>
@@ -47,10 +41,13 @@ internal sealed class JsonSchemaCompiler
     /// Allow properties a schema does not declare where it does not forbid them (JSON Schema's default). False
     /// writes declared properties only, in objects that declare some.
     /// </param>
-    /// <exception cref="JsonSchemaException">The schema is invalid or cannot be enforced.</exception>
-    public static GrammarNode Compile(JsonElement schema, bool undeclaredProperties = true)
+    /// <param name="shared">Where automata, key literals and string and number nodes are shared from.</param>
+    /// <param name="budget">What the compilation may spend.</param>
+    /// <exception cref="JsonSchemaException">The schema is invalid, cannot be enforced, or needs more than the budget.</exception>
+    /// <exception cref="OperationCanceledException">The budget's cancellation token was cancelled.</exception>
+    public static GrammarNode Compile(JsonElement schema, bool undeclaredProperties, JsonConstraintCompiler shared, SchemaCompileBudget budget)
     {
-        var compiler = new JsonSchemaCompiler(schema, undeclaredProperties);
+        var compiler = new JsonSchemaCompiler(schema, undeclaredProperties, shared, budget);
         GrammarNode root = compiler.NodeFor([compiler.reader.Root]);
         compiler.Finish(root);
         if (!root.IsPossible)
@@ -72,9 +69,12 @@ internal sealed class JsonSchemaCompiler
         var info = new SchemaInfo(locations.Count > 0 ? locations[0].Path : "#");
         foreach (SchemaLocation location in locations)
             info.Merge(reader.Read(location));
-        foreach (SchemaInfo alternative in Expand(info))
-            node.Options.AddRange(Build(alternative));
-        return node;
+        return Within("schema", info.Path, () =>
+        {
+            foreach (SchemaInfo alternative in Expand(info))
+                node.Options.AddRange(Build(alternative));
+            return node;
+        });
     }
 
     /// <summary>The schema as alternatives without anyOf/oneOf (disjunctive normal form).</summary>
@@ -317,16 +317,32 @@ internal sealed class JsonSchemaCompiler
         return state >= 0 && dfa.IsAccepting(state);
     }
 
-    /// <summary>A pattern's automaton (shared between schemas: patterns repeat).</summary>
-    private static CharDfa Pattern(string pattern, string path)
+    /// <summary>A pattern's automaton (shared between schemas: patterns repeat); a format's is its pattern's.</summary>
+    private CharDfa Pattern(string pattern, string path, string keyword = "pattern")
     {
         try
         {
-            return PatternCache.GetOrAdd(pattern, p => CharDfa.FromRegex(RegexParser.Parse(p)));
+            return Within(keyword, path, () => shared.Pattern(pattern, budget));
         }
         catch (FormatException e)
         {
-            throw new JsonSchemaException("pattern", path, $"'{pattern}' cannot be enforced: {e.Message}", e);
+            throw new JsonSchemaException(keyword, path, $"'{pattern}' cannot be enforced: {e.Message}", e);
+        }
+    }
+
+    /// <summary>
+    /// Runs part of the compilation, naming <paramref name="keyword"/> at <paramref name="path"/> if it runs out of
+    /// the budget (the innermost such part names it).
+    /// </summary>
+    private static T Within<T>(string keyword, string path, Func<T> build)
+    {
+        try
+        {
+            return build();
+        }
+        catch (SchemaBudgetExceededException e)
+        {
+            throw new JsonSchemaException(keyword, path, e.Message, e);
         }
     }
 
@@ -387,7 +403,8 @@ internal sealed class JsonSchemaCompiler
         CharDfa? dfa = StringDfa(info, foldLengths: false);
         if (dfa is { Start: < 0 })
             return null;
-        var node = SharedStrings.GetOrAdd((dfa, info.MinLength, info.MaxLength), k => new StringNode(k.Item1, k.Item2, k.Item3));
+        string where = info.Patterns.Count > 0 ? info.Patterns[0].Path : info.Path;
+        var node = Within(info.MaxLength is not null ? "maxLength" : "minLength", where, () => shared.StringNode(dfa, info.MinLength, info.MaxLength, budget));
         return node.Lengths is { } lengths && !lengths.Viable(dfa!.Start, 0) ? null : node;
     }
 
@@ -395,28 +412,32 @@ internal sealed class JsonSchemaCompiler
     /// The automaton of a string's patterns, format and exclusions (and, when <paramref name="foldLengths"/>, its
     /// length bounds); null when nothing but lengths constrains it.
     /// </summary>
-    private static CharDfa? StringDfa(SchemaInfo info, bool foldLengths)
+    private CharDfa? StringDfa(SchemaInfo info, bool foldLengths)
     {
         var parts = new List<CharDfa>();
         foreach (var (pattern, path, negated) in info.Patterns)
-            parts.Add(negated ? CharDfa.Complement(Pattern(pattern, path)) : Pattern(pattern, path));
+            parts.Add(negated ? Within("not", path, () => CharDfa.Complement(Pattern(pattern, path), budget)) : Pattern(pattern, path));
         foreach (var (format, path) in info.Formats)
-            parts.Add(Pattern(StringFormats.Pattern(format)!, path));
+            parts.Add(Pattern(StringFormats.Pattern(format)!, path, "format"));
+        string keyword = info.Patterns.Count > 0 ? "pattern" : info.Formats.Count > 0 ? "format" : "maxLength";
+        string where = info.Patterns.Count > 0 ? info.Patterns[0].Path : info.Formats.Count > 0 ? info.Formats[0].Path : info.Path;
         var excluded = info.ExcludedValues.Where(v => v.ValueKind == JsonValueKind.String).Select(v => v.GetString()!).ToList();
         if (excluded.Count > 0)
-            parts.Add(CharDfa.Complement(CharDfa.Strings(excluded)));
+            parts.Add(Within("not", info.Path, () => CharDfa.Complement(CharDfa.Strings(excluded, budget), budget)));
         if (parts.Count == 0)
             return null;
-        if (foldLengths && (info.MinLength > 0 || info.MaxLength is not null))
-            parts.Add(CharDfa.Lengths(info.MinLength, info.MaxLength));
         try
         {
-            return CharDfa.Intersect(parts);
+            return Within(keyword, where, () =>
+            {
+                if (foldLengths && (info.MinLength > 0 || info.MaxLength is not null))
+                    parts.Add(CharDfa.Lengths(info.MinLength, info.MaxLength, budget));
+                return CharDfa.Intersect(parts, budget);
+            });
         }
         catch (FormatException e)
         {
-            string where = info.Patterns.Count > 0 ? info.Patterns[0].Path : info.Formats.Count > 0 ? info.Formats[0].Path : info.Path;
-            throw new JsonSchemaException(info.Patterns.Count > 0 ? "pattern" : info.Formats.Count > 0 ? "format" : "maxLength", where, $"the string's patterns, format and length together cannot be enforced: {e.Message}", e);
+            throw new JsonSchemaException(keyword, where, $"the string's patterns, format and length together cannot be enforced: {e.Message}", e);
         }
     }
 
@@ -443,13 +464,14 @@ internal sealed class JsonSchemaCompiler
         CharDfa dfa;
         try
         {
-            dfa = NumberCache.GetOrAdd(spec, NumberAutomaton.Build);
+            string where = info.MultipleOf.Count > 0 ? info.MultipleOf[0].Path : info.Path;
+            dfa = Within(info.MultipleOf.Count > 0 ? "multipleOf" : "type", where, () => shared.Number(spec, budget));
         }
         catch (FormatException e)
         {
             throw new JsonSchemaException("multipleOf", info.MultipleOf.Count > 0 ? info.MultipleOf[0].Path : info.Path, $"cannot be enforced: {e.Message}", e);
         }
-        return dfa.Start < 0 ? null : SharedNumbers.GetOrAdd(dfa, d => new NumberNode(d));
+        return dfa.Start < 0 ? null : dfa.NumberNode;
     }
 
     private ObjectNode? BuildObject(SchemaInfo info)
@@ -472,7 +494,7 @@ internal sealed class JsonSchemaCompiler
             if (forbidden && required)
                 return null;
             GrammarNode value = forbidden ? new ChoiceNode() : NodeFor(locations);
-            properties.Add(new ObjectProperty(name, JsonText.Key(name), value, required));
+            properties.Add(new ObjectProperty(name, shared.Key(name), value, required));
         }
         if (info.MinProperties > properties.Count)
             throw new JsonSchemaException("minProperties", info.Path, $"{info.MinProperties} properties need undeclared ones, which are not counted towards it (at most {properties.Count} are declared)");
@@ -481,7 +503,7 @@ internal sealed class JsonSchemaCompiler
         {
             // Undeclared keys are never a declared name (those take the declared schema) nor a forbidden one.
             var excluded = names.Concat(info.Forbidden).Distinct().ToList();
-            var automaton = new KeyAutomaton(this, node, info.ObjectRules, !undeclaredProperties && names.Count > 0, excluded, [.. nameChecks.Select(d => d!)]);
+            var automaton = new KeyAutomaton(this, node, info.Path, info.ObjectRules, !undeclaredProperties && names.Count > 0, excluded, [.. nameChecks.Select(d => d!)]);
             keyAutomata.Add(automaton);
             node.ExtraKeys = automaton.Build(_ => true);
         }
@@ -496,9 +518,9 @@ internal sealed class JsonSchemaCompiler
         foreach (SchemaInfo alternative in alternatives.Where(a => (a.Types & JsonTypes.String) != 0))
         {
             if (alternative.Values is { } values)
-                parts.Add(CharDfa.Strings(values.Where(v => v.ValueKind == JsonValueKind.String).Select(v => v.GetString()!)));
+                parts.Add(Within("propertyNames", location.Path, () => CharDfa.Strings(values.Where(v => v.ValueKind == JsonValueKind.String).Select(v => v.GetString()!), budget)));
             else
-                parts.Add(StringDfa(alternative, foldLengths: true) ?? CharDfa.Lengths(alternative.MinLength, alternative.MaxLength));
+                parts.Add(StringDfa(alternative, foldLengths: true) ?? Within("propertyNames", location.Path, () => CharDfa.Lengths(alternative.MinLength, alternative.MaxLength, budget)));
         }
         if (parts.Count == 0)
             return null;
@@ -561,15 +583,18 @@ internal sealed class JsonSchemaCompiler
     /// object rule admits it: through the patternProperties it matches (their schemas then apply), else through
     /// additionalProperties (a schema, or nothing said, unless <paramref name="implicitOff"/>).
     /// </remarks>
-    private sealed class KeyAutomaton(JsonSchemaCompiler compiler, ObjectNode owner, List<ObjectRule> rules, bool implicitOff, List<string> declared, List<CharDfa> nameChecks)
+    private sealed class KeyAutomaton(JsonSchemaCompiler compiler, ObjectNode owner, string path, List<ObjectRule> rules, bool implicitOff, List<string> declared, List<CharDfa> nameChecks)
     {
         private readonly Dictionary<string, GrammarNode> values = new(StringComparer.Ordinal);
+
+        /// <summary>Where an error in the key rules is reported: the first patternProperties entry, else the object.</summary>
+        private string RulesPath => rules.SelectMany(r => r.PatternProperties).Select(p => p.Path).FirstOrDefault() ?? path;
 
         public StringNode Build(Func<GrammarNode, bool> valueAllowed)
         {
             // Components: the declared names (to exclude them), any string (so the product runs on when every
             // other component has dropped out), propertyNames (required), each rule's patterns.
-            var parts = new List<CharDfa> { CharDfa.Strings(declared), AnyString };
+            var parts = new List<CharDfa> { CharDfa.Strings(declared, compiler.budget), AnyString };
             var required = new List<bool> { false, true };
             parts.AddRange(nameChecks);
             required.AddRange(nameChecks.Select(_ => true));
@@ -579,7 +604,7 @@ internal sealed class JsonSchemaCompiler
                 foreach (var (pattern, path, schema) in rule.PatternProperties)
                 {
                     patternIndex.Add((rule, parts.Count, schema));
-                    parts.Add(Pattern(pattern, path));
+                    parts.Add(compiler.Pattern(pattern, path));
                     required.Add(false);
                 }
             }
@@ -617,11 +642,11 @@ internal sealed class JsonSchemaCompiler
             CharDfa dfa;
             try
             {
-                dfa = CharDfa.Product(parts, required, c => ValueFor(c) is not null);
+                dfa = Within("patternProperties", RulesPath, () => CharDfa.Product(parts, required, c => ValueFor(c) is not null, compiler.budget));
             }
             catch (FormatException e)
             {
-                throw new JsonSchemaException("patternProperties", "#", $"the object's key rules together cannot be enforced: {e.Message}", e);
+                throw new JsonSchemaException("patternProperties", RulesPath, $"the object's key rules together cannot be enforced: {e.Message}", e);
             }
             var keyValues = new GrammarNode?[dfa.StateCount];
             for (int s = 0; s < dfa.StateCount; s++)

@@ -14,14 +14,6 @@ internal static class JsonText
     /// <summary>A string as a compact UTF-8 JSON literal, quotes included.</summary>
     public static byte[] Serialize(string value) => JsonSerializer.SerializeToUtf8Bytes(value, Compact);
 
-    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, byte[]> Keys = new(StringComparer.Ordinal);
-
-    /// <summary>
-    /// A property name as a compact JSON literal, one array per name in the process: key frames of the same name
-    /// are then equal in every grammar, so their token masks are computed once.
-    /// </summary>
-    public static byte[] Key(string name) => Keys.Count < 100_000 ? Keys.GetOrAdd(name, Serialize) : Serialize(name);
-
     /// <summary>Bytes of a code point inside a JSON string: escaped where JSON requires it, else UTF-8.</summary>
     public static int EncodedLength(int codePoint) => codePoint switch
     {

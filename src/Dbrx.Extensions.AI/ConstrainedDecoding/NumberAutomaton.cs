@@ -41,11 +41,11 @@ internal static class NumberAutomaton
 
     /// <summary>The automaton.</summary>
     /// <exception cref="FormatException">The multipleOf cannot be checked (too fine or too large); the message says why.</exception>
-    public static CharDfa Build(NumberSpec spec)
+    public static CharDfa Build(NumberSpec spec, SchemaCompileBudget budget)
     {
         var builder = new Builder(spec);
         var start = new int[KeyLength];
-        return CharDfa.Explore(start, builder.Successors, builder.IsAccepting);
+        return CharDfa.Explore(start, builder.Successors, builder.IsAccepting, budget);
     }
 
     private sealed class Builder

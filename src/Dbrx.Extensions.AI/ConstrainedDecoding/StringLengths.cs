@@ -14,13 +14,15 @@ internal sealed class StringLengths
     private readonly CharDfa dfa;
     private readonly BitArray[] reach;
 
-    public StringLengths(CharDfa dfa, int minLength, int? maxLength)
+    /// <exception cref="SchemaBudgetExceededException">The table (states × lengths) is larger, or takes longer, than the budget allows.</exception>
+    public StringLengths(CharDfa dfa, int minLength, int? maxLength, SchemaCompileBudget budget)
     {
         this.dfa = dfa;
         MinLength = minLength;
         MaxLength = maxLength;
         Top = maxLength ?? minLength;
         int n = dfa.StateCount;
+        budget.AddBytes((long)n * ((Top + 8) / 8 + 32));
         reach = new BitArray[n];
         for (int s = 0; s < n; s++)
         {
@@ -33,6 +35,7 @@ internal sealed class StringLengths
             changed = false;
             for (int s = 0; s < n; s++)
             {
+                budget.Tick();
                 foreach (var (_, _, target) in dfa.Transitions(s))
                 {
                     for (int l = 0; l <= Top; l++)

@@ -1,0 +1,46 @@
+using System.Diagnostics.CodeAnalysis;
+using Microsoft.Extensions.AI;
+
+namespace Dbrx.Extensions.AI;
+
+/// <summary>Options of a DBRX chat request that <see cref="ChatOptions"/> has no member for.</summary>
+public static class DbrxChatOptionsExtensions
+{
+    /// <summary>The <see cref="ChatOptions.AdditionalProperties"/> key <see cref="WithResponseType"/> sets.</summary>
+    public const string ResponseTypeKey = "dbrx.response_type";
+
+    /// <summary>
+    /// Says which .NET type the JSON answer (<see cref="ChatOptions.ResponseFormat"/>, as <c>GetResponseAsync&lt;T&gt;</c>
+    /// sets it) will be read into, so that the schema can be narrowed where it is looser than the type reads: integer
+    /// widths, the range of <c>float</c>, <c>double</c>, <c>decimal</c> and <c>Half</c>, one UTF-16 unit for
+    /// <c>char</c>, <c>TimeSpan</c> and <c>TimeOnly</c> as .NET parses them, base64 for <c>byte[]</c>, dictionary keys.
+    /// Every answer then binds. Only a type given here narrows a schema, never a schema's name, and the answer still
+    /// satisfies the schema given (the one exception: a <c>TimeOnly</c> schema's <c>format: time</c>, which requires an
+    /// offset that <c>TimeOnly</c> cannot read, is replaced by the time of day it reads). A type the schema does not
+    /// describe (other property names) narrows nothing.
+    /// </summary>
+    /// <typeparam name="T">The type the answer is read into.</typeparam>
+    /// <param name="options">The request's options; changed and returned.</param>
+    /// <example><c>await client.GetResponseAsync&lt;Order&gt;(messages, new ChatOptions().WithResponseType&lt;Order&gt;())</c></example>
+    public static ChatOptions WithResponseType<[DynamicallyAccessedMembers(ResponseTypeMembers)] T>(this ChatOptions options) =>
+        options.WithResponseType(typeof(T));
+
+    /// <inheritdoc cref="WithResponseType{T}(ChatOptions)"/>
+    /// <param name="options">The request's options; changed and returned.</param>
+    /// <param name="type">The type the answer is read into.</param>
+    public static ChatOptions WithResponseType(this ChatOptions options, [DynamicallyAccessedMembers(ResponseTypeMembers)] Type type)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(type);
+        options.AdditionalProperties ??= [];
+        options.AdditionalProperties[ResponseTypeKey] = type;
+        return options;
+    }
+
+    /// <summary>The response type a request's options carry (only ever a <see cref="Type"/> object set in-process).</summary>
+    internal static Type? ResponseType(ChatOptions? options) =>
+        options?.AdditionalProperties?.TryGetValue(ResponseTypeKey, out object? value) == true ? value as Type : null;
+
+    private const DynamicallyAccessedMemberTypes ResponseTypeMembers =
+        DynamicallyAccessedMemberTypes.PublicProperties | DynamicallyAccessedMemberTypes.PublicFields | DynamicallyAccessedMemberTypes.PublicConstructors;
+}
