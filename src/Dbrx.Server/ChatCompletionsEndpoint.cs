@@ -1,5 +1,4 @@
 using System.Text.Json;
-using Dbrx.Inference.Generation;
 using Dbrx.Server.Wire;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Http;
@@ -27,10 +26,11 @@ internal sealed class ChatCompletionsEndpoint(IChatClient client, ServedModel mo
         RequestObservation observation = metrics.Observe();
         var stop = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, lifetime.ApplicationStopping);
         IAsyncEnumerator<ChatResponseUpdate>? updates = null;
+        MappedChatRequest? request = null;
         bool streaming = false;
         try
         {
-            MappedChatRequest request = OpenAIChatMapper.ToChatRequest(await ChatCompletionRequestReader.ReadAsync(context, options.MaxRequestBodyBytes, stop.Token));
+            request = OpenAIChatMapper.ToChatRequest(await ChatCompletionRequestReader.ReadAsync(context, options.MaxRequestBodyBytes, stop.Token), options);
             if (request.Model != model.Id)
                 throw ModelsEndpoint.NotFound(request.Model, model);
             string id = "chatcmpl-" + Guid.NewGuid().ToString("N");
@@ -42,7 +42,7 @@ internal sealed class ChatCompletionsEndpoint(IChatClient client, ServedModel mo
             if (request.Stream)
             {
                 streaming = true;
-                return TypedResults.ServerSentEvents(Stream(updates, stop, observation, new ChunkStream(id, model.Id, created, request.IncludeUsage)));
+                return TypedResults.ServerSentEvents(Stream(updates, stop, observation, new ChunkStream(id, model.Id, created, request.IncludeUsage), context.TraceIdentifier));
             }
             var all = new List<ChatResponseUpdate> { updates.Current };
             while (await updates.MoveNextAsync())
@@ -55,7 +55,7 @@ internal sealed class ChatCompletionsEndpoint(IChatClient client, ServedModel mo
         }
         catch (Exception e)
         {
-            return Refuse(context, e, observation);
+            return Refuse(context, e, request, observation);
         }
         finally
         {
@@ -70,7 +70,7 @@ internal sealed class ChatCompletionsEndpoint(IChatClient client, ServedModel mo
     }
 
     /// <summary>The chunks of a streamed answer, as server-sent event data, whose first update is already <c>Current</c>.</summary>
-    private async IAsyncEnumerable<string> Stream(IAsyncEnumerator<ChatResponseUpdate> updates, CancellationTokenSource stop, RequestObservation observation, ChunkStream chunks)
+    private async IAsyncEnumerable<string> Stream(IAsyncEnumerator<ChatResponseUpdate> updates, CancellationTokenSource stop, RequestObservation observation, ChunkStream chunks, string requestId)
     {
         using (stop)
         await using (updates)
@@ -101,9 +101,10 @@ internal sealed class ChatCompletionsEndpoint(IChatClient client, ServedModel mo
                 }
                 else if (!(failure is OperationCanceledException && stop.IsCancellationRequested))
                 {
-                    logger.LogError(failure, "A streamed chat completion failed after it started.");
+                    logger.LogError(failure, "A streamed chat completion failed after it started (request id {RequestId}).", requestId);
                     observation.End(RequestObservation.Error);
-                    yield return JsonSerializer.Serialize(new OpenAIErrorResponse(new OpenAIError(failure.Message, "server_error", null, null)), OpenAIJson.Wire.OpenAIErrorResponse);
+                    OpenAIRequestException error = ChatRequestErrors.ServerError(requestId);
+                    yield return JsonSerializer.Serialize(new OpenAIErrorResponse(new OpenAIError(error.Message, error.Type, null, null)), OpenAIJson.Wire.OpenAIErrorResponse);
                 }
             }
             finally
@@ -115,7 +116,7 @@ internal sealed class ChatCompletionsEndpoint(IChatClient client, ServedModel mo
     }
 
     /// <summary>The error response for a request that failed before its answer started, with its outcome counted.</summary>
-    private IResult Refuse(HttpContext context, Exception error, RequestObservation observation)
+    private IResult Refuse(HttpContext context, Exception error, MappedChatRequest? request, RequestObservation observation)
     {
         // The client went away: whatever failed on the way (a cancelled read or generation, a reset while the body was
         // read, which Kestrel may report before it aborts the request) is no fault.
@@ -124,16 +125,11 @@ internal sealed class ChatCompletionsEndpoint(IChatClient client, ServedModel mo
             observation.End(RequestObservation.Cancelled);
             return Results.Empty;
         }
-        OpenAIRequestException refusal = error switch
-        {
-            OpenAIRequestException known => known,
-            DbrxBusyException busy => new(StatusCodes.Status429TooManyRequests, busy.Message, code: "rate_limit_exceeded", type: "rate_limit_error"),
-            ArgumentException invalid => new(StatusCodes.Status400BadRequest, invalid.ParamName is { } name ? invalid.Message.Replace($" (Parameter '{name}')", "", StringComparison.Ordinal) : invalid.Message),
-            OperationCanceledException or ObjectDisposedException when lifetime.ApplicationStopping.IsCancellationRequested => new(StatusCodes.Status503ServiceUnavailable, "The server is shutting down.", type: "server_error"),
-            _ => new(StatusCodes.Status500InternalServerError, $"The server failed to answer: {error.Message}", type: "server_error"),
-        };
-        if (refusal.Status >= 500)
-            logger.LogError(error, "A chat completion failed.");
+        OpenAIRequestException refusal = error is OperationCanceledException or ObjectDisposedException && lifetime.ApplicationStopping.IsCancellationRequested
+            ? new(StatusCodes.Status503ServiceUnavailable, "The server is shutting down.", type: "server_error")
+            : ChatRequestErrors.Translate(error, request, context.TraceIdentifier);
+        if (refusal.Status == StatusCodes.Status500InternalServerError)
+            logger.LogError(error, "A chat completion failed (request id {RequestId}).", context.TraceIdentifier);
         if (refusal.Status == StatusCodes.Status429TooManyRequests)
             context.Response.Headers.RetryAfter = options.RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
         observation.End(RequestObservation.ForStatus(refusal.Status));

@@ -1,4 +1,5 @@
 using System.Diagnostics.Metrics;
+using Dbrx.Extensions.AI;
 using Microsoft.Extensions.AI;
 
 namespace Dbrx.Server;
@@ -6,7 +7,8 @@ namespace Dbrx.Server;
 /// <summary>
 /// The server's instruments, on the meter <see cref="MeterName"/> (exported at <c>/metrics</c> in Prometheus format
 /// through OpenTelemetry): chat completion requests by outcome, prompt, cached and generated tokens, the queue length
-/// and running requests of the engine, and histograms of the time to the first token and per output token.
+/// and running requests of the engine, histograms of the time to the first token and per output token, and what the
+/// JSON-schema cache (see <c>JsonConstraintCompiler</c>) holds and does.
 /// </summary>
 internal sealed class DbrxServerMetrics
 {
@@ -20,7 +22,7 @@ internal sealed class DbrxServerMetrics
     private readonly Histogram<double> timeToFirstToken;
     private readonly Histogram<double> timePerOutputToken;
 
-    public DbrxServerMetrics(IMeterFactory meters, ModelReadiness readiness)
+    public DbrxServerMetrics(IMeterFactory meters, ModelReadiness readiness, IChatClient client)
     {
         Meter meter = meters.Create(MeterName);
         requests = meter.CreateCounter<long>("dbrx.server.requests", "{request}", "Chat completion requests by outcome (ok, cancelled, bad_request, not_found, too_large, busy, unavailable, error), and requests refused for their API key (unauthorized).");
@@ -33,6 +35,13 @@ internal sealed class DbrxServerMetrics
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5] });
         meter.CreateObservableGauge("dbrx.server.queue_length", () => readiness.Generator?.WaitingRequests ?? 0, "{request}", "Requests waiting for a batch row.");
         meter.CreateObservableGauge("dbrx.server.running_requests", () => readiness.Generator?.RunningRequests ?? 0, "{request}", "Batch rows in use (running requests and the prompt being prefilled).");
+        if (client.GetService<JsonConstraintCompiler>() is { } json)
+        {
+            meter.CreateObservableCounter("dbrx.json_cache.hits", () => json.Statistics.Hits, "{lookup}", "Compiled schemas, pattern and number automata and key literals found in the JSON-schema cache.");
+            meter.CreateObservableCounter("dbrx.json_cache.misses", () => json.Statistics.Misses, "{lookup}", "Lookups in the JSON-schema cache that had to compile what they asked for.");
+            meter.CreateObservableCounter("dbrx.json_cache.evictions", () => json.Statistics.Evictions, "{entry}", "Entries dropped from the JSON-schema cache to stay within its budget (JsonCacheBytes).");
+            meter.CreateObservableGauge("dbrx.json_cache.size", () => json.Statistics.Bytes, "By", "Memory the JSON-schema cache holds (an estimate): compiled schemas with their states and token masks, automata.");
+        }
     }
 
     /// <summary>Starts measuring one chat completion request.</summary>

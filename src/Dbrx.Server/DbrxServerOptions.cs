@@ -20,6 +20,12 @@ public sealed class DbrxServerOptions
     /// <summary>Largest request body accepted, in bytes; a larger one gets 413. Default 8 MiB (a long prompt is a few hundred KiB).</summary>
     public long MaxRequestBodyBytes { get; set; } = 8 * 1024 * 1024;
 
+    /// <summary>Most messages one request may carry; more is a 400 naming <c>messages</c>. Default 2,048.</summary>
+    public int MaxMessages { get; set; } = 2048;
+
+    /// <summary>Most tools one request may offer; more is a 400 naming <c>tools</c>. Default 128 (OpenAI's own limit).</summary>
+    public int MaxTools { get; set; } = 128;
+
     /// <summary>Seconds a client is told to wait (<c>Retry-After</c>) when the queue is full and it gets 429.</summary>
     public int RetryAfterSeconds { get; set; } = 1;
 
@@ -30,6 +36,10 @@ public sealed class DbrxServerOptions
             throw new ArgumentException($"DbrxServerOptions.ApiKeys must not contain empty keys (configuration key {SectionName}:ApiKeys).");
         if (MaxRequestBodyBytes < 1024)
             throw new ArgumentException($"DbrxServerOptions.MaxRequestBodyBytes must be at least 1024, not {MaxRequestBodyBytes}.");
+        if (MaxMessages < 1)
+            throw new ArgumentException($"DbrxServerOptions.MaxMessages must be at least 1, not {MaxMessages}.");
+        if (MaxTools < 0)
+            throw new ArgumentException($"DbrxServerOptions.MaxTools must be 0 or more, not {MaxTools}.");
         if (RetryAfterSeconds < 1)
             throw new ArgumentException($"DbrxServerOptions.RetryAfterSeconds must be at least 1, not {RetryAfterSeconds}.");
     }

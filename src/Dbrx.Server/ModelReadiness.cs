@@ -9,11 +9,12 @@ using Microsoft.Extensions.Logging;
 namespace Dbrx.Server;
 
 /// <summary>
-/// Loads the model in the background when the host starts, so the server answers health checks at once, and reports
+/// Loads the model in the background once the host has started (so a server that cannot listen loads nothing), so
+/// the server answers health checks at once, and reports
 /// ready (<c>/health/ready</c>) once the model is loaded: Degraded while it loads (not a failure), Unhealthy if loading
 /// failed, both 503. A client that is not DBRX's is ready at once.
 /// </summary>
-internal sealed class ModelReadiness(IChatClient client, ILogger<ModelReadiness> logger) : BackgroundService, IHealthCheck
+internal sealed class ModelReadiness(IChatClient client, IHostApplicationLifetime lifetime, ILogger<ModelReadiness> logger) : BackgroundService, IHealthCheck
 {
     /// <summary>The health-check tag of the checks <c>/health/ready</c> runs.</summary>
     public const string Tag = "ready";
@@ -26,6 +27,19 @@ internal sealed class ModelReadiness(IChatClient client, ILogger<ModelReadiness>
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        // Kestrel listens once the host has started; a host that fails to start stops this service before it loads anything.
+        var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using (lifetime.ApplicationStarted.Register(() => started.TrySetResult()))
+        {
+            try
+            {
+                await started.Task.WaitAsync(stoppingToken);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+        }
         long start = Stopwatch.GetTimestamp();
         try
         {

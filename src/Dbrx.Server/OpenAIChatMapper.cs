@@ -12,7 +12,8 @@ namespace Dbrx.Server;
 /// <param name="Options">Sampling, length, stop strings, tools and the response format.</param>
 /// <param name="Stream">Answer with server-sent events.</param>
 /// <param name="IncludeUsage">With <paramref name="Stream"/>: end with a chunk that holds the usage.</param>
-internal sealed record MappedChatRequest(string Model, List<ChatMessage> Messages, ChatOptions Options, bool Stream, bool IncludeUsage);
+/// <param name="MaxTokensParam">The field the answer's length came in (<c>max_completion_tokens</c> or <c>max_tokens</c>), for errors about it.</param>
+internal sealed record MappedChatRequest(string Model, List<ChatMessage> Messages, ChatOptions Options, bool Stream, bool IncludeUsage, string MaxTokensParam = "max_tokens");
 
 /// <summary>
 /// The one translation between OpenAI's chat completions wire format and Microsoft.Extensions.AI, both ways: a request
@@ -40,12 +41,18 @@ internal static partial class OpenAIChatMapper
 
     /// <summary>Checks and translates a request (the caller checks <c>model</c> against the served model).</summary>
     /// <exception cref="OpenAIRequestException">A field is missing, has a value outside its range, or asks for what the server does not offer.</exception>
-    public static MappedChatRequest ToChatRequest(ChatCompletionRequest request)
+    /// <param name="request">The request as read.</param>
+    /// <param name="limits">How many messages and tools a request may carry.</param>
+    public static MappedChatRequest ToChatRequest(ChatCompletionRequest request, DbrxServerOptions limits)
     {
         if (string.IsNullOrEmpty(request.Model))
             throw OpenAIRequestException.Invalid("model", "Missing required parameter: 'model'.");
         if (request.Messages is not { Count: > 0 } messages)
             throw OpenAIRequestException.Invalid("messages", "'messages' must be a non-empty array of messages.");
+        if (messages.Count > limits.MaxMessages)
+            throw OpenAIRequestException.Invalid("messages", $"'messages' has {messages.Count:N0} messages; this server accepts at most {limits.MaxMessages:N0} in a request.");
+        if (request.Tools?.Count > limits.MaxTools)
+            throw OpenAIRequestException.Invalid("tools", $"'tools' has {request.Tools.Count:N0} tools; this server accepts at most {limits.MaxTools:N0} in a request.");
         if (request.N is { } n && n != 1)
             throw OpenAIRequestException.Invalid("n", $"'n' must be 1 (one choice per request), not {n}: send separate requests for several answers.");
         if (request.Logprobs == true)
@@ -81,7 +88,8 @@ internal static partial class OpenAIChatMapper
         for (int i = 0; i < messages.Count; i++)
             conversation.Add(Message(messages[i] ?? throw OpenAIRequestException.Invalid($"messages[{i}]", $"'messages[{i}]' must be a message object, not null."), $"messages[{i}]"));
         bool stream = request.Stream == true;
-        return new MappedChatRequest(request.Model, conversation, options, stream, stream && request.StreamOptions?.IncludeUsage == true);
+        string maxTokensParam = request.MaxCompletionTokens is not null ? "max_completion_tokens" : "max_tokens";
+        return new MappedChatRequest(request.Model, conversation, options, stream, stream && request.StreamOptions?.IncludeUsage == true, maxTokensParam);
     }
 
     private static double? InRange(double? value, string param, double minimum, double maximum, string range) =>

@@ -33,7 +33,11 @@ public sealed partial class DbrxTestServer : IAsyncDisposable
         Http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", ApiKey);
     }
 
-    public static async Task<DbrxTestServer> StartAsync(TinyModel model, Action<DbrxChatClientOptions>? client = null, Action<DbrxServerOptions>? server = null)
+    /// <param name="model">The tiny model to serve.</param>
+    /// <param name="client">Changes to the chat client's options.</param>
+    /// <param name="server">Changes to the server's options.</param>
+    /// <param name="layer">A layer in front of the DBRX client (behind the recording one), for faults.</param>
+    public static async Task<DbrxTestServer> StartAsync(TinyModel model, Action<DbrxChatClientOptions>? client = null, Action<DbrxServerOptions>? server = null, Func<IChatClient, IChatClient>? layer = null)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseUrls("http://127.0.0.1:0");
@@ -45,7 +49,7 @@ public sealed partial class DbrxTestServer : IAsyncDisposable
             options.ContextLength = 2048;
             options.DefaultMaxOutputTokens = 32;
             client?.Invoke(options);
-        }).Use(inner => new RecordingChatClient(inner));
+        }).Use(inner => new RecordingChatClient(layer?.Invoke(inner) ?? inner));
         builder.Services.AddDbrxOpenAI(options =>
         {
             options.ApiKeys = [ApiKey];

@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Diagnostics;
 using System.Net;
 using System.Text;
 using System.Text.Json;
@@ -112,12 +111,12 @@ public sealed class LoadAndFaultTests(TinyModel model)
     }
 
     [Fact]
-    public async Task SixtyFourStreamingClientsForAMinuteWithAQuarterDisconnectingGetTheirSoloAnswers()
+    public async Task SixtyFourStreamingClientsWithAQuarterDisconnectingGetTheirSoloAnswers()
     {
         await using DbrxTestServer server = await DbrxTestServer.StartAsync(model, client => client.MaxQueuedRequests = 256);
         string[] prompts = ["Hello", "What is DBRX?", "Name three rivers.", "Write a haiku about rain.", "2 + 2 = ?", "Translate 'cat' to French.", "Tell me a joke.", "Why is the sky blue?"];
         // Long enough that most disconnects come while the answer is still being generated.
-        const int maxTokens = 32;
+        const int maxTokens = 32, clients = 64, requestsEach = 6;
         var solo = new Dictionary<string, string>();
         foreach (string prompt in prompts)
         {
@@ -126,17 +125,17 @@ public sealed class LoadAndFaultTests(TinyModel model)
             solo[prompt] = alone.Text;
         }
 
-        var clock = Stopwatch.StartNew();
-        TimeSpan duration = TimeSpan.FromSeconds(60);
-        int completed = 0, disconnected = 0;
+        int completed = 0, disconnected = 0, meantToLeave = 0;
         var mismatches = new ConcurrentQueue<string>();
-        await Task.WhenAll(Enumerable.Range(0, 64).Select(client => Task.Run(async () =>
+        await Task.WhenAll(Enumerable.Range(0, clients).Select(client => Task.Run(async () =>
         {
             var random = new Random(client);
-            while (clock.Elapsed < duration)
+            for (int i = 0; i < requestsEach; i++)
             {
                 string prompt = prompts[random.Next(prompts.Length)];
                 int? disconnectAfter = random.Next(4) == 0 ? random.Next(0, 20) : null;
+                if (disconnectAfter is not null)
+                    Interlocked.Increment(ref meantToLeave);
                 Streamed answer = await StreamAsync(server.Http, prompt, maxTokens, disconnectAfter, random);
                 if (!answer.Completed)
                 {
@@ -148,12 +147,13 @@ public sealed class LoadAndFaultTests(TinyModel model)
                     mismatches.Enqueue($"{prompt}: {answer.Text} != {solo[prompt]}");
             }
         }, Cancellation)));
-        TimeSpan elapsed = clock.Elapsed;
 
-        TestContext.Current.SendDiagnosticMessage($"64 clients for {elapsed.TotalSeconds:F0} s: {completed} completed, {disconnected} disconnected; server outcomes ok {await server.MetricAsync("dbrx_server_requests_total", "outcome=\"ok\"")}, cancelled {await server.MetricAsync("dbrx_server_requests_total", "outcome=\"cancelled\"")}");
         Assert.Empty(mismatches);
-        Assert.True(completed >= 200, $"only {completed} answers completed in {elapsed}");
-        Assert.True(disconnected >= (completed + disconnected) / 8, $"{disconnected} of {completed + disconnected} disconnected");
+        // Every request either completed with its solo answer or was left by its client (one that meant to leave after
+        // more chunks than the answer had completes), and a quarter or so meant to leave.
+        Assert.Equal(clients * requestsEach, completed + disconnected);
+        Assert.InRange(disconnected, 1, meantToLeave);
+        Assert.True(meantToLeave >= clients * requestsEach / 8, $"{meantToLeave} of {clients * requestsEach} meant to leave");
         // Nothing left running or waiting (a cancelled request's row is freed at the worker's next step).
         using (var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(10)))
         {
@@ -168,24 +168,44 @@ public sealed class LoadAndFaultTests(TinyModel model)
         Assert.Equal(solo[prompts[2]], after.Text);
     }
 
+    /// <summary>
+    /// 2,000 short requests through a real server, streamed and whole, greedy and sampled, 16 clients at once: once they
+    /// are done, exactly as many tensors are alive as after the first 500 (the model, the KV cache and the rotary
+    /// tables, nothing per request), and nothing runs or waits. The process's resident memory over such a run is a
+    /// figure of <c>dbrx bench --serve</c>, not an assertion here.
+    /// </summary>
     [Fact]
-    public async Task TheServerProcessMemoryStaysFlatOver2000Requests()
+    public async Task NoTensorOutlivesItsRequestOver2000Requests()
     {
-        // Short requests, so 2,000 pass in reasonable time on a shared 2-core machine: no system prompt, one token each.
-        using ServeProcess serve = await ServeProcess.StartAsync("--model", model.Directory, "--device", "cpu", "--max-batch-size", "8", "--context-length", "2048", "--system-prompt", "");
-        // More clients than batch rows, so every step runs full.
-        const int total = 2000, concurrency = 16, sampleEvery = 100;
-        var samples = new List<(int Requests, long Bytes)>();
-        int next = 0;
+        await using DbrxTestServer server = await DbrxTestServer.StartAsync(model, client =>
+        {
+            client.MaxBatchSize = 8;
+            client.SystemPrompt = "";
+        });
+        const int total = 2000, warmUp = 500;
+        // The first 500, then (nothing in flight) the count, then the rest, then the count again.
+        await Requests(server, 1, warmUp);
+        await WhenIdle(server);
+        long afterWarmUp = LiveTensors();
+        await Requests(server, warmUp + 1, total);
+        await WhenIdle(server);
+        Assert.Equal(afterWarmUp, LiveTensors());
+        Assert.Equal(total, await server.MetricAsync("dbrx_server_requests_total", "outcome=\"ok\""));
+    }
+
+    /// <summary>Requests <paramref name="first"/> to <paramref name="last"/>, 16 clients at once, each answer checked.</summary>
+    private static async Task Requests(DbrxTestServer server, int first, int last)
+    {
+        int next = first - 1;
         var words = new[] { "river", "cloud", "engine", "violin", "harbour", "lantern", "meadow", "quartz" };
         async Task Client(int id)
         {
-            var random = new Random(id);
-            while (Interlocked.Increment(ref next) is var n && n <= total)
+            var random = new Random(id + first);
+            while (Interlocked.Increment(ref next) is var n && n <= last)
             {
                 string prompt = string.Join(' ', Enumerable.Range(0, random.Next(1, 40)).Select(_ => words[random.Next(words.Length)]));
                 bool stream = n % 4 == 0;
-                using HttpResponseMessage response = await serve.Http.PostAsync("/v1/chat/completions", new StringContent(JsonSerializer.Serialize(new
+                using HttpResponseMessage response = await server.Http.PostAsync("/v1/chat/completions", new StringContent(JsonSerializer.Serialize(new
                 {
                     model = TinyModel.Id,
                     messages = new[] { new { role = "user", content = prompt } },
@@ -197,24 +217,26 @@ public sealed class LoadAndFaultTests(TinyModel model)
                 Assert.Equal(HttpStatusCode.OK, response.StatusCode);
                 string body = await response.Content.ReadAsStringAsync(Cancellation);
                 Assert.True(stream ? body.EndsWith("data: [DONE]\n\n", StringComparison.Ordinal) : body.Contains("\"completion_tokens\":", StringComparison.Ordinal), body);
-                if (n % sampleEvery == 0)
-                {
-                    lock (samples)
-                        samples.Add((n, serve.ResidentBytes()));
-                }
             }
         }
-        await Task.WhenAll(Enumerable.Range(0, concurrency).Select(Client));
+        await Task.WhenAll(Enumerable.Range(0, 16).Select(Client));
+    }
 
-        samples.Sort();
-        Assert.Equal(total / sampleEvery, samples.Count);
-        string trace = string.Join(", ", samples.Select(s => (s.Bytes / 1048576.0).ToString("F1", System.Globalization.CultureInfo.InvariantCulture)));
-        TestContext.Current.SendDiagnosticMessage($"server RSS (MiB) every {sampleEvery} requests: {trace}");
-        // After 500 requests of warm-up (allocator arenas, JIT, pools, caches filled), the last samples may not exceed
-        // those right after it by more than 16 MiB: a leak of 11 KiB or more per request over the 1,500 measured ones
-        // fails (a float32 logits row of this vocabulary is 392 KiB; the run to run spread here is about 5 MiB).
-        double warm = samples.Where(s => s.Requests is > 500 and <= 800).Average(s => s.Bytes);
-        double end = samples.TakeLast(3).Average(s => s.Bytes);
-        Assert.True(end - warm <= 16 * 1048576.0, $"server RSS grew {(end - warm) / 1048576.0:F1} MiB after warm-up: {trace}");
+    /// <summary>Waits until nothing runs or waits in the engine.</summary>
+    private static async Task WhenIdle(DbrxTestServer server)
+    {
+        using var guard = CancellationTokenSource.CreateLinkedTokenSource(Cancellation);
+        guard.CancelAfter(TimeSpan.FromMinutes(2));
+        while (await server.MetricAsync("dbrx_server_running_requests") + await server.MetricAsync("dbrx_server_queue_length") > 0)
+            await Task.Delay(10, guard.Token);
+    }
+
+    /// <summary>Tensors alive in this process after unreachable ones are finalized (TorchSharp counts every handle).</summary>
+    private static long LiveTensors()
+    {
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        GC.Collect();
+        return TorchSharp.torch.Tensor.TotalCount;
     }
 }

@@ -1,6 +1,7 @@
 using Dbrx.Extensions.AI;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Dbrx.Server.Tests;
@@ -10,11 +11,25 @@ public sealed class ModelReadinessTests(TinyModel model)
 {
     private static async Task<HealthCheckResult> ReadinessAfterLoading(IChatClient client)
     {
-        using var readiness = new ModelReadiness(client, NullLogger<ModelReadiness>.Instance);
+        using var readiness = new ModelReadiness(client, new StartedHost(), NullLogger<ModelReadiness>.Instance);
         Assert.NotEqual(HealthStatus.Healthy, (await readiness.CheckHealthAsync(new HealthCheckContext())).Status);
         await readiness.StartAsync(TestContext.Current.CancellationToken);
         await readiness.ExecuteTask!;
         return await readiness.CheckHealthAsync(new HealthCheckContext());
+    }
+
+    /// <summary>A host that has started (readiness loads only then) and is not stopping.</summary>
+    private sealed class StartedHost : IHostApplicationLifetime
+    {
+        public CancellationToken ApplicationStarted => new(canceled: true);
+
+        public CancellationToken ApplicationStopping => CancellationToken.None;
+
+        public CancellationToken ApplicationStopped => CancellationToken.None;
+
+        public void StopApplication()
+        {
+        }
     }
 
     [Fact]

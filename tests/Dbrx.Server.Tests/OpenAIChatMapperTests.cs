@@ -12,7 +12,7 @@ namespace Dbrx.Server.Tests;
 public sealed class OpenAIChatMapperTests
 {
     private static MappedChatRequest Map(string json) =>
-        OpenAIChatMapper.ToChatRequest(JsonSerializer.Deserialize(json, OpenAIJson.Wire.ChatCompletionRequest)!);
+        OpenAIChatMapper.ToChatRequest(JsonSerializer.Deserialize(json, OpenAIJson.Wire.ChatCompletionRequest)!, new DbrxServerOptions());
 
     [Fact]
     public void EveryRequestFieldReachesTheChatOptions()

@@ -54,13 +54,6 @@ internal sealed partial class ServeProcess : IDisposable
 
     public HttpClient Http { get; }
 
-    /// <summary>The server process's resident set size (VmRSS), in bytes.</summary>
-    public long ResidentBytes()
-    {
-        string line = File.ReadLines($"/proc/{process.Id}/status").First(l => l.StartsWith("VmRSS:", StringComparison.Ordinal));
-        return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], System.Globalization.CultureInfo.InvariantCulture) * 1024;
-    }
-
     public void Dispose()
     {
         Http.Dispose();
