@@ -37,7 +37,8 @@ internal static class CliAction
 
     /// <summary>
     /// The message in the tool's terms: a prompt that does not fit names the flags that change that; other messages
-    /// lose the " (Parameter 'x')" that ArgumentException appends for programmers.
+    /// name flags instead of the libraries' option names (<see cref="FlagNames"/>) and lose the " (Parameter 'x')" that
+    /// ArgumentException appends for programmers.
     /// </summary>
     private static string MessageOf(Exception e) => e switch
     {
@@ -45,8 +46,8 @@ internal static class CliAction
             $"The prompt needs at least {c.PromptTokens:N0} tokens (refused before encoding) and the answer {c.MaxNewTokens:N0}: more than the context of {c.ContextLength:N0} tokens. Shorten the prompt, raise --context-length (up to the model's max_seq_len), or pass --truncate to keep only its newest tokens.",
         DbrxContextLengthException c =>
             $"The prompt has {c.PromptTokens:N0} tokens and --max-new-tokens is {c.MaxNewTokens:N0}: together {(long)c.PromptTokens + c.MaxNewTokens:N0}, beyond the context of {c.ContextLength:N0} tokens. Shorten the prompt, lower --max-new-tokens, raise --context-length (up to the model's max_seq_len), or pass --truncate to drop the oldest prompt tokens.",
-        ArgumentException { ParamName: { } name } => e.Message.Replace($" (Parameter '{name}')", ""),
-        _ => e.Message,
+        ArgumentException { ParamName: { } name } => FlagNames.Rewrite(e.Message.Replace($" (Parameter '{name}')", "")),
+        _ => FlagNames.Rewrite(e.Message),
     };
 
     public static Func<ParseResult, CancellationToken, Task<int>> Run(Func<ParseResult, int> body) =>

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Dbrx.Inference.Configuration;
 using Dbrx.Inference.Generation;
 using Dbrx.Inference.Modeling;
 using Dbrx.Inference.Quantization;
@@ -78,6 +79,9 @@ internal sealed class ModelOptions
     /// <summary>Loads the model and starts a generator that owns it, with the model folder's tokenizer.</summary>
     public DbrxGenerator StartGenerator(ParseResult parse, DbrxGeneratorOptions options)
     {
+        // What would fail after minutes of loading fails now: the serving options and the device against the model's config.
+        options.Validate(DbrxConfigJson.Load(Directory(parse)).MaxSeqLen);
+        DbrxModelLoader.Plan(Directory(parse), LoadOptions(parse, options.MaxBatchSize, options.ContextLength));
         DbrxForCausalLM model = Load(parse, options.MaxBatchSize, options.ContextLength);
         try
         {

@@ -26,9 +26,10 @@ root.Options.Add(CliOptions.Quiet);
 ParseResult parse = root.Parse(args);
 if (parse.Errors.Count > 0 && !args.Any(a => a is "-h" or "--help" or "-?"))
 {
-    // One line per problem, as for every other error, instead of the full help text.
-    foreach (var error in parse.Errors)
-        Console.Error.WriteLine($"dbrx: error: {string.Join(' ', error.Message.Split(['\n', '\r', '\t'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))}");
+    // One line, as for every other error, instead of the full help text: the first problem, the one a user fixes
+    // first (an unknown word rather than "Required command was not provided", which follows from it).
+    var error = parse.Errors.FirstOrDefault(e => e.Message.StartsWith("Unrecognized", StringComparison.Ordinal)) ?? parse.Errors[0];
+    Console.Error.WriteLine($"dbrx: error: {string.Join(' ', error.Message.Split(['\n', '\r', '\t'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))}");
     Console.Error.WriteLine($"Run '{string.Join(' ', parse.CommandResult.Command.Parents.Reverse().Select(p => p.Name).Prepend("dbrx").Distinct().Append(parse.CommandResult.Command.Name).Distinct())} --help' for the options.");
     return 1;
 }

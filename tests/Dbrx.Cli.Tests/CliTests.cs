@@ -331,13 +331,13 @@ public sealed class CliTests : IClassFixture<CliTests.TinyCheckpoint>
     [Theory]
     [InlineData(new[] { "info", "--model", "/nonexistent/model" }, "dbrx: error: '/nonexistent/model' does not exist")]
     [InlineData(new[] { "generate", "--model", "GOLDEN", "--prompt", "Hello" }, "outside the model's vocabulary of 512 ids")]
-    [InlineData(new[] { "generate", "--model", "GOLDEN", "--token-ids", "1,2", "--top-p", "0" }, "TopP must be in (0, 1], not 0")]
+    [InlineData(new[] { "generate", "--model", "GOLDEN", "--token-ids", "1,2", "--top-p", "0" }, "--top-p must be in (0, 1], not 0")]
     [InlineData(new[] { "logits", "--model", "GOLDEN", "--token-ids", "1,x", "--output", "/tmp/never.safetensors" }, "'x' is not a token id")]
     [InlineData(new[] { "logits", "--model", "GOLDEN", "--token-ids", "1,512", "--output", "/tmp/never.safetensors" }, "Token id 512 is outside the model's vocabulary of 512 ids")]
     [InlineData(new[] { "init", "--preset", "dbrx-instruct", "--output", "/tmp/dbrx-cli-never" }, "This checkpoint needs")]
-    [InlineData(new[] { "generate", "--model", "GOLDEN", "--token-ids", "1", "--device", "cuda:7" }, "Device 'cuda:7'")]
+    [InlineData(new[] { "generate", "--model", "GOLDEN", "--token-ids", "1", "--device", "cuda:7" }, "--device 'cuda:7'")]
     [InlineData(new[] { "info", "--preset", "tiny", "--gpu-memory", "lots" }, "--gpu-memory 'lots' is not a size")]
-    [InlineData(new[] { "generate", "--model", "GOLDEN", "--token-ids", "1", "--device", "cpu", "--context-length", "2000000000" }, "A context of 2000000000 tokens is beyond the model's max_seq_len of 128")]
+    [InlineData(new[] { "generate", "--model", "GOLDEN", "--token-ids", "1", "--device", "cpu", "--context-length", "2000000000" }, "--context-length must be between 2 and the model's max_seq_len (128), not 2000000000")]
     [InlineData(new[] { "bench", "--device", "cpu", "--dtype", "int4", "--int4-group-size", "48" }, "The int4 group size must be 32, 64, 128 or 256, not 48")]
     [InlineData(new[] { "quantize", "--model", "GOLDEN", "--output", "/tmp/dbrx-cli-never-q", "--group-size", "32", "--device", "tpu" }, "Unknown device 'tpu'")]
     [InlineData(new[] { "generate", "--model", "GOLDEN", "--token-ids", "-1" }, "'-1' is not a token id")]
@@ -355,6 +355,44 @@ public sealed class CliTests : IClassFixture<CliTests.TinyCheckpoint>
         int error = Array.FindIndex(lines, line => !line.StartsWith("dbrx: loading ", StringComparison.Ordinal));
         Assert.StartsWith("dbrx: error: ", lines[error]);
         Assert.All(lines[(error + 1)..], line => Assert.StartsWith("Run 'dbrx ", line));
+    }
+
+    /// <summary>
+    /// Errors in what the user typed are found before any loading starts, say it in the tool's terms (the flag, never
+    /// a library's option name or parameter), and take one line (then the hint to --help for a parse error).
+    /// </summary>
+    [Theory]
+    [InlineData(new[] { "serve", "--model", "GOLDEN", "--port", "70000" }, "dbrx: error: --port must be between 0 and 65535, not 70000.")]
+    [InlineData(new[] { "serve", "--model", "GOLDEN", "--max-batch-size", "0" }, "dbrx: error: --max-batch-size must be at least 1, not 0.")]
+    [InlineData(new[] { "serve", "--model", "GOLDEN", "--max-queued-requests", "-1" }, "dbrx: error: --max-queued-requests must be")]
+    [InlineData(new[] { "serve", "--model", "GOLDEN", "--default-max-tokens", "0" }, "dbrx: error: --default-max-tokens must be at least 1")]
+    [InlineData(new[] { "serve", "--model", "GOLDEN", "--device", "gpu" }, "dbrx: error: --device 'gpu' cannot be used: Unknown device 'gpu'")]
+    [InlineData(new[] { "generate", "--model", "GOLDEN", "--token-ids", "1", "--max-new-tokens", "0" }, "dbrx: error: --max-new-tokens must be at least 1, not 0.")]
+    [InlineData(new[] { "generate", "--model", "GOLDEN", "--token-ids", "1", "--device", "gpu" }, "dbrx: error: Unknown device 'gpu'")]
+    [InlineData(new[] { "generate", "--model", "GOLDEN", "--token-ids", "1", "--device", "cpu", "--context-length", "1" }, "dbrx: error: --context-length must be between 2")]
+    [InlineData(new[] { "frobnicate" }, "dbrx: error: Unrecognized command or argument 'frobnicate'.")]
+    public async Task Errors_in_what_was_typed_name_the_flag_before_anything_loads(string[] args, string message)
+    {
+        var result = await Cli.Run(args.Select(a => a == "GOLDEN" ? Cli.GoldenModel : a).ToArray());
+        Assert.Equal(1, result.ExitCode);
+        string[] lines = result.Error.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.StartsWith(message, lines[0], StringComparison.Ordinal);
+        Assert.All(lines[1..], line => Assert.StartsWith("Run 'dbrx ", line));
+        Assert.True(lines.Length <= 2, result.Error);
+        foreach (string internals in (string[])["(Parameter", "Options.", "MaxNewTokens", "MaxBatchSize", "ContextLength", "TopP", "Exception", "Loading DBRX"])
+            Assert.DoesNotContain(internals, result.Error, StringComparison.Ordinal);
+    }
+
+    /// <summary>A port another program holds: one line naming the flag, and the model is not loaded first.</summary>
+    [Fact]
+    public async Task Serve_on_a_port_in_use_says_so_in_one_line_without_loading()
+    {
+        using var holder = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        holder.Start();
+        string port = ((System.Net.IPEndPoint)holder.LocalEndpoint).Port.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        var result = await Cli.Run("serve", "--model", Cli.GoldenModel, "--device", "cpu", "--port", port);
+        Assert.Equal(1, result.ExitCode);
+        Assert.Equal($"dbrx: error: --port {port} on 127.0.0.1 is in use by another program; choose another --port (0 picks a free one).", result.Error.Trim());
     }
 
     [Fact]

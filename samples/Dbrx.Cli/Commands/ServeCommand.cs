@@ -22,6 +22,11 @@ internal static class ServeCommand
         var model = new ModelOptions("auto");
         var host = new Option<string>("--host") { Description = "Address to listen on: 127.0.0.1 (this machine only), 0.0.0.0 or [::] (every interface).", DefaultValueFactory = _ => "127.0.0.1" };
         var port = new Option<int>("--port") { Description = "Port to listen on (0 picks a free one).", DefaultValueFactory = _ => 8000 };
+        port.Validators.Add(result =>
+        {
+            if (result.GetValueOrDefault<int>() is var value and (< 0 or > 65535))
+                result.AddError($"--port must be between 0 and 65535, not {value}.");
+        });
         var apiKeys = new Option<string[]>("--api-key") { Description = "A key clients must send as 'Authorization: Bearer KEY' (repeat for several; none: no key needed).", AllowMultipleArgumentsPerToken = false };
         var modelId = new Option<string?>("--model-id") { Description = "The model name clients send and responses carry (default: the model folder's name)." };
         var batch = new Option<int>("--max-batch-size") { Description = "Requests decoded together.", DefaultValueFactory = _ => ChatDefaults.MaxBatchSize };
@@ -36,9 +41,12 @@ internal static class ServeCommand
         };
         command.SetAction(CliAction.Run(async (parse, _) =>
         {
-            // Hosting.Lifetime logs the addresses and shutdown; request logs stay off.
+            // Hosting.Lifetime logs the addresses and shutdown; request logs stay off. A host that fails to start is
+            // reported in one line below (its logged stack trace only with --verbose).
             var builder = WebApplication.CreateBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
             builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+            if (!parse.GetValue(CliOptions.Verbose))
+                builder.Logging.AddFilter("Microsoft.Extensions.Hosting.Internal.Host", LogLevel.None);
             builder.WebHost.UseUrls($"http://{parse.GetValue(host)}:{parse.GetValue(port)}");
             builder.Services.AddDbrxChatClient(options =>
             {
@@ -58,7 +66,14 @@ internal static class ServeCommand
             builder.Services.AddDbrxOpenAI(options => options.ApiKeys = parse.GetValue(apiKeys) ?? []);
             await using WebApplication app = builder.Build();
             app.MapDbrxOpenAI();
-            await app.StartAsync();
+            try
+            {
+                await app.StartAsync();
+            }
+            catch (IOException e) when (e.InnerException is Microsoft.AspNetCore.Connections.AddressInUseException)
+            {
+                throw new IOException($"--port {parse.GetValue(port)} on {parse.GetValue(host)} is in use by another program; choose another --port (0 picks a free one).", e);
+            }
             string served = app.Services.GetRequiredService<IChatClient>().GetService<ChatClientMetadata>()!.DefaultModelId!;
             Console.Error.WriteLine($"dbrx: serving '{served}' at {string.Join(", ", app.Urls.Select(u => u + "/v1"))} (OpenAI API); /health/ready turns ready when the model has loaded. Ctrl+C stops.");
             await app.WaitForShutdownAsync();
