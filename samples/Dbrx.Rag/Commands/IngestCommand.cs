@@ -17,18 +17,24 @@ internal static class IngestCommand
         var folder = new Argument<DirectoryInfo>("DIR") { Description = $"The folder to ingest: its {string.Join(", ", DocumentReaders.Extensions)} files, in subfolders too." };
         var chunkTokens = new Option<int>("--chunk-tokens") { Description = "Most DBRX tokens per chunk.", DefaultValueFactory = _ => new ChunkerOptions().MaxTokens };
         var overlap = new Option<int>("--overlap-tokens") { Description = "Most tokens a chunk repeats from the one before.", DefaultValueFactory = _ => new ChunkerOptions().OverlapTokens };
-        var command = new Command("ingest", "Index a folder: new and changed files are (re)chunked, unchanged ones left alone, deleted ones removed.")
+        var prune = new Option<bool>("--prune") { Description = $"Remove the documents whose files are not in DIR, however many (without it, more than {Ingestor.SafeRemovals}, or all of them, is refused)." };
+        var command = new Command("ingest", $"Index a folder: new and changed files are (re)chunked, unchanged ones left alone, deleted ones removed (more than {Ingestor.SafeRemovals} only with --prune).")
         {
-            folder, RagOptions.Index, chunkTokens, overlap,
+            folder, RagOptions.Index, chunkTokens, overlap, prune,
         };
         command.SetAction(RagAction.Run(async (parse, cancellation) =>
         {
             var options = new ChunkerOptions { MaxTokens = parse.GetValue(chunkTokens), OverlapTokens = parse.GetValue(overlap) };
+            DirectoryInfo source = parse.GetValue(folder)!;
+            // Checked before the index is opened, so a mistyped folder leaves no empty index behind.
+            if (!source.Exists)
+                throw new DirectoryNotFoundException($"The folder to ingest, '{source.FullName}', does not exist; nothing was changed.");
             string path = parse.GetValue(RagOptions.Index)?.FullName ?? RagSetup.DefaultIndexPath;
             using var index = RagIndex.Open(path);
             var ingestor = new Ingestor(index, new Chunker(DbrxTokenizer.Default, options));
             var clock = Stopwatch.StartNew();
-            var report = await ingestor.IngestAsync(parse.GetValue(folder)!.FullName, new Progress(), cancellation);
+            var report = await ingestor.IngestAsync(source.FullName, parse.GetValue(prune), new Progress(),
+                () => Console.Error.WriteLine($"ingest: another ingest into {path} is running; waiting for it to finish"), cancellation);
             foreach (var skipped in report.Skipped)
                 Console.Error.WriteLine($"skipped {skipped.Source}: {skipped.Reason}");
             var totals = index.Statistics();

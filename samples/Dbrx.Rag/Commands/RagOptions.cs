@@ -7,7 +7,7 @@ internal static class RagOptions
 {
     public static readonly Option<FileInfo> Index = new("--index")
     {
-        Description = $"The index file (SQLite). Default: {RagSetup.DefaultIndexPath}, which ask and chat first bring in line with the shipped corpus.",
+        Description = $"The index file (SQLite). Default: {RagSetup.DefaultIndexPath}, your documents as ingest writes them; until it exists, ask and chat use the shipped corpus's own index ({RagSetup.CorpusIndexPath}).",
     };
 
     public static readonly Option<DirectoryInfo> Model = new("--model")

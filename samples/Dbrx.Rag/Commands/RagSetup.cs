@@ -13,16 +13,22 @@ namespace Dbrx.Rag.Commands;
 /// <summary>What the commands build from their options: the index, the chat client, the conversation.</summary>
 internal static class RagSetup
 {
-    /// <summary>The index used without <c>--index</c>, holding the shipped corpus.</summary>
-    public static string DefaultIndexPath { get; } = Path.Combine(
-        Environment.GetFolderPath(Environment.SpecialFolder.LocalApplicationData, Environment.SpecialFolderOption.Create), "dbrx", "rag", "corpus.db");
+    private static string DataFolder { get; } = Path.Combine(
+        Environment.GetFolderPath(Environment.SpecialFolder.LocalApplicationData, Environment.SpecialFolderOption.Create), "dbrx", "rag");
+
+    /// <summary>Your documents' index when <c>--index</c> is not given: <c>ingest</c> writes it, <c>ask</c> and <c>chat</c> read it.</summary>
+    public static string DefaultIndexPath { get; } = Path.Combine(DataFolder, "index.db");
+
+    /// <summary>The shipped corpus's own index, which <c>ask</c> and <c>chat</c> use while you have ingested nothing: never your documents.</summary>
+    public static string CorpusIndexPath { get; } = Path.Combine(DataFolder, "corpus.db");
 
     /// <summary>The documents shipped with the sample (this repository's README and a few written for it), beside the executable.</summary>
     public static string ShippedCorpus => Path.Combine(AppContext.BaseDirectory, "Corpus");
 
     /// <summary>
-    /// The index the options name; without <c>--index</c>, the default one, first brought in line with the shipped
-    /// corpus (an incremental ingest: nothing is written when nothing changed).
+    /// The index the options name; without <c>--index</c>, your default index if <c>ingest</c> has written it, else the
+    /// shipped corpus's own index, first brought in line with the corpus (an incremental ingest: nothing is written
+    /// when nothing changed). The corpus never goes into an index of yours.
     /// </summary>
     public static async Task<RagIndex> OpenIndexAsync(ParseResult parse, CancellationToken cancellationToken)
     {
@@ -32,10 +38,12 @@ internal static class RagSetup
                 throw new FileNotFoundException($"The index '{file.FullName}' does not exist; create it with: ingest DIR --index {file.FullName}");
             return RagIndex.Open(file.FullName);
         }
-        var index = RagIndex.Open(DefaultIndexPath);
-        var report = await new Ingestor(index, new Chunker(DbrxTokenizer.Default)).IngestAsync(ShippedCorpus, cancellationToken: cancellationToken);
+        if (File.Exists(DefaultIndexPath))
+            return RagIndex.Open(DefaultIndexPath);
+        var index = RagIndex.Open(CorpusIndexPath);
+        var report = await new Ingestor(index, new Chunker(DbrxTokenizer.Default)).IngestAsync(ShippedCorpus, prune: true, cancellationToken: cancellationToken);
         if (report.Added + report.Updated + report.Removed > 0)
-            Console.Error.WriteLine($"indexed the shipped corpus into {DefaultIndexPath}: {report.ChunksWritten} chunks");
+            Console.Error.WriteLine($"indexed the shipped corpus into {CorpusIndexPath}: {report.ChunksWritten} chunks (ingest DIR puts your documents into {DefaultIndexPath}, which is then used instead)");
         return index;
     }
 

@@ -7,9 +7,11 @@ namespace Dbrx.Rag.Ingestion;
 /// <summary>
 /// Cuts a document's blocks into chunks that follow its structure: a chunk never spans two sections (headings or
 /// pages); within a section, blocks are packed whole while they fit <see cref="ChunkerOptions.MaxTokens"/> (counted
-/// with the DBRX tokenizer), a longer block is cut between sentences (prose) or lines (code, lists, tables), and a
-/// sentence or line longer than a chunk between words. Each chunk after the first of a section starts with the last
-/// sentences of the one before, up to <see cref="ChunkerOptions.OverlapTokens"/>.
+/// with the DBRX tokenizer), a longer block is cut between sentences (prose) or lines (code, lists, tables), a
+/// sentence or line longer than a chunk between words, and a word longer than a chunk (a base64 image, a minified
+/// line) between its tokens. Every chunk holds at most <see cref="ChunkerOptions.MaxTokens"/> tokens. Each chunk
+/// after the first of a section starts with the last sentences of the one before, up to
+/// <see cref="ChunkerOptions.OverlapTokens"/>. Text is encoded about once, however long a line is.
 /// </summary>
 public sealed partial class Chunker
 {
@@ -105,11 +107,15 @@ public sealed partial class Chunker
         {
             string joint = i == 0 ? "\n\n" : inner;
             int line = block.Line == 0 ? 0 : block.Line + (prose ? 0 : i);
-            int tokens = tokenizer.Encode(joint + parts[i]).Length;
-            if (tokens + 2 <= options.MaxTokens)
+            // A part with more UTF-8 bytes than a chunk's tokens could hold, at the longest token, is not encoded whole.
+            if (Encoding.UTF8.GetByteCount(parts[i]) <= (long)options.MaxTokens * tokenizer.LongestTokenBytes)
             {
-                yield return new Unit(joint, parts[i], line, tokens);
-                continue;
+                int tokens = tokenizer.Encode(joint + parts[i]).Length;
+                if (tokens + 2 <= options.MaxTokens)
+                {
+                    yield return new Unit(joint, parts[i], line, tokens);
+                    continue;
+                }
             }
             foreach (var (piece, count) in CutBetweenWords(parts[i]))
             {
@@ -127,7 +133,19 @@ public sealed partial class Chunker
         foreach (string word in text.Split(' ', StringSplitOptions.RemoveEmptyEntries))
         {
             // The tokenizer splits text before each word, so a word's tokens (with its space) add up.
-            int count = tokenizer.Encode(" " + word).Length;
+            int[] ids = tokenizer.Encode(" " + word);
+            int count = ids.Length;
+            if (count + 2 > options.MaxTokens)
+            {
+                // A word no chunk can hold: what is gathered goes first, then the word in pieces of whole tokens.
+                if (piece.Length > 0)
+                    yield return (piece.ToString(), tokens);
+                piece.Clear();
+                tokens = 0;
+                foreach (var cut in CutBetweenTokens(ids))
+                    yield return cut;
+                continue;
+            }
             if (piece.Length > 0 && tokens + count + 2 > options.MaxTokens)
             {
                 yield return (piece.ToString(), tokens);
@@ -141,6 +159,58 @@ public sealed partial class Chunker
         }
         if (piece.Length > 0)
             yield return (piece.ToString(), tokens);
+    }
+
+    /// <summary>
+    /// A word's tokens in pieces of at most a chunk's worth (less the joint's), each ending on a whole character, with
+    /// the pieces' own token counts (encoded again: where a piece starts, the tokenizer may merge differently).
+    /// </summary>
+    private IEnumerable<(string Piece, int Tokens)> CutBetweenTokens(int[] ids)
+    {
+        for (int start = 0, room = options.MaxTokens - 2; start < ids.Length;)
+        {
+            int end = Math.Min(ids.Length, start + room);
+            byte[] bytes = BytesOf(ids, start, end);
+            // A character split between two tokens goes whole into one piece: end earlier, or, for a piece of one
+            // token, later.
+            while (end - start > 1 && IncompleteTail(bytes) > 0)
+                bytes = BytesOf(ids, start, --end);
+            while (end < ids.Length && IncompleteTail(bytes) > 0)
+                bytes = BytesOf(ids, start, ++end);
+            string piece = Encoding.UTF8.GetString(bytes).Trim();
+            int count = piece.Length == 0 ? 0 : tokenizer.Encode(" " + piece).Length;
+            if (count + 2 > options.MaxTokens && end - start > 1)
+            {
+                room = Math.Max(1, end - start - (count + 2 - options.MaxTokens));
+                continue;
+            }
+            if (piece.Length > 0)
+                yield return (piece, count);
+            start = end;
+            room = options.MaxTokens - 2;
+        }
+    }
+
+    private byte[] BytesOf(int[] ids, int start, int end)
+    {
+        var bytes = new List<byte>();
+        for (int i = start; i < end; i++)
+            bytes.AddRange(tokenizer.TokenBytes(ids[i]));
+        return [.. bytes];
+    }
+
+    /// <summary>Bytes at the end that start a UTF-8 character without finishing it (0 when the text ends whole).</summary>
+    private static int IncompleteTail(byte[] bytes)
+    {
+        for (int back = 1; back <= Math.Min(4, bytes.Length); back++)
+        {
+            byte b = bytes[^back];
+            if ((b & 0xC0) == 0x80)
+                continue;   // a continuation byte: its lead is further back
+            int length = b < 0x80 ? 1 : b >= 0xF0 ? 4 : b >= 0xE0 ? 3 : 2;
+            return length > back ? back : 0;
+        }
+        return 0;
     }
 
     [GeneratedRegex(@"(?<=[.!?])\s+(?=\S)")]

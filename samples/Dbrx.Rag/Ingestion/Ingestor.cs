@@ -9,10 +9,15 @@ namespace Dbrx.Rag.Ingestion;
 /// hashed; a file whose hash the index already has is left alone, a new or changed one is read, chunked (and embedded,
 /// with a generator) and its chunks replace the old ones in one transaction, and documents whose file is gone are
 /// removed. A file that cannot be read or parsed is reported by name and skipped; the rest goes in. The index mirrors
-/// one folder: ingesting another folder into it removes the first one's documents.
+/// one folder, but it never loses documents by surprise: an ingest that would remove more than
+/// <see cref="SafeRemovals"/> documents, or every document (an empty or mistyped folder), is refused before anything
+/// is written unless pruning is asked for. One ingest runs at a time per index (<see cref="IngestLock"/>).
 /// </summary>
 public sealed class Ingestor
 {
+    /// <summary>Documents an ingest may remove without being asked to prune (files deleted since the last ingest).</summary>
+    public const int SafeRemovals = 3;
+
     private readonly RagIndex index;
     private readonly Chunker chunker;
     private readonly IEmbeddingGenerator<string, Embedding<float>>? embeddings;
@@ -31,15 +36,29 @@ public sealed class Ingestor
     }
 
     /// <summary>Ingests a folder. Cancellation stops between files: what was written stays consistent.</summary>
+    /// <param name="folder">The folder.</param>
+    /// <param name="prune">Remove the documents whose files are not in the folder, however many.</param>
+    /// <param name="progress">Receives the progress after each file.</param>
+    /// <param name="waiting">Called if another ingest into the index runs, before waiting for it.</param>
+    /// <param name="cancellationToken">Stops the ingest between files.</param>
     /// <exception cref="DirectoryNotFoundException">The folder does not exist.</exception>
-    public async Task<IngestReport> IngestAsync(string folder, IProgress<IngestProgress>? progress = null, CancellationToken cancellationToken = default)
+    /// <exception cref="InvalidOperationException">It would remove more documents than is safe without <paramref name="prune"/>; nothing was written.</exception>
+    public async Task<IngestReport> IngestAsync(string folder, bool prune = false, IProgress<IngestProgress>? progress = null, Action? waiting = null, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(folder);
         string root = Path.GetFullPath(folder);
         if (!Directory.Exists(root))
             throw new DirectoryNotFoundException($"The folder to ingest, '{folder}', does not exist.");
+        using var writing = await IngestLock.AcquireAsync(index.Path, waiting, cancellationToken);
         var files = Files(root);
         var indexed = index.DocumentHashes();
+        var present = files.Select(f => f.Source).ToHashSet(StringComparer.Ordinal);
+        var gone = indexed.Keys.Where(s => !present.Contains(s)).Order(StringComparer.Ordinal).ToList();
+        if (!prune && gone.Count > 0 && (gone.Count > SafeRemovals || gone.Count == indexed.Count))
+            throw new InvalidOperationException(
+                $"Ingesting '{folder}' would remove {gone.Count} of the {indexed.Count} documents in {index.Path} (their files are not in that folder"
+                + $"{(files.Count == 0 ? ", which has no Markdown, text or PDF files" : "")}; for example {string.Join(", ", gone.Take(3))}). "
+                + "Nothing was changed. Check the folder, ingest into another index with --index, or pass --prune to remove them.");
         int added = 0, updated = 0, unchanged = 0, removed = 0, chunksWritten = 0, done = 0;
         var skipped = new List<SkippedFile>();
 
@@ -73,11 +92,10 @@ public sealed class Ingestor
             progress?.Report(new IngestProgress(++done, files.Count, chunksWritten));
         }
 
-        var present = files.Select(f => f.Source).ToHashSet(StringComparer.Ordinal);
-        foreach (string gone in indexed.Keys.Where(s => !present.Contains(s)).Order(StringComparer.Ordinal))
+        foreach (string source in gone)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            index.RemoveDocument(gone);
+            index.RemoveDocument(source);
             removed++;
         }
         return new IngestReport(added, updated, unchanged, removed, skipped, chunksWritten);
