@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using Dbrx.ConstrainedDecoding;
 using Dbrx.Inference.Generation;
 using Dbrx.Inference.Modeling;
 using Dbrx.Inference.Tokenization;

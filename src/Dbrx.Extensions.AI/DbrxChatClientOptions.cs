@@ -1,3 +1,4 @@
+using Dbrx.ConstrainedDecoding;
 using Dbrx.Inference.Configuration;
 using Dbrx.Inference.Generation;
 using Dbrx.Inference.Modeling;

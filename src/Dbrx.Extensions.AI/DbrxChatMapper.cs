@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Runtime.CompilerServices;
 using System.Text;
 using System.Text.Json;
-using Dbrx.Extensions.AI.ConstrainedDecoding;
+using Dbrx.ConstrainedDecoding;
 using Dbrx.Inference.Chat;
 using Dbrx.Inference.Generation;
 using Microsoft.Extensions.AI;
@@ -54,7 +54,7 @@ internal static class DbrxChatMapper
         var (tools, required, allowMultiple) = SelectTools(options);
         List<string> extras = SystemExtras(options, tools, required, allowMultiple);
 
-        (string Key, Func<SchemaCompileBudget, GrammarNode> Compile)? constrained = OutputGrammar(options, tools, required, allowMultiple, clientOptions.AllowUndeclaredJsonProperties, constraints);
+        (string Key, Func<JsonGrammarBuilder, JsonGrammar> Build)? constrained = OutputGrammar(options, tools, required, allowMultiple, clientOptions.AllowUndeclaredJsonProperties);
 
         if (!generation.TruncatePromptFromLeft)
             DbrxContextFit.EnsureTextMayFit(TextBytes(clientOptions.DropOldestMessages ? AlwaysKept(history) : history), 1, engine.ContextLength, engine.Tokenizer);
@@ -103,11 +103,11 @@ internal static class DbrxChatMapper
         generation = generation with { MaxNewTokens = budget };
         if (constrained is { } grammarSource)
         {
-            CompiledGrammar grammar = constraints.Grammar(grammarSource.Key, grammarSource.Compile, cancellationToken);
-            int minimum = new JsonSchemaConstraint(grammar).MinimumTokens;
+            JsonConstraint constraint = constraints.Compile(grammarSource.Key, grammarSource.Build, cancellationToken);
+            int minimum = constraint.MinimumTokens;
             if (minimum > generation.MaxNewTokens)
                 throw new DbrxChatOptionException(nameof(ChatOptions.MaxOutputTokens), $"MaxOutputTokens is {generation.MaxNewTokens}{(shrunk ? " (what the context leaves after the prompt)" : "")}, but the shortest JSON output the schema allows takes {minimum} tokens; raise MaxOutputTokens to at least {minimum}.");
-            generation = generation with { ConstraintFactory = () => new JsonSchemaConstraint(grammar), StopSequences = [] };
+            generation = generation with { ConstraintFactory = constraint.Create, StopSequences = [] };
         }
 
         return new DbrxChatRequest(prompt, generation, tools.Count > 0, required, allowMultiple, dropped);
@@ -272,7 +272,7 @@ internal static class DbrxChatMapper
     /// The grammar the answer is constrained to and the key its compiled form is cached under (once per schema text and
     /// tool set, shared by later requests); null when the answer is free text.
     /// </summary>
-    private static (string Key, Func<SchemaCompileBudget, GrammarNode> Compile)? OutputGrammar(ChatOptions? options, List<AIFunctionDeclaration> tools, bool required, bool allowMultiple, bool undeclared, JsonConstraintCompiler constraints)
+    private static (string Key, Func<JsonGrammarBuilder, JsonGrammar> Build)? OutputGrammar(ChatOptions? options, List<AIFunctionDeclaration> tools, bool required, bool allowMultiple, bool undeclared)
     {
         var json = options?.ResponseFormat as ChatResponseFormatJson;
         if (!required && json is null)
@@ -281,27 +281,19 @@ internal static class DbrxChatMapper
         // the response type set with WithResponseType. Never from a name.
         var toolSchemas = tools.Select(t => (Tool: t, Arguments: ClrSchemaTightener.ForTool(t))).ToList();
         string toolsKey = $"tools:{allowMultiple}:{undeclared}:" + string.Join("\n", toolSchemas.Select(t => t.Tool.Name + "=" + t.Arguments.GetRawText()));
-        GrammarNode Call(SchemaCompileBudget budget) => ToolCallProtocol.Envelope(toolSchemas, allowMultiple, undeclared, constraints, budget);
+        JsonGrammar Call(JsonGrammarBuilder grammar) => ToolCallProtocol.Envelope(toolSchemas, allowMultiple, undeclared, grammar);
         if (required)
             return (toolsKey, Call);
 
         JsonElement answerSchema = json!.Schema is { } given
             ? ClrSchemaTightener.ForResponse(given, DbrxChatOptionsExtensions.ResponseType(options))
             : JsonDocument.Parse("""{"type":"object"}""").RootElement;
-        string answerKey = DbrxJsonConstraint.CacheKey(answerSchema, undeclared);
-        GrammarNode Answer(SchemaCompileBudget budget) => JsonSchemaCompiler.Compile(answerSchema, undeclared, constraints, budget);
+        string answerKey = $"answer:{undeclared}:{answerSchema.GetRawText()}";
+        JsonGrammar Answer(JsonGrammarBuilder grammar) => grammar.Schema(answerSchema, undeclared);
         if (tools.Count == 0)
             return (answerKey, Answer);
         // With tools on offer the answer may still be a call: allow either document.
-        GrammarNode AnswerOrCall(SchemaCompileBudget budget)
-        {
-            var either = new ChoiceNode();
-            either.Options.Add(Call(budget));
-            either.Options.Add(Answer(budget));
-            GrammarLengths.Compute(either);
-            return either;
-        }
-        return (answerKey + "\n" + toolsKey, AnswerOrCall);
+        return (answerKey + "\n" + toolsKey, grammar => grammar.AnyOf(Call(grammar), Answer(grammar)));
     }
 
     private static (List<AIFunctionDeclaration> Tools, bool Required, bool AllowMultiple) SelectTools(ChatOptions? options)

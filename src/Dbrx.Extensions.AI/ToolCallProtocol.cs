@@ -2,7 +2,7 @@ using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.RegularExpressions;
-using Dbrx.Extensions.AI.ConstrainedDecoding;
+using Dbrx.ConstrainedDecoding;
 using Microsoft.Extensions.AI;
 
 namespace Dbrx.Extensions.AI;
@@ -43,29 +43,23 @@ internal static partial class ToolCallProtocol
     /// allowed) of <c>{"name": one of the tools, "arguments": that tool's schema}</c>.
     /// </summary>
     /// <exception cref="JsonSchemaException">A tool's schema cannot be enforced, or needs more than the budget; the message names the tool.</exception>
-    public static GrammarNode Envelope(IReadOnlyList<(AIFunctionDeclaration Tool, JsonElement Arguments)> tools, bool allowMultiple, bool undeclaredProperties, JsonConstraintCompiler compiler, SchemaCompileBudget budget)
+    public static JsonGrammar Envelope(IReadOnlyList<(AIFunctionDeclaration Tool, JsonElement Arguments)> tools, bool allowMultiple, bool undeclaredProperties, JsonGrammarBuilder grammar)
     {
-        var item = new ChoiceNode();
+        var calls = new List<JsonGrammar>();
         foreach (var (tool, arguments) in tools)
         {
-            GrammarNode compiled;
+            JsonGrammar compiled;
             try
             {
-                compiled = JsonSchemaCompiler.Compile(arguments, undeclaredProperties, compiler, budget);
+                compiled = grammar.Schema(arguments, undeclaredProperties);
             }
             catch (JsonSchemaException e)
             {
                 throw new JsonSchemaException(e.Keyword, e.SchemaPath, e.Reason, tool.Name, e);
             }
-            item.Options.Add(new ObjectNode(
-            [
-                new ObjectProperty("name", compiler.Key("name"), new LiteralNode([JsonText.Serialize(tool.Name)]), Required: true),
-                new ObjectProperty("arguments", compiler.Key("arguments"), compiled, Required: true),
-            ], 0, null));
+            calls.Add(grammar.Object(("name", grammar.Value(JsonSerializer.SerializeToElement(tool.Name, Json))), ("arguments", compiled)));
         }
-        var envelope = new ObjectNode([new ObjectProperty(Key, compiler.Key(Key), new ArrayNode([], item, 1, allowMultiple ? null : 1), Required: true)], 0, null);
-        GrammarLengths.Compute(envelope);
-        return envelope;
+        return grammar.Object((Key, grammar.Array(grammar.AnyOf(calls), minItems: 1, maxItems: allowMultiple ? null : 1)));
     }
 
     /// <summary>An assistant turn's calls in the envelope format.</summary>

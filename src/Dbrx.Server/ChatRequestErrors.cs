@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using Dbrx.ConstrainedDecoding;
 using Dbrx.Extensions.AI;
 using Dbrx.Inference.Generation;
 using Microsoft.AspNetCore.Http;

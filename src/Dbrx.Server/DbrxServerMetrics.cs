@@ -1,5 +1,5 @@
 using System.Diagnostics.Metrics;
-using Dbrx.Extensions.AI;
+using Dbrx.ConstrainedDecoding;
 using Microsoft.Extensions.AI;
 
 namespace Dbrx.Server;

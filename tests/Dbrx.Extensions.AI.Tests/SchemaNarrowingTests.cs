@@ -1,6 +1,6 @@
 using System.Text.Json;
 using System.Text.RegularExpressions;
-using Dbrx.Extensions.AI.ConstrainedDecoding;
+
 using Json.Schema;
 using Microsoft.Extensions.AI;
 

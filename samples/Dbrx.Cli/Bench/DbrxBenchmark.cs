@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json;
-using Dbrx.Extensions.AI;
+using Dbrx.ConstrainedDecoding;
 using Dbrx.Inference.Checkpoints;
 using Dbrx.Inference.Configuration;
 using Dbrx.Inference.Generation;

@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using Dbrx.Extensions.AI;
+using Dbrx.ConstrainedDecoding;
 using Dbrx.Inference.Generation;
 using Dbrx.Inference.Tokenization;
 

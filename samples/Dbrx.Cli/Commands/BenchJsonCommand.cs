@@ -4,7 +4,7 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Dbrx.Cli.Bench;
-using Dbrx.Extensions.AI;
+using Dbrx.ConstrainedDecoding;
 using Dbrx.Inference.Tokenization;
 
 namespace Dbrx.Cli.Commands;
