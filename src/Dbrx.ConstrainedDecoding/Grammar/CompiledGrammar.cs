@@ -33,9 +33,9 @@ internal sealed class CompiledGrammar
     private readonly long reportEvery;
     private readonly bool sharesFrames;
     private readonly JsonMachine machine;
-    private readonly StackTable stacks = new();
-    private readonly Dictionary<(Stack?, ExitFrame), GrammarState> resumed = [];
-    private readonly List<Stack> stepOutput = [];
+    private readonly FrameStackTable stacks = new();
+    private readonly Dictionary<(FrameStack?, ExitFrame), GrammarState> resumed = [];
+    private readonly List<FrameStack> stepOutput = [];
     private readonly Dictionary<int[], GrammarState> states = new(IntArrayComparer.Instance);
     private long learntBytes, reportedBytes;
     private volatile bool overLimit;
@@ -98,7 +98,7 @@ internal sealed class CompiledGrammar
                 return known;
             var next = stepOutput;
             next.Clear();
-            foreach (Stack stack in state.Stacks)
+            foreach (FrameStack stack in state.Stacks)
                 machine.Step(stack, b, next);
             GrammarState result = Intern(next);
             if (!overLimit)
@@ -111,7 +111,7 @@ internal sealed class CompiledGrammar
         }
     }
 
-    private GrammarState Intern(List<Stack> next)
+    private GrammarState Intern(List<FrameStack> next)
     {
         lock (sync)
         {
@@ -120,8 +120,8 @@ internal sealed class CompiledGrammar
             int[] key = Key(next);
             if (states.TryGetValue(key, out GrammarState? state))
                 return state;
-            var distinct = new Stack[key.Length];
-            foreach (Stack stack in next)
+            var distinct = new FrameStack[key.Length];
+            foreach (FrameStack stack in next)
                 distinct[Array.BinarySearch(key, stack.Id)] = stack;
             state = new GrammarState(distinct);
             if (!overLimit)
@@ -136,7 +136,7 @@ internal sealed class CompiledGrammar
     }
 
     /// <summary>The sorted, distinct ids of the stacks: a state's identity.</summary>
-    private static int[] Key(List<Stack> stacks)
+    private static int[] Key(List<FrameStack> stacks)
     {
         if (stacks.Count == 1)
             return [stacks[0].Id];
@@ -229,7 +229,7 @@ internal sealed class CompiledGrammar
         mask.Clear();
         int maxClose = 0;
         int[] end = Trie.SubtreeEnd, token = Trie.Token;
-        foreach (Stack stack in state.Stacks)
+        foreach (FrameStack stack in state.Stacks)
         {
             if (stack.Top is DoneFrame)
                 continue;
@@ -290,13 +290,13 @@ internal sealed class CompiledGrammar
     }
 
     /// <summary>The state after a frame completed over a real parent.</summary>
-    private GrammarState Resume(Stack? parent, ExitFrame exit)
+    private GrammarState Resume(FrameStack? parent, ExitFrame exit)
     {
         lock (sync)
         {
             if (!resumed.TryGetValue((parent, exit), out GrammarState? state))
             {
-                var next = new List<Stack>();
+                var next = new List<FrameStack>();
                 machine.Resume(parent, exit, next);
                 state = Intern(next);
                 if (!overLimit)

@@ -3,7 +3,7 @@ namespace Dbrx.ConstrainedDecoding;
 /// <summary>
 /// One level of the recognizer's state: the value being written, or a container around it. Frames are immutable
 /// values (records compare by their fields; nodes by reference), so equal states are equal objects after interning
-/// (<see cref="Stack"/>), which is what lets masks and transitions be cached per state.
+/// (<see cref="FrameStack"/>), which is what lets masks and transitions be cached per state.
 /// </summary>
 internal abstract record Frame;
 

@@ -18,13 +18,13 @@ internal sealed class GrammarState
     private int closeBytes = -1;
     private GrammarState? continuing;
 
-    public GrammarState(Stack[] stacks)
+    public GrammarState(FrameStack[] stacks)
     {
         Stacks = stacks;
         bool done = stacks.Length > 0, complete = false;
         int exits = 0;
         var next = new ByteSet();
-        foreach (Stack stack in stacks)
+        foreach (FrameStack stack in stacks)
         {
             next.UnionWith(JsonMachine.NextBytes(stack));
             done &= JsonMachine.IsDone(stack);
@@ -51,7 +51,7 @@ internal sealed class GrammarState
     }
 
     /// <summary>The live stacks, ordered by id.</summary>
-    public Stack[] Stacks { get; }
+    public FrameStack[] Stacks { get; }
 
     public bool IsDead => Stacks.Length == 0;
 
@@ -73,7 +73,7 @@ internal sealed class GrammarState
     }
 
     /// <summary>The stack whose completion is the shortest.</summary>
-    public Stack ShortestStack => Stacks.MinBy(s => s.CloseBytes)!;
+    public FrameStack ShortestStack => Stacks.MinBy(s => s.CloseBytes)!;
 
     /// <summary>For the state of a frame stepped on its own: its local mask, once computed.</summary>
     public LocalMask? Local { get; set; }

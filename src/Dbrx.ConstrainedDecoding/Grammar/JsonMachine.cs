@@ -2,32 +2,32 @@ namespace Dbrx.ConstrainedDecoding;
 
 /// <summary>
 /// The byte-at-a-time recognizer of compact JSON that matches a compiled schema (<see cref="GrammarNode"/>s). A state
-/// is an interned <see cref="Stack"/> of <see cref="Frame"/>s; alternatives (anyOf, keys that share a prefix) are
+/// is an interned <see cref="FrameStack"/> of <see cref="Frame"/>s; alternatives (anyOf, keys that share a prefix) are
 /// followed side by side as several stacks. No insignificant whitespace is allowed, which keeps output compact and
 /// rules out endless whitespace. Strings must be valid UTF-8 and escape only as JSON allows (no lone surrogates);
 /// their characters are decoded (escapes included) and checked by the string's character automaton. Every state the
 /// recognizer enters can still be completed (dead ends are cut where they start), and <see cref="AppendCompletion"/>
 /// writes the shortest completion from it.
 /// </summary>
-internal sealed class JsonMachine(StackTable stacks)
+internal sealed class JsonMachine(FrameStackTable stacks)
 {
     /// <summary>The state before the first byte of a value of <paramref name="root"/>.</summary>
-    public Stack Start(GrammarNode root) => stacks.Get(new ValueFrame(root), null);
+    public FrameStack Start(GrammarNode root) => stacks.Get(new ValueFrame(root), null);
 
     /// <summary>The frame alone, over an unknown parent: it is stepped without context, and its completion is an exit.</summary>
-    public Stack Local(Frame top) => stacks.Get(top, stacks.Get(ContextFrame.Instance, null));
+    public FrameStack Local(Frame top) => stacks.Get(top, stacks.Get(ContextFrame.Instance, null));
 
     /// <summary>The states after a frame completed over a real <paramref name="parent"/> (see <see cref="ExitFrame"/>).</summary>
-    public void Resume(Stack? parent, ExitFrame exit, List<Stack> output) => Complete(parent, exit.Child, consumed: true, output);
+    public void Resume(FrameStack? parent, ExitFrame exit, List<FrameStack> output) => Complete(parent, exit.Child, consumed: true, output);
 
     /// <summary>Whether nothing may follow (the document is finished).</summary>
-    public static bool IsDone(Stack stack) => stack.Top is DoneFrame;
+    public static bool IsDone(FrameStack stack) => stack.Top is DoneFrame;
 
     /// <summary>
     /// Whether the bytes so far form a whole document: finished, or a number (or literal) at the root that may end
     /// here (such a value only ends when something follows it, and nothing follows the root).
     /// </summary>
-    public static bool IsComplete(Stack stack) => stack.Top switch
+    public static bool IsComplete(FrameStack stack) => stack.Top switch
     {
         DoneFrame => true,
         NumberFrame number => stack.Parent is null && number.Node.Dfa.IsAccepting(number.State),
@@ -39,7 +39,7 @@ internal sealed class JsonMachine(StackTable stacks)
     /// The bytes that may continue a stack (a superset: where the top frame may complete, any byte, since the
     /// container decides): walks skip the others without stepping.
     /// </summary>
-    public static ByteSet NextBytes(Stack stack)
+    public static ByteSet NextBytes(FrameStack stack)
     {
         switch (stack.Top)
         {
@@ -86,7 +86,7 @@ internal sealed class JsonMachine(StackTable stacks)
     }
 
     /// <summary>Adds every state reachable from <paramref name="stack"/> by <paramref name="b"/> to <paramref name="output"/>.</summary>
-    public void Step(Stack stack, byte b, List<Stack> output)
+    public void Step(FrameStack stack, byte b, List<FrameStack> output)
     {
         switch (stack.Top)
         {
@@ -126,11 +126,11 @@ internal sealed class JsonMachine(StackTable stacks)
         }
     }
 
-    private Stack Replace(Stack stack, Frame top) => stacks.Get(top, stack.Parent);
+    private FrameStack Replace(FrameStack stack, Frame top) => stacks.Get(top, stack.Parent);
 
-    private Stack Push(Frame top, Stack? parent) => stacks.Get(top, parent);
+    private FrameStack Push(Frame top, FrameStack? parent) => stacks.Get(top, parent);
 
-    private void StartValue(GrammarNode node, Stack? parent, byte b, List<Stack> output)
+    private void StartValue(GrammarNode node, FrameStack? parent, byte b, List<FrameStack> output)
     {
         if (!node.IsPossible)
             return;
@@ -162,7 +162,7 @@ internal sealed class JsonMachine(StackTable stacks)
         }
     }
 
-    private void EnterLiteral(LiteralNode literal, int position, Stack? parent, List<Stack> output)
+    private void EnterLiteral(LiteralNode literal, int position, FrameStack? parent, List<FrameStack> output)
     {
         // A text that nothing longer extends is complete at once; otherwise the next byte decides.
         var frame = new LiteralFrame(literal, position);
@@ -173,21 +173,21 @@ internal sealed class JsonMachine(StackTable stacks)
     }
 
     /// <summary>A value without an end mark (a number) ended before <paramref name="b"/>, which the container then reads.</summary>
-    private void CompleteThenStep(Stack? parent, Frame child, byte b, List<Stack> output)
+    private void CompleteThenStep(FrameStack? parent, Frame child, byte b, List<FrameStack> output)
     {
         if (parent?.Top is ContextFrame)
         {
             output.Add(Push(new ExitFrame(child, Consumed: false), null));
             return;
         }
-        var completed = new List<Stack>(1);
+        var completed = new List<FrameStack>(1);
         Complete(parent, child, consumed: true, completed);
-        foreach (Stack stack in completed)
+        foreach (FrameStack stack in completed)
             Step(stack, b, output);
     }
 
     /// <summary>The child above <paramref name="parent"/> (finished in state <paramref name="child"/>) is done: the container moves on.</summary>
-    private void Complete(Stack? parent, Frame child, bool consumed, List<Stack> output)
+    private void Complete(FrameStack? parent, Frame child, bool consumed, List<FrameStack> output)
     {
         if (parent is null)
         {
@@ -221,7 +221,7 @@ internal sealed class JsonMachine(StackTable stacks)
         }
     }
 
-    private void StepObject(Stack stack, ObjectFrame obj, byte b, List<Stack> output)
+    private void StepObject(FrameStack stack, ObjectFrame obj, byte b, List<FrameStack> output)
     {
         ObjectNode node = obj.Node;
         switch (obj.Phase)
@@ -254,7 +254,7 @@ internal sealed class JsonMachine(StackTable stacks)
         }
     }
 
-    private void StepArray(Stack stack, ArrayFrame array, byte b, List<Stack> output)
+    private void StepArray(FrameStack stack, ArrayFrame array, byte b, List<FrameStack> output)
     {
         ArrayNode node = array.Node;
         switch (array.Phase)
@@ -276,7 +276,7 @@ internal sealed class JsonMachine(StackTable stacks)
         }
     }
 
-    private void StepString(Stack stack, StringFrame text, byte b, List<Stack> output)
+    private void StepString(FrameStack stack, StringFrame text, byte b, List<FrameStack> output)
     {
         StringDecoder decoder = text.Decoder;
         switch (decoder.Kind)
@@ -344,7 +344,7 @@ internal sealed class JsonMachine(StackTable stacks)
     /// to the same automaton state, that state is taken at once and the rest of the character only checked for
     /// validity (fewer states: the bits of the character no longer matter).
     /// </summary>
-    private void Continue(Stack stack, StringFrame text, StringDecoder decoder, List<Stack> output)
+    private void Continue(FrameStack stack, StringFrame text, StringDecoder decoder, List<FrameStack> output)
     {
         if (!StringText.CanBecomeAllowed(text, decoder))
             return;
@@ -363,14 +363,14 @@ internal sealed class JsonMachine(StackTable stacks)
         output.Add(Replace(stack, text with { Decoder = decoder }));
     }
 
-    private void Feed(Stack stack, StringFrame text, int codePoint, List<Stack> output)
+    private void Feed(FrameStack stack, StringFrame text, int codePoint, List<FrameStack> output)
     {
         if (StringText.Feed(text, codePoint) is { } next)
             output.Add(Replace(stack, next));
     }
 
     /// <summary>Bytes of the shortest completion of the document from the stack (see <see cref="AppendCompletion"/>).</summary>
-    public static int CloseBytes(Stack stack)
+    public static int CloseBytes(FrameStack stack)
     {
         switch (stack.Top)
         {
@@ -391,7 +391,7 @@ internal sealed class JsonMachine(StackTable stacks)
     /// Bytes that finish a container (and those around it) once its child is complete; under an undeclared key, where
     /// that depends on the key, an upper bound.
     /// </summary>
-    public static int CloseBytesAsParent(Stack stack)
+    public static int CloseBytesAsParent(FrameStack stack)
     {
         long own = stack.Top switch
         {
@@ -445,9 +445,9 @@ internal sealed class JsonMachine(StackTable stacks)
     };
 
     /// <summary>Appends the shortest bytes that finish the whole document from the stack.</summary>
-    public static void AppendCompletion(Stack stack, List<byte> output)
+    public static void AppendCompletion(FrameStack stack, List<byte> output)
     {
-        Stack? parent = stack.Parent;
+        FrameStack? parent = stack.Parent;
         switch (stack.Top)
         {
             case StringFrame { Node.KeyValues: not null } key when parent!.Top is ObjectFrame obj:
