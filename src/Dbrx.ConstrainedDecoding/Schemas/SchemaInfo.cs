@@ -2,64 +2,6 @@ using System.Text.Json;
 
 namespace Dbrx.ConstrainedDecoding;
 
-/// <summary>A subschema: its element and where it is (a JSON pointer, for messages and to recognise it again).</summary>
-internal readonly record struct SchemaLocation(JsonElement Element, string Path);
-
-/// <summary>The JSON types a schema allows. <see cref="Number"/> is the integers and the other numbers.</summary>
-[Flags]
-internal enum JsonTypes
-{
-    None = 0,
-    Null = 1,
-    Boolean = 2,
-    Object = 4,
-    Array = 8,
-    String = 16,
-    Integer = 32,
-    NonInteger = 64,
-    Number = NonInteger | Integer,
-    All = Null | Boolean | Object | Array | String | Number,
-}
-
-/// <summary>
-/// One schema's object keywords: its declared properties, patternProperties and additionalProperties. They stay
-/// together because additionalProperties applies to the properties this schema does not declare, so the rules of
-/// several schemas (allOf) hold side by side rather than merged.
-/// </summary>
-internal sealed class ObjectRule
-{
-    public List<(string Name, SchemaLocation Schema)> Properties { get; } = [];
-
-    public List<(string Pattern, string Path, SchemaLocation Schema)> PatternProperties { get; } = [];
-
-    /// <summary>The additionalProperties schema, or null when absent (or <c>true</c>).</summary>
-    public SchemaLocation? Additional { get; set; }
-
-    /// <summary><c>additionalProperties: false</c>.</summary>
-    public bool AdditionalFalse { get; set; }
-
-    /// <summary>Whether the rule says nothing about undeclared properties (JSON Schema's default: any allowed).</summary>
-    public bool ExtrasImplicit => Additional is null && !AdditionalFalse && PatternProperties.Count == 0;
-}
-
-/// <summary>One schema's array keywords: prefixItems (or a draft-4 items array) and the schema of the items after them.</summary>
-internal sealed class ArrayRule
-{
-    public List<SchemaLocation> Prefix { get; } = [];
-
-    /// <summary>The schema of the items after the prefix, or null when any item may follow (or none: <see cref="ItemsFalse"/>).</summary>
-    public SchemaLocation? Items { get; set; }
-
-    public bool ItemsFalse { get; set; }
-}
-
-/// <summary>Alternatives (anyOf, oneOf, or ones a keyword such as <c>not</c> or <c>dependencies</c> implies).</summary>
-/// <param name="Alternatives">The alternatives, read.</param>
-/// <param name="Exclusive">oneOf: exactly one must hold.</param>
-/// <param name="Keyword">The keyword, for messages.</param>
-/// <param name="Path">Where it is.</param>
-internal sealed record SchemaGroup(List<SchemaInfo> Alternatives, bool Exclusive, string Keyword, string Path);
-
 /// <summary>
 /// Everything a schema asserts, merged over allOf and $ref (each keyword intersected: the larger minimum, both
 /// patterns, ...). anyOf and oneOf stay as <see cref="Groups"/> until the compiler expands them.
