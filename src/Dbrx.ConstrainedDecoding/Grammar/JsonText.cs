@@ -48,15 +48,4 @@ internal static class JsonText
         for (int i = 0; i < length; i++)
             output.Add(buffer[i]);
     }
-
-    /// <summary>Appends the characters a string automaton needs from <paramref name="state"/> to accept, at the shortest.</summary>
-    public static void AppendShortestChars(CharDfa dfa, int state, List<byte> output)
-    {
-        while (!dfa.IsAccepting(state))
-        {
-            var (codePoint, next) = dfa.ShortestStep(state);
-            AppendChar(codePoint, output);
-            state = next;
-        }
-    }
 }

@@ -30,10 +30,7 @@ internal sealed class LiteralNode : GrammarNode
         shortestBelow.AddRange(Enumerable.Repeat(Never, children.Count));
         for (int node = children.Count - 1; node >= 0; node--)
             shortestBelow[node] = terminal[node] ? 0 : children[node].Values.Select(c => shortestBelow[c] + 1).DefaultIfEmpty(Never).Min();
-        Texts = texts;
     }
-
-    public IReadOnlyList<byte[]> Texts { get; }
 
     public override IEnumerable<GrammarNode> Children => [];
 

@@ -16,7 +16,4 @@ internal sealed class ObjectRule
 
     /// <summary><c>additionalProperties: false</c>.</summary>
     public bool AdditionalFalse { get; set; }
-
-    /// <summary>Whether the rule says nothing about undeclared properties (JSON Schema's default: any allowed).</summary>
-    public bool ExtrasImplicit => Additional is null && !AdditionalFalse && PatternProperties.Count == 0;
 }

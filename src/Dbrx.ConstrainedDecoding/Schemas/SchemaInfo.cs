@@ -67,9 +67,6 @@ internal sealed class SchemaInfo
 
     public List<SchemaGroup> Groups { get; } = [];
 
-    /// <summary>The schema holds nothing but <c>required</c> (and annotations): oneOf over such schemas can be made exclusive.</summary>
-    public bool OnlyRequired { get; set; }
-
     /// <summary>Adds everything <paramref name="other"/> asserts (both must hold).</summary>
     public void Merge(SchemaInfo other)
     {
@@ -102,7 +99,6 @@ internal sealed class SchemaInfo
         MaxItems = Min(MaxItems, other.MaxItems);
         UniqueItemsPath ??= other.UniqueItemsPath;
         Groups.AddRange(other.Groups);
-        OnlyRequired = false;
     }
 
     public void RaiseMinimum(DecimalNumber value, bool exclusive)

@@ -16,14 +16,11 @@ internal sealed partial class SchemaReader
         ArrayRule Arrays() => arrayRule ??= new ArrayRule();
         bool draft4ExclusiveMinimum = false, draft4ExclusiveMaximum = false;
         JsonTypes? ownTypes = null;
-        var keywords = new HashSet<string>(StringComparer.Ordinal);
 
         foreach (JsonProperty keyword in schema.EnumerateObject())
         {
             string at = $"{path}/{Escape(keyword.Name)}";
             JsonElement value = keyword.Value;
-            if (IsKnownKeyword(keyword.Name))
-                keywords.Add(keyword.Name);
             switch (keyword.Name)
             {
                 case "$ref":
@@ -193,7 +190,6 @@ internal sealed partial class SchemaReader
             info.ObjectRules.Add(objectRule);
         if (arrayRule is not null)
             info.ArrayRules.Add(arrayRule);
-        info.OnlyRequired = keywords.SetEquals(["required"]);
     }
 
     private static void SetItems(ArrayRule rule, JsonElement value, string at)
