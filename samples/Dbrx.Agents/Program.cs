@@ -9,6 +9,7 @@
 using System.ComponentModel;
 using Dbrx.Extensions.AI;
 using Dbrx.Inference.Modeling;
+using Dbrx.SemanticKernel;
 using Microsoft.Agents.AI;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.DependencyInjection;

@@ -6,6 +6,8 @@
 //
 // then, for example: curl http://127.0.0.1:5000/v1/models
 using Dbrx.Inference.Modeling;
+using Dbrx.Server;
+using OpenTelemetry.Metrics;
 
 var builder = WebApplication.CreateBuilder(args);
 builder.Services.AddDbrxChatClient(options =>
@@ -14,7 +16,15 @@ builder.Services.AddDbrxChatClient(options =>
     options.ModelPath ??= DbrxRandomCheckpoint.EnsureTinySample();
 });
 builder.Services.AddDbrxOpenAI(builder.Configuration.GetSection("DbrxServer"));
+// Opt-in: /health/ready turns ready once the model has loaded (and the model loads as soon as the host has started).
+builder.Services.AddDbrxHealthChecks();
+// The application's choice of exporter: here OpenTelemetry's, for Prometheus on /metrics.
+builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics
+    .AddMeter([.. DbrxServerTelemetry.MeterNames])
+    .AddPrometheusExporter());
 
 var app = builder.Build();
 app.MapDbrxOpenAI();
+app.MapDbrxHealthChecks();
+app.MapPrometheusScrapingEndpoint("/metrics");
 app.Run();

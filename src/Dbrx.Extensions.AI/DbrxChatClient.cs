@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using System.Runtime.CompilerServices;
 using Dbrx.ConstrainedDecoding;
 using Dbrx.Inference.Generation;
@@ -15,29 +16,41 @@ namespace Dbrx.Extensions.AI;
 /// </summary>
 /// <remarks>
 /// Thread-safe: concurrent requests are batched by the engine. The model loads on the first request, by
-/// <see cref="LoadAsync"/> (for warm-up, with progress), or when the client is created with
-/// <see cref="DbrxChatClientOptions.LoadEagerly"/>. Cancelling a request throws
-/// <see cref="OperationCanceledException"/> and frees its place in the batch at once. Function invocation is left to
-/// <c>FunctionInvokingChatClient</c> (<c>.UseFunctionInvocation()</c>) or Semantic Kernel.
+/// <see cref="LoadAsync"/> (for warm-up, with progress), or, registered with <see cref="DbrxChatClientOptions.LoadEagerly"/>,
+/// once the host has started; <see cref="ModelState"/> says where it is. Cancelling a request throws
+/// <see cref="OperationCanceledException"/> and frees its place in the batch at once. A full queue throws
+/// <see cref="DbrxChatBusyException"/>, a conversation beyond the context <see cref="DbrxChatContextLengthException"/>.
+/// Function invocation is left to <c>FunctionInvokingChatClient</c> (<c>.UseFunctionInvocation()</c>) or Semantic Kernel.
 /// </remarks>
 public sealed class DbrxChatClient : IChatClient
 {
+    /// <summary>
+    /// The name of the meter the client publishes its JSON-schema cache figures on (<c>dbrx.json_cache.hits</c>,
+    /// <c>.misses</c>, <c>.evictions</c>, <c>.size</c>); the engine's own are on <see cref="DbrxGenerator.MeterName"/>.
+    /// </summary>
+    public const string MeterName = "Dbrx.Extensions.AI";
+
+    /// <summary>The meters of a client and its engine (<see cref="MeterName"/> and <see cref="DbrxGenerator.MeterName"/>), for an exporter.</summary>
+    public static IReadOnlyList<string> MeterNames { get; } = [MeterName, DbrxGenerator.MeterName];
+
     private readonly IDbrxEngine engine;
     private readonly bool ownsEngine;
     private readonly DbrxChatClientOptions options;
     private readonly ChatClientMetadata metadata;
     private readonly ILogger? logger;
     private readonly JsonConstraintCompiler constraints;
+    private readonly Meter meter;
+    private volatile DbrxModelState state;
+    private volatile string? loadError;
 
-    /// <summary>Creates a client that owns its model, loaded from <see cref="DbrxChatClientOptions.ModelPath"/>.</summary>
-    /// <param name="options">The options; validated here.</param>
+    /// <summary>Creates a client that owns its model, loaded from <see cref="DbrxChatClientOptions.ModelPath"/> when first needed.</summary>
+    /// <param name="options">The options; validated here (the model folder and its config are read).</param>
     /// <param name="loggerFactory">Where loading logs its start and end (the DI registration passes the application's).</param>
+    /// <param name="meterFactory">Where the client's and the engine's meters come from (the DI registration passes the application's).</param>
     /// <exception cref="ArgumentException">The options are invalid (the message names the option).</exception>
-    public DbrxChatClient(DbrxChatClientOptions options, ILoggerFactory? loggerFactory = null)
-        : this(CreateEngine(options, loggerFactory), options, ownsEngine: true, loggerFactory)
+    public DbrxChatClient(DbrxChatClientOptions options, ILoggerFactory? loggerFactory = null, IMeterFactory? meterFactory = null)
+        : this(CreateEngine(options, loggerFactory, meterFactory), options, ownsEngine: true, loggerFactory, meterFactory)
     {
-        if (this.options.LoadEagerly)
-            LoadAsync().GetAwaiter().GetResult();
     }
 
     /// <summary>Creates a client over an engine, for example a <see cref="DbrxGenerator"/> shared with other code.</summary>
@@ -45,7 +58,8 @@ public sealed class DbrxChatClient : IChatClient
     /// <param name="options">Client options (the model fields are not used).</param>
     /// <param name="ownsEngine">Dispose the engine with the client.</param>
     /// <param name="loggerFactory">Where warnings go (content left out with <see cref="DbrxChatClientOptions.SkipUnreadableContent"/>).</param>
-    public DbrxChatClient(IDbrxEngine engine, DbrxChatClientOptions? options = null, bool ownsEngine = false, ILoggerFactory? loggerFactory = null)
+    /// <param name="meterFactory">Where the client's meter comes from.</param>
+    public DbrxChatClient(IDbrxEngine engine, DbrxChatClientOptions? options = null, bool ownsEngine = false, ILoggerFactory? loggerFactory = null, IMeterFactory? meterFactory = null)
     {
         logger = loggerFactory?.CreateLogger<DbrxChatClient>();
         ArgumentNullException.ThrowIfNull(engine);
@@ -53,20 +67,35 @@ public sealed class DbrxChatClient : IChatClient
         this.options.Validate(requireModel: false);
         this.engine = engine;
         this.ownsEngine = ownsEngine;
-        constraints = new JsonConstraintCompiler(engine.Tokenizer, this.options.ToJsonConstraintOptions());
+        state = engine.IsLoaded ? DbrxModelState.Loaded : DbrxModelState.NotLoaded;
         Uri? location = this.options.ModelPath is { } path ? new Uri(Path.GetFullPath(path)) : null;
         metadata = new ChatClientMetadata("dbrx", location, this.options.EffectiveModelId);
+        constraints = new JsonConstraintCompiler(engine.Tokenizer, this.options.ToJsonConstraintOptions());
+        meter = meterFactory?.Create(MeterName) ?? new Meter(MeterName);
+        meter.CreateObservableCounter("dbrx.json_cache.hits", () => constraints.Statistics.Hits, "{lookup}", "Compiled schemas, pattern and number automata and key literals found in the JSON-schema cache.");
+        meter.CreateObservableCounter("dbrx.json_cache.misses", () => constraints.Statistics.Misses, "{lookup}", "Lookups in the JSON-schema cache that had to compile what they asked for.");
+        meter.CreateObservableCounter("dbrx.json_cache.evictions", () => constraints.Statistics.Evictions, "{entry}", "Entries dropped from the JSON-schema cache to stay within its budget (JsonCacheBytes).");
+        meter.CreateObservableGauge("dbrx.json_cache.size", () => constraints.Statistics.Bytes, "By", "Memory the JSON-schema cache holds (an estimate): compiled schemas with their states and token masks, automata.");
     }
 
-    private static IDbrxEngine CreateEngine(DbrxChatClientOptions options, ILoggerFactory? loggerFactory)
+    private static IDbrxEngine CreateEngine(DbrxChatClientOptions options, ILoggerFactory? loggerFactory, IMeterFactory? meterFactory)
     {
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
-        return new LazyDbrxEngine(options.Clone(), loggerFactory?.CreateLogger<DbrxChatClient>());
+        return new LazyDbrxEngine(options.Clone(), loggerFactory?.CreateLogger<DbrxChatClient>(), meterFactory);
     }
 
-    /// <summary>Whether the model is loaded (always, for a client over an engine it was given).</summary>
-    public bool IsLoaded => engine is not LazyDbrxEngine lazy || lazy.IsLoaded;
+    /// <summary>Whether the model is loaded (always, for a client over an engine it was given loaded).</summary>
+    public bool IsLoaded => engine.IsLoaded;
+
+    /// <summary>Where the model is: not loaded, loading, loaded, or failed to load (what a readiness probe reports).</summary>
+    public DbrxModelState ModelState => engine.IsLoaded ? DbrxModelState.Loaded : state;
+
+    /// <summary>Why the last load failed, with <see cref="DbrxModelState.Failed"/>; null otherwise.</summary>
+    public string? LoadError => ModelState == DbrxModelState.Failed ? loadError : null;
+
+    /// <summary>What the engine is doing now: waiting and running requests, batch rows, KV cache use.</summary>
+    public DbrxEngineStatistics EngineStatistics => engine.Statistics;
 
     /// <summary>
     /// Loads the model now, unless it is loaded: for warm-up at start-up and readiness checks. The first request calls it
@@ -78,8 +107,25 @@ public sealed class DbrxChatClient : IChatClient
     /// <exception cref="OperationCanceledException">The load was cancelled.</exception>
     public async Task LoadAsync(IProgress<DbrxTensorProgress>? progress = null, CancellationToken cancellationToken = default)
     {
-        if (engine is LazyDbrxEngine lazy)
-            await lazy.LoadAsync(progress, cancellationToken).ConfigureAwait(false);
+        if (engine.IsLoaded)
+            return;
+        state = DbrxModelState.Loading;
+        try
+        {
+            await engine.LoadAsync(progress, cancellationToken).ConfigureAwait(false);
+            state = DbrxModelState.Loaded;
+        }
+        catch (OperationCanceledException)
+        {
+            state = DbrxModelState.NotLoaded;
+            throw;
+        }
+        catch (Exception e)
+        {
+            loadError = e.Message;
+            state = DbrxModelState.Failed;
+            throw;
+        }
     }
 
     /// <inheritdoc/>
@@ -97,7 +143,9 @@ public sealed class DbrxChatClient : IChatClient
     {
         cancellationToken.ThrowIfCancellationRequested();
         DbrxChatRequest request = DbrxChatMapper.Map(messages, chatOptions, options, engine, constraints, this, logger, cancellationToken);
-        IAsyncEnumerable<GenerationUpdate> generated = engine.GenerateStreamingAsync(request.PromptTokenIds, request.Options, cancellationToken);
+        if (!engine.IsLoaded)
+            await LoadAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
+        IAsyncEnumerable<GenerationUpdate> generated = EngineErrors.Translated(() => engine.GenerateStreamingAsync(request.PromptTokenIds, request.Options, cancellationToken), cancellationToken);
         await foreach (ChatResponseUpdate update in DbrxChatMapper.ToUpdates(generated, request, metadata.DefaultModelId, cancellationToken))
             yield return update;
     }
@@ -144,6 +192,7 @@ public sealed class DbrxChatClient : IChatClient
     /// <summary>Frees the model and its KV cache if the client owns them.</summary>
     public void Dispose()
     {
+        meter.Dispose();
         if (ownsEngine)
             engine.Dispose();
     }

@@ -57,7 +57,11 @@ public sealed class DbrxChatClientOptions
     /// <summary>Most tokens per response when <c>ChatOptions.MaxOutputTokens</c> is not set.</summary>
     public int DefaultMaxOutputTokens { get; set; } = 1024;
 
-    /// <summary>Load the model when the client is created instead of on the first request.</summary>
+    /// <summary>
+    /// Load the model as soon as the host has started, in the background, instead of on the first request (registered
+    /// with <c>AddDbrxChatClient</c>: a hosted service does it and logs the progress; <see cref="DbrxChatClient.ModelState"/>
+    /// reports it). A client created without a host loads on <see cref="DbrxChatClient.LoadAsync"/> or its first request.
+    /// </summary>
     public bool LoadEagerly { get; set; }
 
     /// <summary>The model id reported in responses and metadata; defaults to the model folder's name.</summary>

@@ -44,7 +44,7 @@ internal static class DbrxChatMapper
     /// <summary>Translates a request. Neither the messages nor the options are modified.</summary>
     /// <exception cref="ArgumentException">An option is invalid, a required tool does not exist, a message holds content DBRX cannot read (see <see cref="MessageContent"/>), or the output budget is too small for the schema.</exception>
     /// <exception cref="JsonSchemaException">A response or tool schema is invalid or cannot be enforced.</exception>
-    /// <exception cref="DbrxContextLengthException">The conversation leaves no room for an answer in the context.</exception>
+    /// <exception cref="DbrxChatContextLengthException">The conversation leaves no room for an answer in the context.</exception>
     /// <exception cref="OperationCanceledException">The token was cancelled while the conversation was encoded.</exception>
     public static DbrxChatRequest Map(IEnumerable<ChatMessage> messages, ChatOptions? options, DbrxChatClientOptions clientOptions, IDbrxEngine engine, JsonConstraintCompiler constraints, IChatClient client, ILogger? logger = null, CancellationToken cancellationToken = default)
     {
@@ -57,7 +57,16 @@ internal static class DbrxChatMapper
         (string Key, Func<JsonGrammarBuilder, JsonGrammar> Build)? constrained = OutputGrammar(options, tools, required, allowMultiple, clientOptions.AllowUndeclaredJsonProperties);
 
         if (!generation.TruncatePromptFromLeft)
-            DbrxContextFit.EnsureTextMayFit(TextBytes(clientOptions.DropOldestMessages ? AlwaysKept(history) : history), 1, engine.ContextLength, engine.Tokenizer);
+        {
+            try
+            {
+                DbrxContextFit.EnsureTextMayFit(TextBytes(clientOptions.DropOldestMessages ? AlwaysKept(history) : history), 1, engine.ContextLength, engine.Tokenizer);
+            }
+            catch (DbrxContextLengthException e)
+            {
+                throw EngineErrors.Translate(e);
+            }
+        }
         int[] Encode()
         {
             var (conversation, template) = Render(history, extras, clientOptions, logger);
@@ -94,7 +103,7 @@ internal static class DbrxChatMapper
             }
         }
         if (!generation.TruncatePromptFromLeft && prompt.Length >= engine.ContextLength)
-            throw new DbrxContextLengthException(
+            throw new DbrxChatContextLengthException(
                 $"The conversation renders to {prompt.Length:N0} tokens{(dropped > 0 ? $" after dropping its {dropped} oldest messages" : "")}, which leaves no room for an answer in the context of {engine.ContextLength:N0} tokens. "
                 + "Shorten it, raise DbrxChatClientOptions.ContextLength (up to the model's max_seq_len), set DropOldestMessages to leave out the oldest exchanges, or TruncatePromptFromLeft to drop the oldest tokens.",
                 prompt.Length, promptTokensAtLeast: false, generation.MaxNewTokens, engine.ContextLength);

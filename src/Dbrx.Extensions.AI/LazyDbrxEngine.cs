@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using System.Runtime.CompilerServices;
 using Dbrx.Inference.Configuration;
 using Dbrx.Inference.Generation;
@@ -9,24 +10,26 @@ namespace Dbrx.Extensions.AI;
 
 /// <summary>
 /// The engine behind a <see cref="DbrxChatClient"/> built from options: the tokenizer and config are read at once
-/// (cheap), the weights by <see cref="LoadAsync"/>, which the first request calls (or the constructor, with
-/// <see cref="DbrxChatClientOptions.LoadEagerly"/>). One load at a time; a failed or cancelled load keeps nothing and
-/// the next call tries again.
+/// (cheap), the weights by <see cref="LoadAsync"/>, which the first request calls (or, with
+/// <see cref="DbrxChatClientOptions.LoadEagerly"/>, the host once it has started). One load at a time; a failed or
+/// cancelled load keeps nothing and the next call tries again.
 /// </summary>
 internal sealed class LazyDbrxEngine : IDbrxEngine
 {
     private readonly DbrxChatClientOptions options;
     private readonly DbrxConfig config;
     private readonly ILogger? logger;
+    private readonly IMeterFactory? meterFactory;
     private readonly SemaphoreSlim loading = new(1, 1);
     private readonly object publish = new();
     private volatile DbrxGenerator? generator;
     private bool disposed;
 
-    public LazyDbrxEngine(DbrxChatClientOptions options, ILogger? logger = null)
+    public LazyDbrxEngine(DbrxChatClientOptions options, ILogger? logger = null, IMeterFactory? meterFactory = null)
     {
         this.options = options;
         this.logger = logger;
+        this.meterFactory = meterFactory;
         config = DbrxConfigJson.Load(options.ModelPath!);
         Tokenizer = DbrxTokenizer.FromModelFolder(options.ModelPath!);
     }
@@ -49,8 +52,14 @@ internal sealed class LazyDbrxEngine : IDbrxEngine
     /// <summary>Whether the weights are loaded.</summary>
     public bool IsLoaded => generator is not null;
 
+    /// <inheritdoc/>
+    public DbrxEngineStatistics Statistics => generator?.Statistics ?? new DbrxEngineStatistics(0, 0, options.MaxBatchSize, 0);
+
     /// <summary>Loads the weights unless they are loaded, on a thread-pool thread; cancellation is checked between tensors.</summary>
-    public async Task<DbrxGenerator> LoadAsync(IProgress<DbrxTensorProgress>? progress, CancellationToken cancellationToken)
+    public Task LoadAsync(IProgress<DbrxTensorProgress>? progress = null, CancellationToken cancellationToken = default) =>
+        LoadGeneratorAsync(progress, cancellationToken);
+
+    private async Task<DbrxGenerator> LoadGeneratorAsync(IProgress<DbrxTensorProgress>? progress, CancellationToken cancellationToken)
     {
         if (generator is { } ready)
             return ready;
@@ -62,7 +71,7 @@ internal sealed class LazyDbrxEngine : IDbrxEngine
                 return loaded;
             var load = LoadOptions with { Progress = progress, Logger = logger };
             var model = await Task.Run(() => DbrxModelLoader.Load(options.ModelPath!, load, cancellationToken), cancellationToken).ConfigureAwait(false);
-            var created = new DbrxGenerator(model, Tokenizer, ServingOptions, ownsModel: true);
+            var created = new DbrxGenerator(model, Tokenizer, ServingOptions, ownsModel: true, meterFactory);
             lock (publish)
             {
                 if (disposed)
@@ -82,7 +91,7 @@ internal sealed class LazyDbrxEngine : IDbrxEngine
 
     public async IAsyncEnumerable<GenerationUpdate> GenerateStreamingAsync(IReadOnlyList<int> promptTokenIds, DbrxGenerationOptions? options = null, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
-        DbrxGenerator ready = generator ?? await LoadAsync(progress: null, cancellationToken).ConfigureAwait(false);
+        DbrxGenerator ready = generator ?? await LoadGeneratorAsync(progress: null, cancellationToken).ConfigureAwait(false);
         await foreach (GenerationUpdate update in ready.GenerateStreamingAsync(promptTokenIds, options, cancellationToken).ConfigureAwait(false))
             yield return update;
     }

@@ -1,7 +1,6 @@
 using System.Text.RegularExpressions;
 using Dbrx.ConstrainedDecoding;
 using Dbrx.Extensions.AI;
-using Dbrx.Inference.Generation;
 using Microsoft.AspNetCore.Http;
 
 namespace Dbrx.Server;
@@ -42,8 +41,8 @@ internal static partial class ChatRequestErrors
     public static OpenAIRequestException Translate(Exception error, MappedChatRequest? request, string requestId) => error switch
     {
         OpenAIRequestException known => known,
-        DbrxBusyException => new(StatusCodes.Status429TooManyRequests, "The server is busy: its queue of requests is full. Retry after the time in Retry-After.", code: "rate_limit_exceeded", type: "rate_limit_error"),
-        DbrxContextLengthException tooLong => TooLong(tooLong, request),
+        DbrxChatBusyException => new(StatusCodes.Status429TooManyRequests, "The server is busy: its queue of requests is full. Retry after the time in Retry-After.", code: "rate_limit_exceeded", type: "rate_limit_error"),
+        DbrxChatContextLengthException tooLong => TooLong(tooLong, request),
         JsonSchemaException schema => Schema(schema, request),
         ArgumentException invalid => Invalid(invalid, request),
         _ => ServerError(requestId),
@@ -53,14 +52,14 @@ internal static partial class ChatRequestErrors
     public static OpenAIRequestException ServerError(string requestId) =>
         new(StatusCodes.Status500InternalServerError, $"The server failed to answer; see its log (request id {requestId}).", type: "server_error");
 
-    private static OpenAIRequestException TooLong(DbrxContextLengthException error, MappedChatRequest? request)
+    private static OpenAIRequestException TooLong(DbrxChatContextLengthException error, MappedChatRequest? request)
     {
         string maxTokens = request?.MaxTokensParam ?? "max_tokens";
         string prompt = $"{(error.PromptTokensAtLeast ? "at least " : "")}{error.PromptTokens:N0} tokens";
         // The prompt is the messages with the tools and the response format described in its system turn.
         string message = error.PromptTokens >= error.ContextLength
             ? $"The prompt ('messages', with 'tools' and 'response_format' described in it) is {prompt}, which leaves no room for an answer in this model's context of {error.ContextLength:N0} tokens. Shorten the messages."
-            : $"The prompt ('messages', with 'tools' and 'response_format' described in it) is {prompt}; with '{maxTokens}' of {error.MaxNewTokens:N0} that is more than this model's context of {error.ContextLength:N0} tokens. Shorten the messages or lower '{maxTokens}'.";
+            : $"The prompt ('messages', with 'tools' and 'response_format' described in it) is {prompt}; with '{maxTokens}' of {error.MaxOutputTokens:N0} that is more than this model's context of {error.ContextLength:N0} tokens. Shorten the messages or lower '{maxTokens}'.";
         return new(StatusCodes.Status400BadRequest, message, "messages", code: "context_length_exceeded");
     }
 

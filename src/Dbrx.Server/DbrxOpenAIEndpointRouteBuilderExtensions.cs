@@ -2,38 +2,42 @@ using Dbrx.Server;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 
 namespace Microsoft.AspNetCore.Builder;
 
-/// <summary>Maps the OpenAI-compatible API and the server's health and metrics endpoints.</summary>
+/// <summary>Maps the OpenAI-compatible API, and, separately, the server's health endpoints.</summary>
 public static class DbrxOpenAIEndpointRouteBuilderExtensions
 {
     /// <summary>
     /// Maps <c>POST /v1/chat/completions</c>, <c>GET /v1/models</c> and <c>GET /v1/models/{id}</c> (behind the API key,
-    /// when one is configured), <c>GET /health/live</c> (the process answers), <c>GET /health/ready</c> (the model is
-    /// loaded; 503 before) and <c>GET /metrics</c> (Prometheus). Needs <c>services.AddDbrxOpenAI()</c>.
+    /// when one is configured). Needs <c>services.AddDbrxOpenAI()</c>. Health and metrics are the application's to map:
+    /// <see cref="MapDbrxHealthChecks"/>, and any exporter of <c>DbrxServerTelemetry.MeterNames</c>.
     /// </summary>
     /// <returns>The <c>/v1</c> group, for more conventions (CORS, rate limiting, authorization).</returns>
     public static RouteGroupBuilder MapDbrxOpenAI(this IEndpointRouteBuilder endpoints)
     {
         ArgumentNullException.ThrowIfNull(endpoints);
-        // Created now, so the gauges exist from the first scrape on.
-        endpoints.ServiceProvider.GetRequiredService<DbrxServerMetrics>();
-
         RouteGroupBuilder v1 = endpoints.MapGroup("/v1").AddEndpointFilter<ApiKeyFilter>();
         v1.MapPost("/chat/completions", (HttpContext context, ChatCompletionsEndpoint endpoint) => endpoint.HandleAsync(context));
         v1.MapGet("/models", ModelsEndpoint.List);
         v1.MapGet("/models/{id}", ModelsEndpoint.Get);
+        return v1;
+    }
 
+    /// <summary>
+    /// Maps <c>GET /health/live</c> (the process answers) and <c>GET /health/ready</c> (200 once the model is loaded;
+    /// 503 while it loads or if loading failed). Needs <c>services.AddDbrxHealthChecks()</c>; no API key.
+    /// </summary>
+    public static IEndpointRouteBuilder MapDbrxHealthChecks(this IEndpointRouteBuilder endpoints)
+    {
+        ArgumentNullException.ThrowIfNull(endpoints);
         endpoints.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false });
         endpoints.MapHealthChecks("/health/ready", new HealthCheckOptions
         {
-            Predicate = check => check.Tags.Contains(ModelReadiness.Tag),
+            Predicate = check => check.Tags.Contains(DbrxModelHealthCheck.Tag),
             ResultStatusCodes = { [HealthStatus.Degraded] = StatusCodes.Status503ServiceUnavailable },
         });
-        endpoints.MapPrometheusScrapingEndpoint("/metrics");
-        return v1;
+        return endpoints;
     }
 }

@@ -1,20 +1,15 @@
 using System.Diagnostics.Metrics;
-using Dbrx.ConstrainedDecoding;
 using Microsoft.Extensions.AI;
 
 namespace Dbrx.Server;
 
 /// <summary>
-/// The server's instruments, on the meter <see cref="MeterName"/> (exported at <c>/metrics</c> in Prometheus format
-/// through OpenTelemetry): chat completion requests by outcome, prompt, cached and generated tokens, the queue length
-/// and running requests of the engine, histograms of the time to the first token and per output token, and what the
-/// JSON-schema cache (see <c>JsonConstraintCompiler</c>) holds and does.
+/// The server's instruments, on the meter <see cref="DbrxServerTelemetry.MeterName"/>: chat completion requests by
+/// outcome, prompt, cached and generated tokens, and histograms of the time to the first token and per output token.
+/// The engine's queue and batch figures and the JSON-schema cache's are on the chat client's meters.
 /// </summary>
 internal sealed class DbrxServerMetrics
 {
-    /// <summary>The meter's name, for <c>AddMeter</c>.</summary>
-    public const string MeterName = "Dbrx.Server";
-
     private readonly Counter<long> requests;
     private readonly Counter<long> promptTokens;
     private readonly Counter<long> cachedPromptTokens;
@@ -22,9 +17,9 @@ internal sealed class DbrxServerMetrics
     private readonly Histogram<double> timeToFirstToken;
     private readonly Histogram<double> timePerOutputToken;
 
-    public DbrxServerMetrics(IMeterFactory meters, ModelReadiness readiness, IChatClient client)
+    public DbrxServerMetrics(IMeterFactory meters)
     {
-        Meter meter = meters.Create(MeterName);
+        Meter meter = meters.Create(DbrxServerTelemetry.MeterName);
         requests = meter.CreateCounter<long>("dbrx.server.requests", "{request}", "Chat completion requests by outcome (ok, cancelled, bad_request, not_found, too_large, busy, unavailable, error), and requests refused for their API key (unauthorized).");
         promptTokens = meter.CreateCounter<long>("dbrx.server.prompt_tokens", "{token}", "Prompt tokens of answered requests.");
         cachedPromptTokens = meter.CreateCounter<long>("dbrx.server.cached_prompt_tokens", "{token}", "Prompt tokens taken from an earlier request's cache instead of prefilled.");
@@ -33,15 +28,6 @@ internal sealed class DbrxServerMetrics
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60] });
         timePerOutputToken = meter.CreateHistogram("dbrx.server.time_per_output_token", "s", "Per answered request: the time after its first token divided by the tokens after the first.",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5] });
-        meter.CreateObservableGauge("dbrx.server.queue_length", () => readiness.Generator?.WaitingRequests ?? 0, "{request}", "Requests waiting for a batch row.");
-        meter.CreateObservableGauge("dbrx.server.running_requests", () => readiness.Generator?.RunningRequests ?? 0, "{request}", "Batch rows in use (running requests and the prompt being prefilled).");
-        if (client.GetService<JsonConstraintCompiler>() is { } json)
-        {
-            meter.CreateObservableCounter("dbrx.json_cache.hits", () => json.Statistics.Hits, "{lookup}", "Compiled schemas, pattern and number automata and key literals found in the JSON-schema cache.");
-            meter.CreateObservableCounter("dbrx.json_cache.misses", () => json.Statistics.Misses, "{lookup}", "Lookups in the JSON-schema cache that had to compile what they asked for.");
-            meter.CreateObservableCounter("dbrx.json_cache.evictions", () => json.Statistics.Evictions, "{entry}", "Entries dropped from the JSON-schema cache to stay within its budget (JsonCacheBytes).");
-            meter.CreateObservableGauge("dbrx.json_cache.size", () => json.Statistics.Bytes, "By", "Memory the JSON-schema cache holds (an estimate): compiled schemas with their states and token masks, automata.");
-        }
     }
 
     /// <summary>Starts measuring one chat completion request.</summary>

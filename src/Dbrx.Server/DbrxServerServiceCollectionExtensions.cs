@@ -1,17 +1,17 @@
+using Dbrx.Extensions.AI;
 using Dbrx.Server;
 using Microsoft.Extensions.Configuration;
-using OpenTelemetry.Metrics;
 
 namespace Microsoft.Extensions.DependencyInjection;
 
-/// <summary>Registers the services behind <c>app.MapDbrxOpenAI()</c>.</summary>
+/// <summary>Registers the services behind <c>app.MapDbrxOpenAI()</c> and the optional health checks.</summary>
 public static class DbrxServerServiceCollectionExtensions
 {
     /// <summary>
     /// Registers the OpenAI-compatible endpoints' services over the application's <c>IChatClient</c> (register it with
     /// <c>services.AddDbrxChatClient(...)</c>, without function invocation: the server's clients run their own tools):
-    /// the options (validated now), a background load of the model that <c>/health/ready</c> reports, health checks,
-    /// and OpenTelemetry metrics exported for Prometheus. Then call <c>app.MapDbrxOpenAI()</c>.
+    /// the options (validated now) and the server's meter (<see cref="DbrxServerTelemetry.MeterName"/>; the application
+    /// chooses how to export it). Then call <c>app.MapDbrxOpenAI()</c>. Health checks are <see cref="AddDbrxHealthChecks"/>.
     /// </summary>
     /// <exception cref="ArgumentException">An option is invalid (the message names it).</exception>
     public static IServiceCollection AddDbrxOpenAI(this IServiceCollection services, Action<DbrxServerOptions>? configure = null)
@@ -22,16 +22,10 @@ public static class DbrxServerServiceCollectionExtensions
         options.Validate();
         services.AddSingleton(options);
         services.AddSingleton<ServedModel>();
-        services.AddSingleton<ModelReadiness>();
-        services.AddHostedService(provider => provider.GetRequiredService<ModelReadiness>());
         services.AddHostedService<OpenAccessWarning>();
+        services.AddMetrics();
         services.AddSingleton<DbrxServerMetrics>();
         services.AddSingleton<ChatCompletionsEndpoint>();
-        services.AddHealthChecks().AddCheck<ModelReadiness>("model", tags: [ModelReadiness.Tag]);
-        // Scrapes read the instruments as they are now (the exporter's default caches a scrape for 300 ms).
-        services.AddOpenTelemetry().WithMetrics(metrics => metrics
-            .AddMeter(DbrxServerMetrics.MeterName)
-            .AddPrometheusExporter(exporter => exporter.ScrapeResponseCacheDurationMilliseconds = 0));
         return services;
     }
 
@@ -40,5 +34,18 @@ public static class DbrxServerServiceCollectionExtensions
     {
         ArgumentNullException.ThrowIfNull(configuration);
         return services.AddDbrxOpenAI(configuration.Bind);
+    }
+
+    /// <summary>
+    /// Registers the health check <c>app.MapDbrxHealthChecks()</c> serves on <c>/health/ready</c>: ready once the DBRX
+    /// model is loaded. It also makes every DBRX client load its model as soon as the host has started
+    /// (<see cref="DbrxChatClientOptions.LoadEagerly"/>), so readiness does not wait for a first request.
+    /// </summary>
+    public static IServiceCollection AddDbrxHealthChecks(this IServiceCollection services)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        services.PostConfigureAll<DbrxChatClientOptions>(options => options.LoadEagerly = true);
+        services.AddHealthChecks().AddCheck<DbrxModelHealthCheck>("model", tags: [DbrxModelHealthCheck.Tag]);
+        return services;
     }
 }

@@ -9,8 +9,8 @@ packages=${NUGET_PACKAGES:-$HOME/.nuget/packages}
 
 rm -rf "$root/artifacts"
 dotnet pack "$root/Dbrx.Extensions.sln" -c Release -v q -nologo
-rm -rf "$packages"/dbrx.inference "$packages"/dbrx.extensions.ai
-for app in ConsumerApp NoBackendApp; do
+rm -rf "$packages"/dbrx.*
+for app in ConsumerApp SemanticKernelApp NoBackendApp; do
   rm -rf "$here/$app/bin" "$here/$app/obj"
   dotnet run --project "$here/$app" -c Release -v q
   # Each output holds a copy of libtorch (and the no-backend app a second one, from TorchSharp's fallback): 1 GB.

@@ -176,7 +176,7 @@ public sealed class DbrxChatClientTests
         var engine = new FakeEngine();
         engine.Mock.SetupGet(e => e.ContextLength).Returns(300);
         using var client = Client(engine);
-        var error = await Assert.ThrowsAsync<DbrxContextLengthException>(() => client.GetResponseAsync(LongConversation(), cancellationToken: Ct));
+        var error = await Assert.ThrowsAsync<DbrxChatContextLengthException>(() => client.GetResponseAsync(LongConversation(), cancellationToken: Ct));
         Assert.Contains("leaves no room for an answer in the context of 300 tokens", error.Message);
         Assert.Contains("DropOldestMessages", error.Message);
         Assert.Contains("TruncatePromptFromLeft", error.Message);
@@ -184,7 +184,7 @@ public sealed class DbrxChatClientTests
         // The latest question alone is too long: nothing older can help.
         using var dropping = Client(engine, new DbrxChatClientOptions { DropOldestMessages = true });
         List<ChatMessage> huge = [new(ChatRole.User, "Old"), new(ChatRole.Assistant, "Reply"), new(ChatRole.User, string.Join(' ', Enumerable.Repeat("far too long", 200)))];
-        error = await Assert.ThrowsAsync<DbrxContextLengthException>(() => dropping.GetResponseAsync(huge, cancellationToken: Ct));
+        error = await Assert.ThrowsAsync<DbrxChatContextLengthException>(() => dropping.GetResponseAsync(huge, cancellationToken: Ct));
         Assert.Contains("after dropping its 2 oldest messages", error.Message);
         Assert.Empty(engine.Calls);
     }

@@ -1,12 +1,19 @@
+using Dbrx.Inference.Configuration;
 using Dbrx.Inference.Generation;
+using Dbrx.Inference.Modeling;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 
 namespace Dbrx.Extensions.AI.Tests;
 
 public sealed class DependencyInjectionTests(TinyCheckpoint tiny) : IClassFixture<TinyCheckpoint>
 {
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
     [Fact]
     public void Registers_a_singleton_chat_client_without_loading_the_model()
     {
@@ -18,24 +25,23 @@ public sealed class DependencyInjectionTests(TinyCheckpoint tiny) : IClassFixtur
         using var provider = services.BuildServiceProvider();
         var client = provider.GetRequiredService<IChatClient>();
         Assert.Same(client, provider.GetRequiredService<IChatClient>());
-        var engine = (LazyDbrxEngine)client.GetService<IDbrxEngine>()!;
-        Assert.False(engine.IsLoaded);
+        Assert.Equal(DbrxModelState.NotLoaded, client.GetService<DbrxChatClient>()!.ModelState);
         Assert.Equal("tiny", client.GetService<ChatClientMetadata>()!.DefaultModelId);
     }
 
     [Fact]
     public void The_auto_placement_plans_for_the_clients_batch_and_context()
     {
-        using var client = new DbrxChatClient(new DbrxChatClientOptions { ModelPath = tiny.Directory, MaxBatchSize = 3, ContextLength = 100 });
-        var engine = (LazyDbrxEngine)client.GetService<IDbrxEngine>()!;
-        Assert.Equal((3, 100), (engine.LoadOptions.PlanCacheRows, engine.LoadOptions.PlanCacheTokens));
+        var options = new DbrxChatClientOptions { ModelPath = tiny.Directory, MaxBatchSize = 3, ContextLength = 100 };
+        DbrxLoadOptions load = options.ToLoadOptions(DbrxConfigJson.Load(tiny.Directory));
+        Assert.Equal((3, 100), (load.PlanCacheRows, load.PlanCacheTokens));
     }
 
     [Fact]
     public void Serving_options_reach_the_generator()
     {
-        using var client = new DbrxChatClient(new DbrxChatClientOptions { ModelPath = tiny.Directory, MaxBatchSize = 3, MaxQueuedRequests = 5, ContextLength = 100, PrefillChunkTokens = 7, ReusePromptPrefixes = false });
-        var serving = ((LazyDbrxEngine)client.GetService<IDbrxEngine>()!).ServingOptions;
+        var options = new DbrxChatClientOptions { ModelPath = tiny.Directory, MaxBatchSize = 3, MaxQueuedRequests = 5, ContextLength = 100, PrefillChunkTokens = 7, ReusePromptPrefixes = false };
+        DbrxGeneratorOptions serving = options.ToServingOptions(options.ContextLength);
         Assert.Equal(new DbrxGeneratorOptions { MaxBatchSize = 3, MaxQueuedRequests = 5, ContextLength = 100, PrefillChunkTokens = 7, ReusePromptPrefixes = false }, serving);
     }
 
@@ -43,10 +49,10 @@ public sealed class DependencyInjectionTests(TinyCheckpoint tiny) : IClassFixtur
     public void Int4_options_reach_the_loader_and_a_complete_device_map_is_accepted()
     {
         var options = new DbrxChatClientOptions { ModelPath = tiny.Directory, Device = "embedding=cpu,0=cpu,head=cpu", DType = "int4", Int4Modules = "experts,attention", Int4GroupSize = 32 };
-        using var client = new DbrxChatClient(options);
-        var engine = (LazyDbrxEngine)client.GetService<IDbrxEngine>()!;
-        Assert.Equal((Inference.Runtime.DbrxDType.Int4, Inference.Quantization.DbrxQuantization.WithModules("experts,attention", 32)), (engine.LoadOptions.DType, engine.LoadOptions.Int4));
-        Assert.Equal("embedding=cpu,0=cpu,head=cpu", engine.LoadOptions.Device);
+        options.Validate();
+        DbrxLoadOptions load = options.ToLoadOptions(DbrxConfigJson.Load(tiny.Directory));
+        Assert.Equal((Inference.Runtime.DbrxDType.Int4, Inference.Quantization.DbrxQuantization.WithModules("experts,attention", 32)), (load.DType, load.Int4));
+        Assert.Equal("embedding=cpu,0=cpu,head=cpu", load.Device);
     }
 
     [Fact]
@@ -89,27 +95,80 @@ public sealed class DependencyInjectionTests(TinyCheckpoint tiny) : IClassFixtur
     [InlineData("TINY", "embedding=cpu,head=cpu", "Device 'embedding=cpu,head=cpu' cannot be used: Device map 'embedding=cpu,head=cpu' does not place block 0")]
     [InlineData("TINY", "embedding=cpu,0-1=cpu,head=cpu", "Device map entry '0-1=cpu' does not name embedding, head or blocks within 0-0")]
     [InlineData("TINY", "embedding=cpu,0=cpu,head=tpu", "Unknown device 'tpu'")]
-    public void Invalid_options_fail_at_registration_with_the_option_named(string? path, string device, string message)
+    public void Invalid_options_fail_when_the_host_starts_with_the_option_named(string? path, string device, string message)
     {
-        var services = new ServiceCollection();
-        var error = Assert.Throws<ArgumentException>(() => services.AddDbrxChatClient(o =>
+        string error = HostStartError(o =>
         {
             o.ModelPath = path == "TINY" ? tiny.Directory : path;
             o.Device = device;
-        }));
-        Assert.Contains(message, error.Message);
+        });
+        Assert.Contains(message, error);
     }
 
-    /// <summary>What the loader would refuse on the first request (minutes later for a real model) is refused at registration.</summary>
+    /// <summary>
+    /// The Options pattern: registering and building the provider read no file and start no native code (the model folder
+    /// need not exist yet); the host's start validates, and fails with the message that names the option.
+    /// </summary>
+    private static string HostStartError(Action<DbrxChatClientOptions> configure)
+    {
+        HostApplicationBuilder builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
+        builder.Services.AddDbrxChatClient(configure);
+        using IHost host = builder.Build();
+        return Assert.Throws<OptionsValidationException>(() => host.Start()).Message;
+    }
+
+    [Fact]
+    public void Registering_with_a_missing_model_folder_builds_the_provider()
+    {
+        string missing = Path.Combine(Path.GetTempPath(), "dbrx-missing-" + Guid.NewGuid().ToString("N"));
+        var services = new ServiceCollection();
+        services.AddDbrxChatClient(o => o.ModelPath = missing);
+        using ServiceProvider provider = services.BuildServiceProvider();
+        Assert.False(Directory.Exists(missing));
+        // Resolving the client outside a host validates then, with the same message.
+        var error = Assert.Throws<OptionsValidationException>(() => provider.GetRequiredService<IChatClient>());
+        Assert.Contains($"DbrxChatClientOptions.ModelPath '{missing}' does not exist or is not a folder.", error.Message);
+    }
+
+    [Fact]
+    public async Task With_LoadEagerly_the_host_loads_the_model_after_starting_and_logs_its_progress()
+    {
+        var sink = new ListLoggerProvider();
+        HostApplicationBuilder builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
+        builder.Logging.AddProvider(sink);
+        builder.Services.AddDbrxChatClient(o =>
+        {
+            o.ModelPath = tiny.Directory;
+            o.Device = "cpu";
+            o.LoadEagerly = true;
+        });
+        using IHost host = builder.Build();
+        var client = host.Services.GetRequiredService<DbrxChatClient>();
+        Assert.Equal(DbrxModelState.NotLoaded, client.ModelState);
+
+        var loaded = new TaskCompletionSource();
+        sink.Logged += message =>
+        {
+            if (message == "The DBRX model is loaded: requests run at once.")
+                loaded.TrySetResult();
+        };
+        await host.StartAsync(Ct);
+        await loaded.Task.WaitAsync(Ct);
+
+        Assert.Equal(DbrxModelState.Loaded, client.ModelState);
+        Assert.Contains(sink.Messages, m => m.StartsWith("Loading DBRX: 100%", StringComparison.Ordinal));
+        await host.StopAsync(Ct);
+    }
+
+    /// <summary>What the loader would refuse on the first request (minutes later for a real model) is refused when the host starts.</summary>
     [Theory]
     [InlineData("int4", "sdpa", 8, null, "int4 quantization needs d_model (experts' w1, v1) = 64 to be a multiple of the group size 128")]
     [InlineData("float32", "flash_attention_2", 8, null, "flash_attention_2 needs every block on a CUDA device")]
     [InlineData("float32", "sdpa", 8, 1_000_000, "DbrxChatClientOptions.ContextLength must be between 2 and the model's max_seq_len")]
     [InlineData("float32", "sdpa", int.MaxValue, null, "The model does not fit: cpu would hold")]
-    public void What_loading_would_refuse_fails_at_registration(string dtype, string attention, int batch, int? context, string message)
+    public void What_loading_would_refuse_fails_when_the_host_starts(string dtype, string attention, int batch, int? context, string message)
     {
-        var services = new ServiceCollection();
-        var error = Assert.Throws<ArgumentException>(() => services.AddDbrxChatClient(o =>
+        string error = HostStartError(o =>
         {
             o.ModelPath = tiny.Directory;
             o.Device = "cpu";
@@ -117,9 +176,9 @@ public sealed class DependencyInjectionTests(TinyCheckpoint tiny) : IClassFixtur
             o.AttentionImplementation = attention;
             o.MaxBatchSize = batch;
             o.ContextLength = context;
-        }));
-        Assert.Contains(message, error.Message);
-        Assert.Contains("DbrxChatClientOptions", error.Message);
+        });
+        Assert.Contains(message, error);
+        Assert.Contains("DbrxChatClientOptions", error);
     }
 
     [Fact]

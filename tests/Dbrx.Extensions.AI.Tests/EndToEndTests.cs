@@ -1,6 +1,6 @@
 using System.ComponentModel;
 using System.Text.Json;
-using Dbrx.Inference.Generation;
+using Dbrx.SemanticKernel;
 using Json.Schema;
 using Microsoft.Agents.AI;
 using Microsoft.Extensions.AI;
@@ -49,8 +49,7 @@ public sealed class EndToEndTests(TinyCheckpoint tiny) : IClassFixture<TinyCheck
         var response = await client.GetResponseAsync<Forecast>("Make up a forecast.", new ChatOptions { MaxOutputTokens = 64, Seed = 1 }.WithResponseType<Forecast>(), cancellationToken: Ct);
         Assert.True(response.TryGetResult(out Forecast? forecast), response.Text);
         Assert.NotNull(forecast!.City);
-        var engine = (LazyDbrxEngine)client.GetService<IDbrxEngine>()!;
-        Assert.True(engine.IsLoaded);
+        Assert.Equal(DbrxModelState.Loaded, client.ModelState);
     }
 
     [Fact]

@@ -10,6 +10,9 @@ internal sealed class ListLoggerProvider : ILoggerProvider
     /// <summary>The messages logged at warning level.</summary>
     public List<string> Warnings { get; } = [];
 
+    /// <summary>Raised after each message is kept, on the logging thread.</summary>
+    public event Action<string>? Logged;
+
     public ILogger CreateLogger(string categoryName) => new ListLogger(this);
 
     public void Dispose()
@@ -24,12 +27,14 @@ internal sealed class ListLoggerProvider : ILoggerProvider
 
         public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
         {
+            string message = formatter(state, exception);
             lock (sink.Messages)
             {
-                sink.Messages.Add(formatter(state, exception));
+                sink.Messages.Add(message);
                 if (logLevel == LogLevel.Warning)
-                    sink.Warnings.Add(formatter(state, exception));
+                    sink.Warnings.Add(message);
             }
+            sink.Logged?.Invoke(message);
         }
     }
 }

@@ -1,3 +1,4 @@
+using Dbrx.SemanticKernel;
 using Microsoft.Extensions.AI;
 using Microsoft.SemanticKernel;
 

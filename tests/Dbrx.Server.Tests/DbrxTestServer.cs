@@ -3,6 +3,7 @@ using System.Collections.Concurrent;
 using System.Globalization;
 using System.Net.Http.Headers;
 using System.Text.RegularExpressions;
+using Dbrx.Cli.Serving;
 using Dbrx.Extensions.AI;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -15,7 +16,7 @@ namespace Dbrx.Server.Tests;
 
 /// <summary>
 /// A real Kestrel server on 127.0.0.1 with a free port, serving the tiny model through <c>AddDbrxChatClient</c>,
-/// <c>AddDbrxOpenAI</c> and <c>MapDbrxOpenAI</c> exactly as an application does; a recording layer in front of the
+/// <c>AddDbrxOpenAI</c>, <c>MapDbrxOpenAI</c>, the health checks and <c>dbrx serve</c>'s Prometheus exporter, as an application does; a recording layer in front of the
 /// DBRX client keeps what each request asked for. Started ready (the model loaded).
 /// </summary>
 public sealed partial class DbrxTestServer : IAsyncDisposable
@@ -55,8 +56,12 @@ public sealed partial class DbrxTestServer : IAsyncDisposable
             options.ApiKeys = [ApiKey];
             server?.Invoke(options);
         });
+        builder.Services.AddDbrxHealthChecks();
+        builder.Services.AddDbrxPrometheusMetrics();
         WebApplication app = builder.Build();
         app.MapDbrxOpenAI();
+        app.MapDbrxHealthChecks();
+        app.MapDbrxPrometheusMetrics();
         await app.StartAsync();
         var started = new DbrxTestServer(app);
         using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(1));

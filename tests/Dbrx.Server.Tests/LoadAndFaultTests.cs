@@ -36,7 +36,11 @@ public sealed class LoadAndFaultTests(TinyModel model)
         using HttpResponseMessage stream = await busy.Http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, holding.Token);
         using var reader = new StreamReader(await stream.Content.ReadAsStreamAsync(holding.Token));
         Assert.StartsWith("data: {", await reader.ReadLineAsync(holding.Token));
-        Assert.Equal(1, await busy.MetricAsync("dbrx_server_running_requests"));
+        // The engine's gauges (read here, in the "Load" collection: another server's engine meter of the same name would be exported too).
+        Assert.Equal(1, await busy.MetricAsync("dbrx_engine_running_requests"));
+        string metrics = await busy.Http.GetStringAsync("/metrics", Cancellation);
+        Assert.Contains("dbrx_engine_waiting_requests{", metrics, StringComparison.Ordinal);
+        Assert.True(await busy.MetricAsync("dbrx_engine_kv_cache_usage") > 0);
 
         using HttpResponseMessage refused = await busy.Http.PostAsync("/v1/chat/completions", new StringContent($$"""{"model":"tiny-dbrx","messages":{{Hello}},"max_tokens":2}""", Encoding.UTF8, "application/json"), Cancellation);
         JsonElement error = await BadInputTests.ExpectError(refused, HttpStatusCode.TooManyRequests);
@@ -48,7 +52,7 @@ public sealed class LoadAndFaultTests(TinyModel model)
         holding.Cancel();
         stream.Dispose();
         using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(10));
-        while (await busy.MetricAsync("dbrx_server_running_requests") > 0)
+        while (await busy.MetricAsync("dbrx_engine_running_requests") > 0)
             await Task.Delay(10, deadline.Token);
         using HttpResponseMessage next = await busy.Http.PostAsync("/v1/chat/completions", new StringContent($$"""{"model":"tiny-dbrx","messages":{{Hello}},"max_tokens":2}""", Encoding.UTF8, "application/json"), Cancellation);
         Assert.Equal(HttpStatusCode.OK, next.StatusCode);
@@ -157,7 +161,7 @@ public sealed class LoadAndFaultTests(TinyModel model)
         // Nothing left running or waiting (a cancelled request's row is freed at the worker's next step).
         using (var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(10)))
         {
-            while (await server.MetricAsync("dbrx_server_running_requests") + await server.MetricAsync("dbrx_server_queue_length") > 0)
+            while (await server.MetricAsync("dbrx_engine_running_requests") + await server.MetricAsync("dbrx_engine_waiting_requests") > 0)
                 await Task.Delay(20, deadline.Token);
         }
         Assert.True(await server.MetricAsync("dbrx_server_requests_total", "outcome=\"cancelled\"") > 0);
@@ -227,7 +231,7 @@ public sealed class LoadAndFaultTests(TinyModel model)
     {
         using var guard = CancellationTokenSource.CreateLinkedTokenSource(Cancellation);
         guard.CancelAfter(TimeSpan.FromMinutes(2));
-        while (await server.MetricAsync("dbrx_server_running_requests") + await server.MetricAsync("dbrx_server_queue_length") > 0)
+        while (await server.MetricAsync("dbrx_engine_running_requests") + await server.MetricAsync("dbrx_engine_waiting_requests") > 0)
             await Task.Delay(10, guard.Token);
     }
 

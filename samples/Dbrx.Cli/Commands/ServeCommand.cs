@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Dbrx.Cli.Serving;
 using Dbrx.Extensions.AI;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -64,8 +65,12 @@ internal static class ServeCommand
                 options.SystemPrompt = parse.GetValue(systemPrompt);
             });
             builder.Services.AddDbrxOpenAI(options => options.ApiKeys = parse.GetValue(apiKeys) ?? []);
+            builder.Services.AddDbrxHealthChecks();
+            builder.Services.AddDbrxPrometheusMetrics();
             await using WebApplication app = builder.Build();
             app.MapDbrxOpenAI();
+            app.MapDbrxHealthChecks();
+            app.MapDbrxPrometheusMetrics();
             try
             {
                 await app.StartAsync();

@@ -18,6 +18,7 @@ internal sealed class BatchScheduler
     private readonly CacheRowPlan<GenerationSequence> plan;
     private readonly Thread thread;
     private int rowsInUse;
+    private long positionsHeld;
 
     /// <summary>Starts the worker thread.</summary>
     public BatchScheduler(DbrxForCausalLM model, DbrxKvCache cache, RequestQueue queue, DbrxGeneratorOptions options)
@@ -33,6 +34,9 @@ internal sealed class BatchScheduler
 
     /// <summary>Rows used by requests, running or being prefilled, as of the last step.</summary>
     public int RowsInUse => Volatile.Read(ref rowsInUse);
+
+    /// <summary>KV cache positions the running requests hold, as of the last step.</summary>
+    public long PositionsHeld => Volatile.Read(ref positionsHeld);
 
     /// <summary>Waits until the worker has ended, once the queue is stopping.</summary>
     public void Join() => thread.Join();
@@ -50,6 +54,7 @@ internal sealed class BatchScheduler
             {
                 Prefill(prefillChunkTokens);
                 Volatile.Write(ref rowsInUse, plan.InUse);
+                Volatile.Write(ref positionsHeld, plan.Running.Sum(plan.LengthOf));
                 if (plan.InUse == 0)
                 {
                     if (!queue.WaitForRequests())

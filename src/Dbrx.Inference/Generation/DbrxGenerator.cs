@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using System.Runtime.CompilerServices;
 using Dbrx.Inference.Chat;
 using Dbrx.Inference.Modeling;
@@ -24,6 +25,14 @@ namespace Dbrx.Inference.Generation;
 /// </remarks>
 public sealed class DbrxGenerator : IDbrxEngine
 {
+    /// <summary>
+    /// The name of the meter a generator publishes its gauges on (<c>dbrx.engine.waiting_requests</c>,
+    /// <c>dbrx.engine.running_requests</c>, <c>dbrx.engine.kv_cache_usage</c>): add it to an OpenTelemetry meter
+    /// provider to export them.
+    /// </summary>
+    public const string MeterName = "Dbrx.Inference";
+
+    private readonly Meter meter;
     private readonly DbrxKvCache cache;
     private readonly bool ownsModel;
     // Callers add requests to the queue; the scheduler's thread takes them and runs them step by step, in the cache
@@ -36,7 +45,8 @@ public sealed class DbrxGenerator : IDbrxEngine
     /// <param name="tokenizer">Decodes the output; also encodes chat prompts.</param>
     /// <param name="options">Batch size, queue length and context length.</param>
     /// <param name="ownsModel">Dispose the model with the generator.</param>
-    public DbrxGenerator(DbrxForCausalLM model, DbrxTokenizer tokenizer, DbrxGeneratorOptions? options = null, bool ownsModel = false)
+    /// <param name="meterFactory">Where its meter (<see cref="MeterName"/>) comes from; a meter of its own when null.</param>
+    public DbrxGenerator(DbrxForCausalLM model, DbrxTokenizer tokenizer, DbrxGeneratorOptions? options = null, bool ownsModel = false, IMeterFactory? meterFactory = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(tokenizer);
@@ -49,6 +59,10 @@ public sealed class DbrxGenerator : IDbrxEngine
         cache = model.CreateCache(Options.MaxBatchSize, ContextLength);
         queue = new RequestQueue(Options.MaxQueuedRequests);
         scheduler = new BatchScheduler(model, cache, queue, Options);
+        meter = meterFactory?.Create(MeterName) ?? new Meter(MeterName);
+        meter.CreateObservableGauge("dbrx.engine.waiting_requests", () => WaitingRequests, "{request}", "Requests waiting for a batch row.");
+        meter.CreateObservableGauge("dbrx.engine.running_requests", () => RunningRequests, "{request}", "Batch rows in use by requests, the prompt being prefilled included.");
+        meter.CreateObservableGauge("dbrx.engine.kv_cache_usage", () => Statistics.KvCacheUsage, "1", "The share of the KV cache's positions that running requests hold, 0 to 1.");
     }
 
     /// <summary>The model this generator runs.</summary>
@@ -74,6 +88,10 @@ public sealed class DbrxGenerator : IDbrxEngine
     /// A finished or cancelled request's row counts until the worker's next step frees it.
     /// </summary>
     public int RunningRequests => scheduler.RowsInUse;
+
+    /// <inheritdoc/>
+    public DbrxEngineStatistics Statistics => new(
+        WaitingRequests, RunningRequests, Options.MaxBatchSize, (double)scheduler.PositionsHeld / ((long)cache.Rows * cache.Capacity));
 
     /// <summary>
     /// Starts generating from prompt token ids and streams the result. Options are validated and the request queued
@@ -167,6 +185,7 @@ public sealed class DbrxGenerator : IDbrxEngine
     {
         if (!queue.Stop())
             return;
+        meter.Dispose();
         scheduler.Join();
         cache.Dispose();
         queue.Dispose();

@@ -1,13 +1,26 @@
+using Dbrx.Inference.Modeling;
 using Dbrx.Inference.Tokenization;
 
 namespace Dbrx.Inference.Generation;
 
 /// <summary>
-/// What a chat front end needs from the engine: the tokenizer, the limits, and streamed generation from prompt token
-/// ids. <see cref="DbrxGenerator"/> is the implementation; the interface lets front ends be tested without a model.
+/// What a chat front end needs from the engine: the tokenizer, the limits, loading, streamed generation from prompt
+/// token ids, and the figures a server reports. <see cref="DbrxGenerator"/> is the implementation (already loaded);
+/// the interface lets front ends load lazily and be tested without a model.
 /// </summary>
 public interface IDbrxEngine : IDisposable
 {
+    /// <summary>Whether the model is loaded (a generator always is).</summary>
+    bool IsLoaded => true;
+
+    /// <summary>Loads the model unless it is loaded; concurrent calls share one load. A generator is loaded already.</summary>
+    /// <param name="progress">Receives the progress after each tensor.</param>
+    /// <param name="cancellationToken">Stops the load.</param>
+    Task LoadAsync(IProgress<DbrxTensorProgress>? progress = null, CancellationToken cancellationToken = default) => Task.CompletedTask;
+
+    /// <summary>What the engine is doing now: waiting and running requests, batch rows, KV cache use.</summary>
+    DbrxEngineStatistics Statistics => default;
+
     /// <summary>The tokenizer prompts are encoded with.</summary>
     DbrxTokenizer Tokenizer { get; }
 

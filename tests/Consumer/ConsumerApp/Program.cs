@@ -1,5 +1,6 @@
 // Uses Dbrx.Extensions.AI as an application outside the repository would: registers the client with DI, streams an
-// answer and makes a required tool call on a tiny random DBRX it writes first. Exits 0 when all of it worked.
+// answer and makes a required tool call on a tiny random DBRX it writes first, and checks that the package brought no
+// Semantic Kernel assembly (that is Dbrx.SemanticKernel's). Exits 0 when all of it worked.
 using System.ComponentModel;
 using Dbrx.Inference.Configuration;
 using Dbrx.Inference.Modeling;
@@ -49,6 +50,9 @@ try
     });
     Check(calls >= 1, "the required tool was not called");
     Check(answer.Messages.SelectMany(m => m.Contents).OfType<FunctionResultContent>().Any(r => r.Exception is null), "the tool call did not bind");
+    // 3. Only what an IChatClient user needs: no Semantic Kernel in the output.
+    string[] kernel = Directory.GetFiles(AppContext.BaseDirectory, "Microsoft.SemanticKernel*.dll");
+    Check(kernel.Length == 0, $"the output holds Semantic Kernel: {string.Join(", ", kernel.Select(Path.GetFileName))}");
     Console.WriteLine($"consumer: streamed {streamed.Usage!.OutputTokenCount} tokens, called the tool {calls} time(s): OK");
     return 0;
 }

@@ -2,13 +2,13 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using Microsoft.SemanticKernel;
 
-namespace Dbrx.Extensions.AI;
+namespace Dbrx.SemanticKernel;
 
 /// <summary>
 /// Semantic Kernel settings for DBRX. The JSON names are Semantic Kernel's standard keys, so
 /// <c>PromptExecutionSettings.ToChatOptions</c> maps them onto <c>ChatOptions</c> (temperature, top_p, top_k, seed,
 /// max_tokens, penalties, stop_sequences, response_format); <c>min_p</c> and <c>repetition_penalty</c> travel in
-/// <c>AdditionalProperties</c>, which <see cref="DbrxChatClient"/> reads.
+/// <c>AdditionalProperties</c>, which <see cref="Dbrx.Extensions.AI.DbrxChatClient"/> reads.
 /// </summary>
 public sealed class DbrxPromptExecutionSettings : PromptExecutionSettings
 {
