@@ -8,7 +8,7 @@
 // the random one a call is required, since random weights never choose one: the wiring is what is shown.
 using System.ComponentModel;
 using Dbrx.Extensions.AI;
-using Dbrx.Inference.Modeling;
+using Dbrx.Inference.Checkpoints;
 using Dbrx.SemanticKernel;
 using Microsoft.Agents.AI;
 using Microsoft.Extensions.AI;

@@ -9,9 +9,10 @@
 using System.CommandLine;
 using System.ComponentModel;
 using Dbrx.Extensions.AI;
-using Dbrx.Inference.Modeling;
+using Dbrx.Inference.Checkpoints;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 
 var modelOption = new Option<DirectoryInfo?>("--model", "-m") { Description = "Model folder (config.json, tokenizer and safetensors); default: a tiny random DBRX." };
 var deviceOption = new Option<string>("--device") { Description = "cpu, cuda, cuda:N, auto or a device map.", DefaultValueFactory = _ => "auto" };
@@ -37,23 +38,25 @@ static async Task<int> Chat(string? model, string device, int maxTokens, Cancell
     }
 
     var services = new ServiceCollection();
+    services.AddDbrxChatClient(options =>
+    {
+        options.ModelPath = model;
+        options.Device = device;
+        options.DefaultMaxOutputTokens = maxTokens;   // validated: --max-tokens 0 is an error naming the option
+        options.DropOldestMessages = true;   // a long chat forgets its oldest exchanges instead of failing
+    }).UseFunctionInvocation();
+    await using var provider = services.BuildServiceProvider();
+    IChatClient client;
     try
     {
-        services.AddDbrxChatClient(options =>
-        {
-            options.ModelPath = model;
-            options.Device = device;
-            options.DefaultMaxOutputTokens = maxTokens;   // validated: --max-tokens 0 is an error naming the option
-            options.DropOldestMessages = true;   // a long chat forgets its oldest exchanges instead of failing
-        }).UseFunctionInvocation();
+        // The options are validated when the client is first resolved (registering reads nothing).
+        client = provider.GetRequiredService<IChatClient>();
     }
-    catch (ArgumentException e)
+    catch (OptionsValidationException e)
     {
         Console.Error.WriteLine($"Dbrx.Chat: error: {e.Message}");
         return 1;
     }
-    await using var provider = services.BuildServiceProvider();
-    IChatClient client = provider.GetRequiredService<IChatClient>();
 
     // Load before the first prompt, showing how far it is (a 132B checkpoint takes minutes).
     Console.Error.Write($"loading {model} ..." + (Console.IsErrorRedirected ? "\n" : ""));

@@ -2,6 +2,7 @@ using System.CommandLine;
 using Dbrx.Inference.Checkpoints;
 using Dbrx.Inference.Configuration;
 using Dbrx.Inference.Generation;
+using Microsoft.Extensions.Options;
 
 namespace Dbrx.Cli;
 
@@ -25,7 +26,7 @@ internal static class CliAction
             }
             catch (Exception e)
             {
-                bool expected = e is DbrxConfigException or CheckpointException or ArgumentException or IOException or InvalidOperationException or UnauthorizedAccessException;
+                bool expected = e is DbrxConfigException or CheckpointException or ArgumentException or OptionsValidationException or IOException or InvalidOperationException or UnauthorizedAccessException;
                 Console.Error.WriteLine($"dbrx: error: {MessageOf(e)}");
                 if (parse.GetValue(CliOptions.Verbose))
                     Console.Error.WriteLine(e);

@@ -1,6 +1,6 @@
 using System.CommandLine;
 using System.Diagnostics;
-using Dbrx.Inference.Modeling;
+using Dbrx.Inference.Checkpoints;
 using Spectre.Console;
 
 namespace Dbrx.Cli;

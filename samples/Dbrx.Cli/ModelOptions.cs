@@ -1,8 +1,8 @@
 using System.CommandLine;
 using Dbrx.Inference.Configuration;
 using Dbrx.Inference.Generation;
+using Dbrx.Inference.Loading;
 using Dbrx.Inference.Modeling;
-using Dbrx.Inference.Quantization;
 using Dbrx.Inference.Runtime;
 using Dbrx.Inference.Tokenization;
 

@@ -5,7 +5,7 @@
 //   dotnet run --project samples/Dbrx.Server -- --Dbrx:ModelPath=DIR    a real checkpoint (any Dbrx:* or DbrxServer:* option)
 //
 // then, for example: curl http://127.0.0.1:5000/v1/models
-using Dbrx.Inference.Modeling;
+using Dbrx.Inference.Checkpoints;
 using Dbrx.Server;
 using OpenTelemetry.Metrics;
 

@@ -1,8 +1,8 @@
 using System.Diagnostics.Metrics;
 using System.Runtime.CompilerServices;
 using Dbrx.ConstrainedDecoding;
+using Dbrx.Inference.Checkpoints;
 using Dbrx.Inference.Generation;
-using Dbrx.Inference.Modeling;
 using Dbrx.Inference.Tokenization;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Logging;

@@ -1,4 +1,4 @@
-using Dbrx.Inference.Modeling;
+using Dbrx.Inference.Checkpoints;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 

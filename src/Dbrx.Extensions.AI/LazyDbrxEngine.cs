@@ -1,8 +1,9 @@
 using System.Diagnostics.Metrics;
 using System.Runtime.CompilerServices;
+using Dbrx.Inference.Checkpoints;
 using Dbrx.Inference.Configuration;
 using Dbrx.Inference.Generation;
-using Dbrx.Inference.Modeling;
+using Dbrx.Inference.Loading;
 using Dbrx.Inference.Tokenization;
 using Microsoft.Extensions.Logging;
 

@@ -8,7 +8,8 @@ root=$(cd "$here/../.." && pwd)
 packages=${NUGET_PACKAGES:-$HOME/.nuget/packages}
 
 rm -rf "$root/artifacts"
-dotnet pack "$root/Dbrx.Extensions.sln" -c Release -v q -nologo
+# One time for the whole pack, so the packages that depend on each other agree on their version.
+dotnet pack "$root/Dbrx.Extensions.sln" -c Release -v q -nologo -p:DbrxPackTime="$(date -u +%Y%m%d%H%M%S)"
 rm -rf "$packages"/dbrx.*
 for app in ConsumerApp SemanticKernelApp NoBackendApp; do
   rm -rf "$here/$app/bin" "$here/$app/obj"

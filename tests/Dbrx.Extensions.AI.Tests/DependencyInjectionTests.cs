@@ -1,6 +1,7 @@
 using Dbrx.Inference.Configuration;
 using Dbrx.Inference.Generation;
-using Dbrx.Inference.Modeling;
+using Dbrx.Inference.Loading;
+using Dbrx.Inference.Runtime;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -51,7 +52,7 @@ public sealed class DependencyInjectionTests(TinyCheckpoint tiny) : IClassFixtur
         var options = new DbrxChatClientOptions { ModelPath = tiny.Directory, Device = "embedding=cpu,0=cpu,head=cpu", DType = "int4", Int4Modules = "experts,attention", Int4GroupSize = 32 };
         options.Validate();
         DbrxLoadOptions load = options.ToLoadOptions(DbrxConfigJson.Load(tiny.Directory));
-        Assert.Equal((Inference.Runtime.DbrxDType.Int4, Inference.Quantization.DbrxQuantization.WithModules("experts,attention", 32)), (load.DType, load.Int4));
+        Assert.Equal((DbrxDType.Int4, DbrxQuantization.WithModules("experts,attention", 32)), (load.DType, load.Int4));
         Assert.Equal("embedding=cpu,0=cpu,head=cpu", load.Device);
     }
 

@@ -1,5 +1,5 @@
+using Dbrx.Inference.Checkpoints;
 using Dbrx.Inference.Generation;
-using Dbrx.Inference.Modeling;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;

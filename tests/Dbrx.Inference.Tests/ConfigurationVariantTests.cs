@@ -1,5 +1,6 @@
 using Dbrx.Inference.Checkpoints;
 using Dbrx.Inference.Configuration;
+using Dbrx.Inference.Loading;
 using Dbrx.Inference.Modeling;
 using Dbrx.Inference.Runtime;
 using Dbrx.Inference.Tests.Support;

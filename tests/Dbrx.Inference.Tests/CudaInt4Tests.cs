@@ -1,6 +1,7 @@
+using Dbrx.Inference.Checkpoints;
 using Dbrx.Inference.Configuration;
+using Dbrx.Inference.Loading;
 using Dbrx.Inference.Modeling;
-using Dbrx.Inference.Quantization;
 using Dbrx.Inference.Runtime;
 using Dbrx.Inference.Tests.Support;
 using static TorchSharp.torch;
@@ -47,7 +48,7 @@ public sealed class CudaInt4Tests
         Cuda.RequireOrSkip();
         using var scope = NewDisposeScope();
         using var quantized = Int4Weights.Quantize(randn(n, k), 32);
-        var packed = Runtime.AtenOps.PackInt4ForCuda(quantized.Pairs.to(new Device(TorchSharp.DeviceType.CUDA, 0)));
+        var packed = AtenOps.PackInt4ForCuda(quantized.Pairs.to(new Device(TorchSharp.DeviceType.CUDA, 0)));
         TensorAssert.Identical(quantized.Values(), TinygemmLayout.Unpack(packed).cpu(), $"tinygemm layout [{n}, {k}] read back");
     }
 

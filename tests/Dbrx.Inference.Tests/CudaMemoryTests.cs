@@ -1,5 +1,5 @@
 using Dbrx.Inference.Generation;
-using Dbrx.Inference.Modeling;
+using Dbrx.Inference.Loading;
 using Dbrx.Inference.Runtime;
 using Dbrx.Inference.Tests.Support;
 using Dbrx.Inference.Tokenization;
@@ -44,7 +44,7 @@ public sealed class CudaMemoryTests
         }
 
         // The process's own figure where nvidia-smi lists it; in a container, the devices' (nothing else runs there).
-        static long Held() => AcceleratorMemory.UsedByThisProcess() ?? AcceleratorMemory.UsedOnDevices();
+        static long Held() => Dbrx.Cli.Bench.NvidiaSmi.UsedByThisProcess() ?? Dbrx.Cli.Bench.NvidiaSmi.UsedOnDevices();
 
         // The caching allocator reaches its working set during the warm-up.
         await Requests(0, 80);

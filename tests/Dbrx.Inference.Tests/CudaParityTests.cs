@@ -1,5 +1,7 @@
 using Dbrx.Inference.Generation;
+using Dbrx.Inference.Loading;
 using Dbrx.Inference.Modeling;
+using Dbrx.Inference.Runtime;
 using Dbrx.Inference.Tests.Support;
 using Dbrx.Inference.Tokenization;
 using static TorchSharp.torch;
@@ -19,7 +21,7 @@ public sealed class CudaParityTests : IDisposable
     public void Dispose() => golden.Dispose();
 
     private static DbrxForCausalLM Load(string dtype, AttentionImplementation attention = AttentionImplementation.Sdpa, string device = "cuda", ExpertDispatch dispatch = ExpertDispatch.Auto) =>
-        DbrxModelLoader.Load(TestData.GoldenModel, new DbrxLoadOptions { Device = device, DType = Runtime.DbrxDTypes.Parse(dtype), AttentionImplementation = attention, ExpertDispatch = dispatch });
+        DbrxModelLoader.Load(TestData.GoldenModel, new DbrxLoadOptions { Device = device, DType = DbrxDTypes.Parse(dtype), AttentionImplementation = attention, ExpertDispatch = dispatch });
 
     [Theory]
     [InlineData(AttentionImplementation.Eager, ExpertDispatch.Auto)]

@@ -159,4 +159,11 @@ public sealed class DbrxConfigTests
         var error = Assert.Throws<ArgumentException>(() => DbrxPresets.Get("huge"));
         Assert.Contains("Unknown preset 'huge'", error.Message);
     }
+
+    /// <summary>A config is validated against the names alone (no libtorch needed); the model implements each of them.</summary>
+    [Fact]
+    public void Every_activation_a_config_may_name_is_implemented()
+    {
+        Assert.Equal(DbrxActivationNames.All.Order(StringComparer.Ordinal), Modeling.DbrxActivation.Names.Order(StringComparer.Ordinal));
+    }
 }

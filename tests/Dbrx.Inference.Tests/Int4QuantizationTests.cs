@@ -1,4 +1,6 @@
+using Dbrx.Inference.Checkpoints;
 using Dbrx.Inference.Configuration;
+using Dbrx.Inference.Loading;
 using Dbrx.Inference.Modeling;
 using Dbrx.Inference.Quantization;
 using Dbrx.Inference.Runtime;
@@ -109,10 +111,10 @@ public sealed class Int4QuantizationTests
         var quantization = DbrxQuantization.WithModules("experts,attention", groupSize: 64);
         DbrxQuantizer.Write(source.Path, quantizedDir.Path, quantization);
 
-        using (var checkpoint = Checkpoints.SafetensorsCheckpoint.Open(quantizedDir.Path))
+        using (var checkpoint = SafetensorsCheckpoint.Open(quantizedDir.Path))
         {
             Assert.DoesNotContain(checkpoint.Tensors, t => t.Name.EndsWith(".mlp.w1", StringComparison.Ordinal) || t.Name.EndsWith("Wqkv.weight", StringComparison.Ordinal));
-            Assert.Equal(Checkpoints.SafetensorsDType.U8, checkpoint.Info("transformer.blocks.0.ffn.experts.mlp.w2.qweight").DType);
+            Assert.Equal(SafetensorsDType.U8, checkpoint.Info("transformer.blocks.0.ffn.experts.mlp.w2.qweight").DType);
             Assert.Equal(new long[] { 16 * 64, 128 / 2 }, checkpoint.Info("transformer.blocks.0.ffn.experts.mlp.w2.qweight").Shape);
         }
         Assert.Equal(quantization, DbrxQuantization.FromConfigFile(quantizedDir.Path));
@@ -158,11 +160,11 @@ public sealed class Int4QuantizationTests
     [InlineData(64, 4)]
     [InlineData(96, 2)]
     public void Cuda_packing_uses_the_most_inner_k_tiles_that_divide_the_rows(long k, int tiles) =>
-        Assert.Equal(tiles, Runtime.AtenOps.CudaInnerKTiles(k));
+        Assert.Equal(tiles, AtenOps.CudaInnerKTiles(k));
 
     [Fact]
     public void Cuda_packing_refuses_rows_that_are_not_a_multiple_of_32() =>
-        Assert.Contains("int4 rows of 48 values are not a multiple of 32", Assert.Throws<ArgumentException>(() => Runtime.AtenOps.CudaInnerKTiles(48)).Message);
+        Assert.Contains("int4 rows of 48 values are not a multiple of 32", Assert.Throws<ArgumentException>(() => AtenOps.CudaInnerKTiles(48)).Message);
 
     [Fact]
     public void The_group_size_must_divide_the_rows()

@@ -1,3 +1,4 @@
+using Dbrx.Inference.Configuration;
 using Dbrx.Inference.Modeling;
 using static TorchSharp.torch;
 
@@ -47,7 +48,7 @@ public sealed class LoadBalancingLossTests
     [Fact]
     public void Is_added_to_the_loss_with_moe_loss_weight()
     {
-        var config = Configuration.DbrxPresets.Tiny with { VocabSize = 50 };
+        var config = DbrxPresets.Tiny with { VocabSize = 50 };
         using var model = new DbrxForCausalLM(config, ScalarType.Float32, CPU);
         using (var init = new DbrxInitializer(config, 5)) init.Fill(model);
         using var ids = tensor(new long[] { 1, 2, 3, 4 }, [1, 4], ScalarType.Int64);

@@ -1,4 +1,5 @@
 using Dbrx.Inference.Generation;
+using Dbrx.Inference.Modeling;
 using Dbrx.Inference.Tests.Support;
 using Dbrx.Inference.Tokenization;
 using static TorchSharp.torch;
@@ -63,7 +64,7 @@ public sealed class MemoryTests(TinyModel tiny) : IClassFixture<TinyModel>
         for (int i = 0; i < 5; i++)
         {
             cache.Reset();
-            using (tiny.Model.ForwardDiagnostics(new Modeling.DbrxModelInput { InputIds = ids, Cache = cache, OutputHiddenStates = true, OutputAttentions = true, OutputRouterLogits = true, Labels = ids })) { }
+            using (tiny.Model.ForwardDiagnostics(new DbrxModelInput { InputIds = ids, Cache = cache, OutputHiddenStates = true, OutputAttentions = true, OutputRouterLogits = true, Labels = ids })) { }
         }
         Assert.Equal(before, LiveTensors.Count());
     }

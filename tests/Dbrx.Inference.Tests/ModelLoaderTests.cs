@@ -1,6 +1,8 @@
 using Dbrx.Inference.Checkpoints;
 using Dbrx.Inference.Configuration;
+using Dbrx.Inference.Loading;
 using Dbrx.Inference.Modeling;
+using Dbrx.Inference.Runtime;
 using Dbrx.Inference.Tests.Support;
 using static TorchSharp.torch;
 
@@ -13,7 +15,7 @@ public sealed class ModelLoaderTests : IDisposable
 
     public void Dispose() => dir.Dispose();
 
-    private static DbrxLoadOptions Cpu(string dtype = "float32") => new() { Device = "cpu", DType = Runtime.DbrxDTypes.Parse(dtype) };
+    private static DbrxLoadOptions Cpu(string dtype = "float32") => new() { Device = "cpu", DType = DbrxDTypes.Parse(dtype) };
 
     [Theory]
     [InlineData("float32", long.MaxValue)]
@@ -21,7 +23,7 @@ public sealed class ModelLoaderTests : IDisposable
     [InlineData("float32", 200_000)]
     public void A_written_random_checkpoint_loads_back_to_the_same_tensors(string dtype, long shardBytes)
     {
-        ScalarType scalar = Runtime.DbrxDTypes.Resolve(Runtime.DbrxDTypes.Parse(dtype), CPU);
+        ScalarType scalar = DbrxDTypes.Resolve(DbrxDTypes.Parse(dtype), CPU);
         DbrxRandomCheckpoint.Write(Config, dir.Path, seed: 42, scalar, shardBytes);
         using var model = DbrxModelLoader.Load(dir.Path, Cpu(dtype));
         using var expected = new DbrxForCausalLM(model.Config, scalar, CPU);

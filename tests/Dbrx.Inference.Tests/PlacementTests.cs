@@ -1,6 +1,7 @@
+using Dbrx.Inference.Checkpoints;
 using Dbrx.Inference.Configuration;
+using Dbrx.Inference.Loading;
 using Dbrx.Inference.Modeling;
-using Dbrx.Inference.Runtime;
 using Dbrx.Inference.Tests.Support;
 using TorchSharp;
 using static TorchSharp.torch;

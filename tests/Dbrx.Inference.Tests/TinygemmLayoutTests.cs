@@ -1,4 +1,4 @@
-using Dbrx.Inference.Quantization;
+using Dbrx.Inference.Modeling;
 using Dbrx.Inference.Tests.Support;
 using static TorchSharp.torch;
 

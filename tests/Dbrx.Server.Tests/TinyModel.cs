@@ -1,5 +1,5 @@
+using Dbrx.Inference.Checkpoints;
 using Dbrx.Inference.Configuration;
-using Dbrx.Inference.Modeling;
 using static TorchSharp.torch;
 
 [assembly: AssemblyFixture(typeof(Dbrx.Server.Tests.TinyModel))]

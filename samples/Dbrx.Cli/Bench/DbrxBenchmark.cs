@@ -4,6 +4,7 @@ using Dbrx.ConstrainedDecoding;
 using Dbrx.Inference.Checkpoints;
 using Dbrx.Inference.Configuration;
 using Dbrx.Inference.Generation;
+using Dbrx.Inference.Loading;
 using Dbrx.Inference.Modeling;
 using Dbrx.Inference.Quantization;
 using Dbrx.Inference.Runtime;
@@ -333,7 +334,7 @@ internal sealed class DbrxBenchmark(DbrxForCausalLM model, Action<string> log)
             return $"CPU ({Environment.ProcessorCount} cores, {System.Runtime.InteropServices.RuntimeInformation.OSDescription})";
         try
         {
-            return AcceleratorMemory.DeviceName(device.index < 0 ? 0 : device.index);
+            return NvidiaSmi.DeviceName(device.index < 0 ? 0 : device.index);
         }
         catch (InvalidOperationException)
         {
@@ -348,9 +349,9 @@ internal sealed class DbrxBenchmark(DbrxForCausalLM model, Action<string> log)
             return (Process.GetCurrentProcess().PeakWorkingSet64, "peak process working set");
         try
         {
-            return AcceleratorMemory.UsedByThisProcess() is { } mine
+            return NvidiaSmi.UsedByThisProcess() is { } mine
                 ? (mine, "GPU memory held by the process (caching allocator high-water mark)")
-                : (AcceleratorMemory.UsedOnDevices(), "GPU memory used on the devices (nvidia-smi does not list this process, as in a container)");
+                : (NvidiaSmi.UsedOnDevices(), "GPU memory used on the devices (nvidia-smi does not list this process, as in a container)");
         }
         catch (InvalidOperationException)
         {

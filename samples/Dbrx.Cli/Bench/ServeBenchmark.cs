@@ -15,8 +15,8 @@ namespace Dbrx.Cli.Bench;
 /// <param name="FirstTokenP99">99th percentile of the same (with few requests, their slowest).</param>
 internal sealed record ServeMeasurement(double TokensPerSecond, TimeSpan FirstTokenP50, TimeSpan FirstTokenP99);
 
-/// <summary>A level measured in-process and over HTTP.</summary>
-internal sealed record ServeComparison(int Concurrency, int Requests, ServeMeasurement InProcess, ServeMeasurement Http)
+/// <summary>A level measured in-process and over HTTP, and the process's resident memory after it.</summary>
+internal sealed record ServeComparison(int Concurrency, int Requests, ServeMeasurement InProcess, ServeMeasurement Http, long ResidentBytes)
 {
     /// <summary>HTTP tokens/s over in-process tokens/s: 1 is no overhead.</summary>
     public double ThroughputRatio => Http.TokensPerSecond / InProcess.TokensPerSecond;
@@ -78,7 +78,8 @@ internal sealed class ServeBenchmark(IChatClient client, Action<string> log)
                 overHttp.Add(await OverHttp());
                 inProcess.Add(await InProcess());
             }
-            var comparison = new ServeComparison(concurrency, inProcess.Count * requests, Combine(inProcess), Combine(overHttp));
+            // Resident memory after each level: flat from level to level when nothing a request leaves behind accumulates.
+            var comparison = new ServeComparison(concurrency, inProcess.Count * requests, Combine(inProcess), Combine(overHttp), Environment.WorkingSet);
             log($"concurrency {concurrency}: in-process {comparison.InProcess.TokensPerSecond:F0} tokens/s, HTTP {comparison.Http.TokensPerSecond:F0} tokens/s ({comparison.ThroughputRatio:P0})");
             results.Add(comparison);
         }

@@ -6,7 +6,6 @@ using Dbrx.Extensions.AI;
 using Dbrx.Inference.Configuration;
 using Dbrx.Inference.Generation;
 using Dbrx.Inference.Modeling;
-using Dbrx.Inference.Quantization;
 using Dbrx.Inference.Runtime;
 using Dbrx.Inference.Tokenization;
 using TorchSharp;
@@ -103,7 +102,7 @@ internal static class BenchCommand
         log($"random DBRX: d_model {config.DModel}, {config.NHeads}/{config.Attention.KvNHeads} heads, {config.Ffn.MoeNumExperts} experts x {config.Ffn.FfnHiddenSize}, top-{config.Ffn.MoeTopK}, {config.NLayers} blocks, vocab {config.VocabSize}, {int4}{DbrxDevices.DTypeName(dtype)} on {device}");
         var model = new DbrxForCausalLM(config, dtype, DbrxPlacement.OnDevice(device, config.NLayers), attention, dispatch, quantization);
         // Values only shape the routing here, so they are drawn on the device, fast.
-        DbrxInitializer.FillOnDevice(model, seed: 0);
+        model.InitializeRandomWeights(seed: 0);
         return model;
     }
 
@@ -112,10 +111,10 @@ internal static class BenchCommand
         var lines = new List<string>
         {
             $"model        d_model {model.Config.DModel}, {model.Config.NLayers} blocks, {DbrxDevices.DTypeName(model.DType)} on {model.Device}; greedy, streamed, the same requests both ways",
-            "concurrency  requests   in-process tok/s  TTFT p50 / p99 ms       HTTP tok/s  TTFT p50 / p99 ms    HTTP/in-process",
+            "concurrency  requests   in-process tok/s  TTFT p50 / p99 ms       HTTP tok/s  TTFT p50 / p99 ms    HTTP/in-process  resident MiB",
         };
         foreach (ServeComparison l in levels)
-            lines.Add($"{l.Concurrency,11}  {l.Requests,8}   {l.InProcess.TokensPerSecond,16:F1}  {l.InProcess.FirstTokenP50.TotalMilliseconds,8:F0} / {l.InProcess.FirstTokenP99.TotalMilliseconds,-8:F0}  {l.Http.TokensPerSecond,10:F1}  {l.Http.FirstTokenP50.TotalMilliseconds,8:F0} / {l.Http.FirstTokenP99.TotalMilliseconds,-8:F0}  {l.ThroughputRatio,10:F3}");
+            lines.Add($"{l.Concurrency,11}  {l.Requests,8}   {l.InProcess.TokensPerSecond,16:F1}  {l.InProcess.FirstTokenP50.TotalMilliseconds,8:F0} / {l.InProcess.FirstTokenP99.TotalMilliseconds,-8:F0}  {l.Http.TokensPerSecond,10:F1}  {l.Http.FirstTokenP50.TotalMilliseconds,8:F0} / {l.Http.FirstTokenP99.TotalMilliseconds,-8:F0}  {l.ThroughputRatio,10:F3}  {l.ResidentBytes / (1024.0 * 1024),12:F0}");
         return string.Join('\n', lines);
     }
 
@@ -130,7 +129,7 @@ internal static class BenchCommand
         var root = new JsonObject { ["device"] = model.Device.ToString(), ["dtype"] = DbrxDevices.DTypeName(model.DType), ["config"] = JsonNode.Parse(DbrxConfigJson.ToJson(model.Config)) };
         var array = new JsonArray();
         foreach (ServeComparison l in levels)
-            array.Add(new JsonObject { ["concurrency"] = l.Concurrency, ["requests"] = l.Requests, ["in_process"] = Measurement(l.InProcess), ["http"] = Measurement(l.Http), ["http_over_in_process"] = l.ThroughputRatio });
+            array.Add(new JsonObject { ["concurrency"] = l.Concurrency, ["requests"] = l.Requests, ["in_process"] = Measurement(l.InProcess), ["http"] = Measurement(l.Http), ["http_over_in_process"] = l.ThroughputRatio, ["resident_bytes"] = l.ResidentBytes });
         root["levels"] = array;
         return CliJson.Format(root);
     }

@@ -2,8 +2,7 @@ using System.CommandLine;
 using System.Text.Json.Nodes;
 using Dbrx.Inference.Checkpoints;
 using Dbrx.Inference.Configuration;
-using Dbrx.Inference.Modeling;
-using Dbrx.Inference.Quantization;
+using Dbrx.Inference.Loading;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -49,7 +48,7 @@ internal static class InfoCommand
             if (directory is not null)
             {
                 using var checkpoint = SafetensorsCheckpoint.Open(directory);
-                DbrxModelLoader.CheckMatches(config, checkpoint, stored: stored);
+                DbrxCheckpointLayout.CheckMatches(config, checkpoint, stored: stored);
                 result["tensors"] = checkpoint.Tensors.Count();
                 result["dtypes"] = new JsonObject(checkpoint.Tensors.GroupBy(t => t.DType).Select(g => KeyValuePair.Create(g.Key.ToString(), (JsonNode?)g.Count())));
                 result["files"] = new JsonArray([.. checkpoint.Files.Select(f => (JsonNode)new JsonObject { ["name"] = Path.GetFileName(f.Path), ["bytes"] = f.FileLength })]);

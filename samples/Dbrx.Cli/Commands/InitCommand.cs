@@ -1,6 +1,6 @@
 using System.CommandLine;
+using Dbrx.Inference.Checkpoints;
 using Dbrx.Inference.Configuration;
-using Dbrx.Inference.Modeling;
 using Dbrx.Inference.Runtime;
 using static TorchSharp.torch;
 

@@ -1,5 +1,5 @@
 using System.CommandLine;
-using Dbrx.Inference.Modeling;
+using Dbrx.Inference.Checkpoints;
 using Dbrx.Inference.Tokenization;
 using Dbrx.Rag.Answering;
 using Dbrx.Rag.Indexing;

@@ -19,7 +19,7 @@ public sealed record DbrxAttentionConfig
 /// <summary>Mixture-of-experts feed-forward settings of a DBRX model (<c>ffn_config</c> in <c>config.json</c>).</summary>
 public sealed record DbrxFfnConfig
 {
-    /// <summary>Activation of the expert GLU (<c>ffn_act_fn.name</c>); see <see cref="Modeling.DbrxActivation"/>.</summary>
+    /// <summary>Activation of the expert GLU (<c>ffn_act_fn.name</c>): one of the reference's <c>ACT2FN</c> names: <c>silu</c>, <c>gelu</c>, <c>relu</c>, ...</summary>
     public string ActivationName { get; init; } = "silu";
 
     /// <summary>Intermediate size of one expert.</summary>
@@ -135,8 +135,8 @@ public sealed record DbrxConfig
             Fail($"the head size d_model / n_heads = {HeadDim} must be even for rotary embeddings");
         if (Ffn.MoeTopK > Ffn.MoeNumExperts)
             Fail($"ffn_config.moe_top_k ({Ffn.MoeTopK}) cannot exceed ffn_config.moe_num_experts ({Ffn.MoeNumExperts})");
-        if (!Modeling.DbrxActivation.IsKnown(Ffn.ActivationName))
-            Fail($"ffn_config.ffn_act_fn.name '{Ffn.ActivationName}' is not a known activation; known: {string.Join(", ", Modeling.DbrxActivation.Names)}");
+        if (!DbrxActivationNames.IsKnown(Ffn.ActivationName))
+            Fail($"ffn_config.ffn_act_fn.name '{Ffn.ActivationName}' is not a known activation; known: {string.Join(", ", DbrxActivationNames.All)}");
         if (Attention.ClipQkv is { } clip && !(clip > 0))
             Fail($"attn_config.clip_qkv must be positive or null, not {clip}");
         if (!(Attention.RopeTheta > 0) || double.IsInfinity(Attention.RopeTheta))

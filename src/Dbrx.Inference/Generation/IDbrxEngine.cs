@@ -1,4 +1,4 @@
-using Dbrx.Inference.Modeling;
+using Dbrx.Inference.Checkpoints;
 using Dbrx.Inference.Tokenization;
 
 namespace Dbrx.Inference.Generation;

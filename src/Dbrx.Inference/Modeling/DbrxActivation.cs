@@ -1,13 +1,13 @@
+using Dbrx.Inference.Configuration;
 using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Dbrx.Inference.Modeling;
 
 /// <summary>
-/// The expert activations a DBRX config may name (<c>ffn_config.ffn_act_fn.name</c>), with the semantics of the
-/// reference's <c>ACT2FN</c> table. dbrx-instruct uses <c>silu</c>.
+/// The expert activations (<see cref="DbrxActivationNames"/>), with the semantics of the reference's <c>ACT2FN</c> table.
 /// </summary>
-public static class DbrxActivation
+internal static class DbrxActivation
 {
     private static readonly Dictionary<string, Func<Tensor, Tensor>> Functions = new()
     {
@@ -34,11 +34,8 @@ public static class DbrxActivation
         return x * torch.sigmoid(x.mul(scale));
     }
 
-    /// <summary>The activation names that are supported.</summary>
+    /// <summary>The names this table implements: <see cref="DbrxActivationNames.All"/>, which a config is validated against.</summary>
     public static IReadOnlyCollection<string> Names => Functions.Keys;
-
-    /// <summary>Whether <paramref name="name"/> is a supported activation.</summary>
-    public static bool IsKnown(string name) => Functions.ContainsKey(name);
 
     /// <summary>Returns the activation function for a supported name.</summary>
     /// <exception cref="ArgumentException">The name is not supported.</exception>

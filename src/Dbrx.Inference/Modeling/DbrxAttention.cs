@@ -9,14 +9,14 @@ namespace Dbrx.Inference.Modeling;
 /// DBRX attention (<c>norm_attn_norm.attn</c>): fused QKV projection, optional clamp, rotary embedding on queries and
 /// keys, grouped-query attention over the KV cache, output projection.
 /// </summary>
-public sealed class DbrxAttention : nn.Module
+internal sealed class DbrxAttention : nn.Module
 {
     private readonly nn.Module<Tensor, Tensor> wqkv;
     private readonly nn.Module<Tensor, Tensor> outProj;
     private readonly int heads, kvHeads, headDim, layer;
     private readonly double? clip;
 
-    internal DbrxAttention(DbrxConfig config, int layer, ScalarType dtype, Device device, Quantization.DbrxQuantization? quantization) : base(nameof(DbrxAttention))
+    internal DbrxAttention(DbrxConfig config, int layer, ScalarType dtype, Device device, DbrxQuantization? quantization) : base(nameof(DbrxAttention))
     {
         heads = config.NHeads;
         kvHeads = config.Attention.KvNHeads;
@@ -83,5 +83,5 @@ public sealed class DbrxAttention : nn.Module
     /// repeated. A causal pass without a mask is the form CUDA serves with the flash kernel.
     /// </summary>
     private static (Tensor, Tensor?) Fused(Tensor q, Tensor k, Tensor v, AttentionContext context) =>
-        (Runtime.AtenOps.ScaledDotProductAttentionGqa(q, k, v, context.Mask, context.IsCausal), null);
+        (AtenOps.ScaledDotProductAttentionGqa(q, k, v, context.Mask, context.IsCausal), null);
 }

@@ -8,12 +8,12 @@ namespace Dbrx.Inference.Modeling;
 /// One DBRX block (<c>transformer.blocks.i</c>): <c>h += attn(norm_1(h))</c>, then <c>h += ffn(norm_2(h))</c>.
 /// The reference keeps both norms and the attention under <c>norm_attn_norm</c>; the names follow it.
 /// </summary>
-public sealed class DbrxBlock : nn.Module
+internal sealed class DbrxBlock : nn.Module
 {
     private readonly NormAttnNorm normAttnNorm;
     private readonly DbrxFfn ffn;
 
-    internal DbrxBlock(DbrxConfig config, int layer, ScalarType dtype, Device device, ExpertDispatch dispatch, Quantization.DbrxQuantization? quantization) : base(nameof(DbrxBlock))
+    internal DbrxBlock(DbrxConfig config, int layer, ScalarType dtype, Device device, ExpertDispatch dispatch, DbrxQuantization? quantization) : base(nameof(DbrxBlock))
     {
         normAttnNorm = new NormAttnNorm(config, layer, dtype, device, quantization);
         ffn = new DbrxFfn(config, dtype, device, dispatch, quantization);
@@ -41,7 +41,7 @@ public sealed class DbrxBlock : nn.Module
 
     private sealed class NormAttnNorm : nn.Module
     {
-        public NormAttnNorm(DbrxConfig config, int layer, ScalarType dtype, Device device, Quantization.DbrxQuantization? quantization) : base("DbrxNormAttentionNorm")
+        public NormAttnNorm(DbrxConfig config, int layer, ScalarType dtype, Device device, DbrxQuantization? quantization) : base("DbrxNormAttentionNorm")
         {
             Norm1 = new DbrxLayerNorm(config.DModel, dtype, device);
             Attention = new DbrxAttention(config, layer, dtype, device, quantization);

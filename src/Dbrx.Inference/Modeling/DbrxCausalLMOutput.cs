@@ -3,7 +3,7 @@ using static TorchSharp.torch;
 namespace Dbrx.Inference.Modeling;
 
 /// <summary>The outputs of <see cref="DbrxForCausalLM.ForwardDiagnostics(DbrxModelInput)"/>. Disposing it frees every tensor it holds.</summary>
-public sealed class DbrxCausalLMOutput : IDisposable
+internal sealed class DbrxCausalLMOutput : IDisposable
 {
     /// <summary>Logits, <c>[B, T or NumLogitsToKeep, vocab]</c>, in the model dtype (the reference never upcasts them).</summary>
     public required Tensor Logits { get; init; }

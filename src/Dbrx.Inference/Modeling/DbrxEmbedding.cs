@@ -4,7 +4,7 @@ using static TorchSharp.torch;
 namespace Dbrx.Inference.Modeling;
 
 /// <summary>The token embedding table (<c>transformer.wte</c>), <c>[vocab, d_model]</c>; DBRX has no padding row.</summary>
-public sealed class DbrxEmbedding : nn.Module<Tensor, Tensor>
+internal sealed class DbrxEmbedding : nn.Module<Tensor, Tensor>
 {
     private readonly Parameter weight;
 

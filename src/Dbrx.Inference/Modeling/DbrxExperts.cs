@@ -1,5 +1,4 @@
 using Dbrx.Inference.Configuration;
-using Dbrx.Inference.Quantization;
 using Dbrx.Inference.Runtime;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -12,7 +11,7 @@ namespace Dbrx.Inference.Modeling;
 /// each <c>[experts · ffn_hidden_size, d_model]</c>. Expert e owns rows e·I … (e+1)·I−1 of each and computes
 /// <c>(act(x w1ₑᵀ) ⊙ x v1ₑᵀ) w2ₑ</c> (w2 used untransposed, as in the reference).
 /// </summary>
-public sealed class DbrxExperts : nn.Module
+internal sealed class DbrxExperts : nn.Module
 {
     private readonly ExpertGlu? mlp;
     private readonly Int4ExpertGlu? int4;

@@ -4,12 +4,12 @@ using static TorchSharp.torch;
 namespace Dbrx.Inference.Modeling;
 
 /// <summary>The mixture-of-experts feed-forward of one block (<c>ffn</c>): router, then the chosen experts.</summary>
-public sealed class DbrxFfn : nn.Module
+internal sealed class DbrxFfn : nn.Module
 {
     private readonly DbrxRouter router;
     private readonly DbrxExperts experts;
 
-    internal DbrxFfn(DbrxConfig config, ScalarType dtype, Device device, ExpertDispatch dispatch, Quantization.DbrxQuantization? quantization) : base(nameof(DbrxFfn))
+    internal DbrxFfn(DbrxConfig config, ScalarType dtype, Device device, ExpertDispatch dispatch, DbrxQuantization? quantization) : base(nameof(DbrxFfn))
     {
         router = new DbrxRouter(config, dtype, device);
         experts = new DbrxExperts(config, dtype, device, dispatch, quantization);

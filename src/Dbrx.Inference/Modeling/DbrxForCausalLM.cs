@@ -1,5 +1,4 @@
 using Dbrx.Inference.Configuration;
-using Dbrx.Inference.Quantization;
 using Dbrx.Inference.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -11,7 +10,7 @@ namespace Dbrx.Inference.Modeling;
 /// (<c>transformer.*</c> and <c>lm_head.weight</c>), so Hugging Face checkpoints load by name.
 /// </summary>
 /// <remarks>
-/// Build one with <see cref="DbrxModelLoader"/> (from a checkpoint) or with the constructor (uninitialised weights,
+/// Build one with <c>DbrxModelLoader</c> (from a checkpoint) or with the constructor (uninitialised weights,
 /// for example on the meta device to inspect names and shapes without memory). Forward passes run in inference mode.
 /// A model is not thread-safe: run it from one thread, as <c>DbrxGenerator</c> does.
 /// </remarks>
@@ -61,7 +60,7 @@ public sealed class DbrxForCausalLM : nn.Module
     /// <summary>The module's name, once TorchSharp is known to have a backend (the base constructor is its first use).</summary>
     private static string CheckedName()
     {
-        Runtime.DbrxTorchRuntime.RequireBackend();
+        DbrxTorchRuntime.RequireBackend();
         return nameof(DbrxForCausalLM);
     }
 
@@ -96,11 +95,8 @@ public sealed class DbrxForCausalLM : nn.Module
     /// <summary>How attention is computed unless a pass asks for attention weights (which needs eager).</summary>
     public AttentionImplementation AttentionImplementation { get; }
 
-    /// <summary>How expert matmuls are issued, as requested (see <see cref="Modeling.ExpertDispatch.Auto"/>; int4 experts always run one by one).</summary>
+    /// <summary>How expert matmuls are issued, as requested (see <see cref="ExpertDispatch.Auto"/>; int4 experts always run one by one).</summary>
     public ExpertDispatch ExpertDispatch { get; }
-
-    /// <summary>The transformer without the head.</summary>
-    public DbrxModel Transformer => transformer;
 
     /// <summary>The int4 parts of the model by the float checkpoint tensor each replaces.</summary>
     internal IReadOnlyDictionary<string, IInt4Target> Int4Targets() =>
@@ -109,6 +105,13 @@ public sealed class DbrxForCausalLM : nn.Module
             .Where(m => m.module is IInt4Target)
             .DistinctBy(m => m.module)
             .ToDictionary(m => ((IInt4Target)m.module).CheckpointName(m.name), m => (IInt4Target)m.module, StringComparer.Ordinal);
+
+    /// <summary>
+    /// Fills every weight with random values of the reference's initialisation (normal(0, initializer_range), norms at
+    /// one), drawn on the model's own devices from <paramref name="seed"/>: a full-size model to benchmark without a
+    /// checkpoint. Fast, but not the reproducible stream of <c>DbrxRandomCheckpoint</c>.
+    /// </summary>
+    public void InitializeRandomWeights(long seed) => DbrxInitializer.FillOnDevice(this, seed);
 
     /// <summary>Allocates a KV cache for this model.</summary>
     /// <param name="rows">Sequences it holds.</param>
@@ -150,7 +153,7 @@ public sealed class DbrxForCausalLM : nn.Module
     /// each row at its length and commits the new lengths, as the reference's cache does.
     /// </summary>
     /// <exception cref="ArgumentException">An input has the wrong shape or dtype, or a token id is outside the vocabulary.</exception>
-    public DbrxCausalLMOutput ForwardDiagnostics(DbrxModelInput input)
+    internal DbrxCausalLMOutput ForwardDiagnostics(DbrxModelInput input)
     {
         ArgumentNullException.ThrowIfNull(input);
         bool routerOutputs = input.OutputRouterLogits ?? Config.OutputRouterLogits;

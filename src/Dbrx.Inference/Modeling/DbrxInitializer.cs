@@ -10,7 +10,7 @@ namespace Dbrx.Inference.Modeling;
 /// after tensor in <see cref="DbrxTensorLayout"/> order, in fixed-size chunks, so a model filled in memory and a
 /// checkpoint written chunk by chunk hold the same numbers for the same seed.
 /// </summary>
-public sealed class DbrxInitializer : IDisposable
+internal sealed class DbrxInitializer : IDisposable
 {
     /// <summary>Elements drawn at a time; part of the reproducibility contract, do not change.</summary>
     public const long ChunkElements = 1L << 24;

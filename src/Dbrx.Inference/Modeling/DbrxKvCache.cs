@@ -24,13 +24,13 @@ public sealed class DbrxKvCache : IDisposable
     /// <param name="capacity">Tokens per sequence; at most <see cref="DbrxConfig.MaxSeqLen"/>.</param>
     /// <param name="dtype">The model's dtype.</param>
     /// <param name="device">The device of the blocks (one device for every block).</param>
-    public DbrxKvCache(DbrxConfig config, int rows, int capacity, ScalarType dtype, Device device)
+    internal DbrxKvCache(DbrxConfig config, int rows, int capacity, ScalarType dtype, Device device)
         : this(config, rows, capacity, dtype, Enumerable.Repeat(device, config.NLayers).ToArray())
     {
     }
 
     /// <summary>Allocates the cache with each block's keys and values on that block's device.</summary>
-    public DbrxKvCache(DbrxConfig config, int rows, int capacity, ScalarType dtype, IReadOnlyList<Device> blockDevices)
+    internal DbrxKvCache(DbrxConfig config, int rows, int capacity, ScalarType dtype, IReadOnlyList<Device> blockDevices)
     {
         ArgumentNullException.ThrowIfNull(config);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(rows);
@@ -66,7 +66,7 @@ public sealed class DbrxKvCache : IDisposable
     /// A view of rows <paramref name="start"/>.. that shares this cache's memory and lengths, so one sequence can be
     /// prefilled into its own row while the others wait. Disposing the view frees nothing.
     /// </summary>
-    public DbrxKvCache Slice(int start, int count)
+    internal DbrxKvCache Slice(int start, int count)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(start);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(count);
@@ -107,7 +107,7 @@ public sealed class DbrxKvCache : IDisposable
     /// Moves row <paramref name="from"/>'s keys, values and length into row <paramref name="to"/>, so active
     /// sequences can be kept in the first rows (a forward pass runs over rows 0..B-1 as a view, without copies).
     /// </summary>
-    public void MoveRow(int from, int to)
+    internal void MoveRow(int from, int to)
     {
         if (from == to)
             return;
@@ -120,7 +120,7 @@ public sealed class DbrxKvCache : IDisposable
     /// and gives <paramref name="to"/> that length; <paramref name="from"/> is unchanged. A sequence that starts with the
     /// same tokens as another can continue from there instead of computing those positions again.
     /// </summary>
-    public void CopyPrefix(int from, int to, long length)
+    internal void CopyPrefix(int from, int to, long length)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(length);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(length, lengths[firstRow + from]);

@@ -4,7 +4,7 @@ using static TorchSharp.torch;
 namespace Dbrx.Inference.Modeling;
 
 /// <summary>LayerNorm with a weight and no bias (<c>nn.LayerNorm(d, bias=False)</c>, eps 1e-5), as every DBRX norm is.</summary>
-public sealed class DbrxLayerNorm : nn.Module<Tensor, Tensor>
+internal sealed class DbrxLayerNorm : nn.Module<Tensor, Tensor>
 {
     private const double Epsilon = 1e-5;
     private readonly Parameter weight;

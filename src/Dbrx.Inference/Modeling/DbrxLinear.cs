@@ -1,10 +1,11 @@
+using Dbrx.Inference.Configuration;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
 namespace Dbrx.Inference.Modeling;
 
 /// <summary>A bias-free linear layer (<c>nn.Linear(..., bias=False)</c>): <c>y = x Wᵀ</c>, weight <c>[out, in]</c>.</summary>
-public sealed class DbrxLinear : nn.Module<Tensor, Tensor>
+internal sealed class DbrxLinear : nn.Module<Tensor, Tensor>
 {
     private readonly Parameter weight;
 
@@ -15,10 +16,10 @@ public sealed class DbrxLinear : nn.Module<Tensor, Tensor>
     }
 
     /// <summary>A float linear layer, or an int4 one when <paramref name="quantization"/> is given.</summary>
-    internal static nn.Module<Tensor, Tensor> Create(long inFeatures, long outFeatures, ScalarType dtype, Device device, Quantization.DbrxQuantization? quantization) =>
+    internal static nn.Module<Tensor, Tensor> Create(long inFeatures, long outFeatures, ScalarType dtype, Device device, DbrxQuantization? quantization) =>
         quantization is null
             ? new DbrxLinear(inFeatures, outFeatures, dtype, device)
-            : new Quantization.Int4Linear(quantization.GroupSize, dtype, device);
+            : new Int4Linear(quantization.GroupSize, dtype, device);
 
     /// <summary>The weight, <c>[out, in]</c>.</summary>
     public Tensor Weight => weight;

@@ -9,7 +9,7 @@ namespace Dbrx.Inference.Modeling;
 /// <c>aux = E · Σ_slot,e f[slot, e] · p[e]</c>, where f is the fraction of tokens whose top-k slot picks expert e and
 /// p the mean probability of expert e; with an attention mask both means skip padding.
 /// </summary>
-public static class DbrxLoadBalancingLoss
+internal static class DbrxLoadBalancingLoss
 {
     /// <summary>Computes the loss in float32.</summary>
     /// <param name="routerProbabilities">Each layer's <c>[B·T, E]</c> probabilities.</param>

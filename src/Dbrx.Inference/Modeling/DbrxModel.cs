@@ -8,13 +8,13 @@ namespace Dbrx.Inference.Modeling;
 /// The DBRX transformer (<c>transformer</c>): token embedding <c>wte</c>, the blocks, and the final norm <c>norm_f</c>.
 /// <see cref="DbrxForCausalLM"/> composes a pass from <see cref="Embed"/>, <see cref="Blocks"/> and <see cref="Norm"/>.
 /// </summary>
-public sealed class DbrxModel : nn.Module
+internal sealed class DbrxModel : nn.Module
 {
     private readonly DbrxEmbedding wte;
     private readonly ModuleList<DbrxBlock> blocks;
     private readonly DbrxLayerNorm normF;
 
-    internal DbrxModel(DbrxConfig config, ScalarType dtype, DbrxPlacement placement, ExpertDispatch dispatch, Quantization.DbrxQuantization? quantization) : base(nameof(DbrxModel))
+    internal DbrxModel(DbrxConfig config, ScalarType dtype, DbrxPlacement placement, ExpertDispatch dispatch, DbrxQuantization? quantization) : base(nameof(DbrxModel))
     {
         Config = config;
         DType = dtype;

@@ -3,7 +3,7 @@ using static TorchSharp.torch;
 namespace Dbrx.Inference.Modeling;
 
 /// <summary>The inputs of one forward pass, named as the reference's <c>forward</c> arguments.</summary>
-public sealed class DbrxModelInput
+internal sealed class DbrxModelInput
 {
     /// <summary>Token ids, <c>[B, T]</c>, int64. Exactly one of this and <see cref="InputEmbeddings"/> is required.</summary>
     public Tensor? InputIds { get; init; }

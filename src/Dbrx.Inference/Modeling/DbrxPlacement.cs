@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using Dbrx.Inference.Configuration;
 using Dbrx.Inference.Runtime;
 using static TorchSharp.torch;
 

@@ -13,7 +13,7 @@ internal sealed record RouterOutput(Tensor Probabilities, Tensor TopWeights, Ten
 /// DBRX's router (<c>ffn.router</c>): a linear layer to one logit per expert, float32 softmax, top-k, and
 /// renormalisation of the chosen weights by their p-norm (<c>moe_normalize_expert_weights</c>; p = 1 divides by their sum).
 /// </summary>
-public sealed class DbrxRouter : nn.Module
+internal sealed class DbrxRouter : nn.Module
 {
     private readonly DbrxLinear layer;
     private readonly int topK;

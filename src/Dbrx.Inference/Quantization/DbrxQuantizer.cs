@@ -53,9 +53,9 @@ public static class DbrxQuantizer
             throw new ArgumentException($"'{sourceDirectory}' is already quantized.");
         quantization.Validate(config);
         using var checkpoint = SafetensorsCheckpoint.Open(sourceDirectory);
-        DbrxModelLoader.CheckMatches(config, checkpoint);
+        DbrxCheckpointLayout.CheckMatches(config, checkpoint);
 
-        var layout = DbrxTensorLayout.Stored(config, quantization);
+        var layout = DbrxCheckpointLayout.Stored(config, quantization);
         var tensors = layout.Select(t => (t.Name, t.DType ?? checkpoint.Info(t.Name).DType, t.Shape)).ToList();
         using var writer = new SafetensorsCheckpointWriter(outputDirectory, tensors, maxShardBytes);
         var sources = DbrxTensorLayout.For(config);

@@ -1,9 +1,9 @@
 // Uses Dbrx.Extensions.AI as an application outside the repository would: registers the client with DI, streams an
 // answer and makes a required tool call on a tiny random DBRX it writes first, and checks that the package brought no
 // Semantic Kernel assembly (that is Dbrx.SemanticKernel's). Exits 0 when all of it worked.
+using Dbrx.Inference.Checkpoints;
 using System.ComponentModel;
 using Dbrx.Inference.Configuration;
-using Dbrx.Inference.Modeling;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.DependencyInjection;
 using static TorchSharp.torch;

@@ -1,9 +1,9 @@
 // Uses Dbrx.SemanticKernel as an application outside the repository would: a kernel with DBRX as its chat completion
 // service and a plugin, a prompt with DBRX's execution settings, and a required call of the plugin's function, on a
 // tiny random DBRX it writes first. Exits 0 when all of it worked.
+using Dbrx.Inference.Checkpoints;
 using System.ComponentModel;
 using Dbrx.Inference.Configuration;
-using Dbrx.Inference.Modeling;
 using Dbrx.SemanticKernel;
 using Microsoft.SemanticKernel;
 using static TorchSharp.torch;

@@ -1,4 +1,5 @@
 using Dbrx.Inference.Generation;
+using Dbrx.Inference.Modeling;
 
 namespace Dbrx.Inference.Tests.Support;
 
@@ -132,7 +133,7 @@ internal sealed class CacheRowPlanHarness
     private Dictionary<PlannedRequest, int> RowsInUse() =>
         Plan.Running.Concat(Plan.Prefilling).ToDictionary(request => request, Plan.RowOf);
 
-    /// <summary>What <see cref="Modeling.DbrxKvCache"/> does with each operation, on token ids instead of keys and values.</summary>
+    /// <summary>What <see cref="DbrxKvCache"/> does with each operation, on token ids instead of keys and values.</summary>
     private void ApplyToModel(CacheOperation operation)
     {
         switch (operation)

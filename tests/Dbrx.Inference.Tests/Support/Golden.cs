@@ -1,4 +1,5 @@
 using Dbrx.Inference.Checkpoints;
+using Dbrx.Inference.Loading;
 using Dbrx.Inference.Modeling;
 using Dbrx.Inference.Runtime;
 using static TorchSharp.torch;

@@ -1,3 +1,4 @@
+using Dbrx.Inference.Runtime;
 using static TorchSharp.torch;
 
 namespace Dbrx.Inference.Tests.Support;
@@ -11,7 +12,7 @@ internal static class TinygemmPacking
     /// </summary>
     public static Tensor PackLikeTheCudaKernel(int[] values, int n, int k)
     {
-        int innerKTiles = Runtime.AtenOps.CudaInnerKTiles(k);
+        int innerKTiles = AtenOps.CudaInnerKTiles(k);
         byte Pair(int row, int byteColumn) => (byte)((values[row * k + 2 * byteColumn] << 4) | values[row * k + 2 * byteColumn + 1]);
         int nTiles = n / 8, kSuperTiles = k / (innerKTiles * 16), half = innerKTiles / 2;
         var output = new int[nTiles * kSuperTiles * 32 * half];

@@ -1,7 +1,6 @@
 using System.Text.Json.Nodes;
-using Dbrx.Inference.Configuration;
 
-namespace Dbrx.Inference.Quantization;
+namespace Dbrx.Inference.Configuration;
 
 /// <summary>
 /// Weight-only int4 quantization of a DBRX model: round-to-nearest, groupwise along each weight row, with a scale
@@ -144,9 +143,9 @@ public sealed record DbrxQuantization
 
     /// <summary>Whether a float checkpoint tensor is stored quantized under this scheme.</summary>
     public bool Quantizes(string tensorName) =>
-        Modeling.DbrxTensorLayout.IsExpertWeight(tensorName)
+        DbrxTensorLayout.IsExpertWeight(tensorName)
         || (Attention && (tensorName.EndsWith(".attn.Wqkv.weight", StringComparison.Ordinal) || tensorName.EndsWith(".attn.out_proj.weight", StringComparison.Ordinal)))
-        || (LmHead && tensorName == Modeling.DbrxTensorLayout.LmHeadName);
+        || (LmHead && tensorName == DbrxTensorLayout.LmHeadName);
 
     /// <summary>The stored names of a quantized tensor: qweight, scales, zeros.</summary>
     public static (string QWeight, string Scales, string Zeros) StoredNames(string tensorName)

@@ -1,4 +1,5 @@
-namespace Dbrx.Inference.Quantization;
+using Dbrx.Inference.Configuration;
+namespace Dbrx.Inference.Modeling;
 
 /// <summary>A part of the model that holds int4 weights in place of one float checkpoint tensor.</summary>
 internal interface IInt4Target

@@ -1,6 +1,7 @@
+using Dbrx.Inference.Modeling;
 using static TorchSharp.torch;
 
-namespace Dbrx.Inference.Modeling;
+namespace Dbrx.Inference.Loading;
 
 /// <summary>
 /// Spreads a model over accelerators by their free memory, then the CPU, as the reference's

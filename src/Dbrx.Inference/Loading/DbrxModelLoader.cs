@@ -1,69 +1,13 @@
 using Dbrx.Inference.Checkpoints;
 using Dbrx.Inference.Configuration;
-using Dbrx.Inference.Quantization;
+using Dbrx.Inference.Modeling;
 using Dbrx.Inference.Runtime;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace Dbrx.Inference.Modeling;
-
-/// <summary>Options for <see cref="DbrxModelLoader.Load"/>.</summary>
-public sealed record DbrxLoadOptions
-{
-    /// <summary>
-    /// <c>cpu</c>, <c>cuda</c>, <c>cuda:N</c>, <c>auto</c> (spread over the GPUs by their free memory, then the CPU,
-    /// as the reference's <c>device_map="auto"</c>; the CPU alone without CUDA), or an explicit map such as
-    /// <c>embedding=cuda:0,0-19=cuda:0,20-39=cuda:1,head=cuda:1</c> (see <see cref="DbrxPlacement.Parse"/>).
-    /// </summary>
-    public string Device { get; init; } = "auto";
-
-    /// <summary>
-    /// KV-cache rows (the generator's batch size) the "auto" plan and the up-front memory check leave room for: a model
-    /// whose weights fit but whose cache would not is refused before loading, not after.
-    /// </summary>
-    public int PlanCacheRows { get; init; } = 8;
-
-    /// <summary>Tokens per KV-cache row the plan and the memory check leave room for; default max_seq_len capped at 4096.</summary>
-    public int? PlanCacheTokens { get; init; }
-
-    /// <summary>
-    /// The dtype (see <see cref="DbrxDTypes.Resolve"/>); <see cref="DbrxDType.Int4"/> quantizes while loading, by
-    /// <see cref="Int4"/>. A checkpoint saved quantized (with a <c>quantization_config</c>) loads as int4 whatever this says.
-    /// </summary>
-    public DbrxDType DType { get; init; } = DbrxDType.Auto;
-
-    /// <summary>With <see cref="DbrxDType.Int4"/>: what is quantized and the group size (default: the experts, groups of 128).</summary>
-    public DbrxQuantization Int4 { get; init; } = new();
-
-    /// <summary>How attention is computed.</summary>
-    public AttentionImplementation AttentionImplementation { get; init; } = AttentionImplementation.Sdpa;
-
-    /// <summary>How expert matmuls are issued (grouped on CUDA by default).</summary>
-    public ExpertDispatch ExpertDispatch { get; init; } = ExpertDispatch.Auto;
-
-    /// <summary>Receives a <see cref="DbrxTensorProgress"/> after each tensor is copied (on the loading thread).</summary>
-    public IProgress<DbrxTensorProgress>? Progress { get; init; }
-
-    /// <summary>Logs the load's start (folder, size, devices, dtype) and end (time taken).</summary>
-    public ILogger? Logger { get; init; }
-
-    /// <summary>
-    /// When true (the default) tensors the model does not have are an error; when false they are ignored. Missing and
-    /// wrongly shaped tensors are always errors: a weight left unloaded would silently produce garbage.
-    /// </summary>
-    public bool Strict { get; init; } = true;
-}
-
-/// <summary>What <see cref="DbrxModelLoader.Plan"/> decided for a model folder, before any weight is read.</summary>
-/// <param name="Options">The options planned with.</param>
-/// <param name="Config">The model's configuration.</param>
-/// <param name="DType">The weights' and activations' dtype.</param>
-/// <param name="Placement">Where the embedding, each block and the head go.</param>
-/// <param name="Quantization">The int4 scheme of the weights, or null for float weights.</param>
-/// <param name="StoredQuantization">The scheme the checkpoint was saved with, or null when it holds float weights.</param>
-public sealed record DbrxLoadPlan(DbrxLoadOptions Options, DbrxConfig Config, ScalarType DType, DbrxPlacement Placement, DbrxQuantization? Quantization, DbrxQuantization? StoredQuantization);
+namespace Dbrx.Inference.Loading;
 
 /// <summary>Loads a DBRX model from a Hugging Face folder: <c>config.json</c> plus safetensors weights.</summary>
 public static class DbrxModelLoader
@@ -78,7 +22,7 @@ public static class DbrxModelLoader
     {
         DbrxLoadPlan plan = Plan(directory, options);
         using var checkpoint = SafetensorsCheckpoint.Open(directory);
-        CheckMatches(plan.Config, checkpoint, plan.Options.Strict, plan.StoredQuantization);
+        DbrxCheckpointLayout.CheckMatches(plan.Config, checkpoint, plan.Options.Strict, plan.StoredQuantization);
         ILogger log = plan.Options.Logger ?? NullLogger.Instance;
         long bytes = checkpoint.Tensors.Sum(t => t.ByteLength);
         log.LogInformation("Loading DBRX from {Directory}: {Tensors} tensors, {Gigabytes:F2} GB, {DType}; {Placement}", directory, checkpoint.Tensors.Count(), bytes / 1e9, DbrxDevices.DTypeName(plan.DType), plan.Placement);
@@ -140,55 +84,6 @@ public static class DbrxModelLoader
     }
 
     /// <summary>
-    /// Checks names and shapes before any data is read: every error is reported at once, naming tensors and files.
-    /// The 3-D <c>[experts, ffn_hidden_size, d_model]</c> expert layout some converters write is accepted.
-    /// </summary>
-    public static void CheckMatches(DbrxConfig config, SafetensorsCheckpoint checkpoint, bool strict = true, DbrxQuantization? stored = null)
-    {
-        ArgumentNullException.ThrowIfNull(config);
-        ArgumentNullException.ThrowIfNull(checkpoint);
-        var problems = new List<string>();
-        var expected = DbrxTensorLayout.Stored(config, stored);
-        var names = expected.Select(s => s.Name).ToHashSet(StringComparer.Ordinal);
-        foreach (var (name, shape, dtype) in expected)
-        {
-            if (!checkpoint.Contains(name))
-            {
-                problems.Add($"missing tensor '{name}' {SafetensorsTensorInfo.FormatShape(shape)}");
-                continue;
-            }
-            SafetensorsTensorInfo info = checkpoint.Info(name);
-            string file = Path.GetFileName(checkpoint.FileOf(name).Path);
-            if (!ShapeMatches(name, shape, info.Shape, config))
-                problems.Add($"tensor '{name}' in {file} has shape {info.ShapeText}, the model expects {SafetensorsTensorInfo.FormatShape(shape)}");
-            else if (dtype is { } exact ? info.DType != exact : info.DType is not (SafetensorsDType.F32 or SafetensorsDType.BF16 or SafetensorsDType.F16 or SafetensorsDType.F64))
-                problems.Add($"tensor '{name}' in {file} has dtype {info.DType}, expected {(dtype?.ToString() ?? "a floating-point type")}");
-        }
-        if (strict)
-        {
-            foreach (SafetensorsTensorInfo info in checkpoint.Tensors.OrderBy(t => t.Name, StringComparer.Ordinal))
-            {
-                // Old exports carry the rotary inverse frequencies as a buffer; the reference recomputes them too.
-                if (!names.Contains(info.Name) && !info.Name.EndsWith("rotary_emb.inv_freq", StringComparison.Ordinal))
-                    problems.Add($"unexpected tensor '{info.Name}' in {Path.GetFileName(checkpoint.FileOf(info.Name).Path)}");
-            }
-        }
-        if (problems.Count > 0)
-        {
-            const int shown = 20;
-            string list = string.Join("\n  ", problems.Take(shown)) + (problems.Count > shown ? $"\n  ... and {problems.Count - shown} more" : "");
-            throw new CheckpointException($"Checkpoint '{checkpoint.Directory}' does not match its config (d_model {config.DModel}, n_layers {config.NLayers}, {config.Ffn.MoeNumExperts} experts):\n  {list}");
-        }
-    }
-
-    private static bool ShapeMatches(string name, long[] expected, long[] actual, DbrxConfig config)
-    {
-        if (actual.SequenceEqual(expected))
-            return true;
-        return DbrxTensorLayout.IsExpertWeight(name) && actual.SequenceEqual(new long[] { config.Ffn.MoeNumExperts, config.Ffn.FfnHiddenSize, config.DModel });
-    }
-
-    /// <summary>
     /// Copies every tensor of the checkpoint into the model, one at a time: float tensors into parameters; for int4
     /// parts, float tensors are quantized on the way (never holding more than one in float) and stored int4 tensors
     /// are packed for the device.
@@ -199,7 +94,7 @@ public static class DbrxModelLoader
     /// <param name="progress">Receives the progress after each tensor.</param>
     /// <param name="cancellationToken">Checked before each tensor.</param>
     /// <exception cref="OperationCanceledException">The token was cancelled; the model is partly filled.</exception>
-    public static void LoadWeights(DbrxForCausalLM model, SafetensorsCheckpoint checkpoint, bool checkpointQuantized = false, IProgress<DbrxTensorProgress>? progress = null, CancellationToken cancellationToken = default)
+    internal static void LoadWeights(DbrxForCausalLM model, SafetensorsCheckpoint checkpoint, bool checkpointQuantized = false, IProgress<DbrxTensorProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(checkpoint);

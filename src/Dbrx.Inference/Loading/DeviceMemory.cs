@@ -1,6 +1,6 @@
 using static TorchSharp.torch;
 
-namespace Dbrx.Inference.Modeling;
+namespace Dbrx.Inference.Loading;
 
 /// <summary>Free memory on one accelerator, for planning.</summary>
 /// <param name="Device">The device.</param>

@@ -1,7 +1,7 @@
 using Dbrx.Inference.Runtime;
 using static TorchSharp.torch;
 
-namespace Dbrx.Inference.Quantization;
+namespace Dbrx.Inference.Modeling;
 
 /// <summary>
 /// Reads back tinygemm's int4 layout, the one <c>_convert_weight_to_int4pack</c> writes on CUDA for

@@ -1,13 +1,13 @@
 using Dbrx.Inference.Runtime;
 using static TorchSharp.torch;
 
-namespace Dbrx.Inference.Quantization;
+namespace Dbrx.Inference.Modeling;
 
 /// <summary>A weight <c>[N, K]</c> quantized to int4: two values per byte and a scale and zero per group of each row.</summary>
 /// <param name="Pairs">U8 <c>[N, K/2]</c>, the even column in the high nibble.</param>
 /// <param name="Scales">Float <c>[N, K/group]</c>.</param>
 /// <param name="Zeros">Float <c>[N, K/group]</c>: the value of q = 8.</param>
-public sealed record Int4Weights(Tensor Pairs, Tensor Scales, Tensor Zeros) : IDisposable
+internal sealed record Int4Weights(Tensor Pairs, Tensor Scales, Tensor Zeros) : IDisposable
 {
     /// <summary>
     /// Round-to-nearest groupwise quantization of <paramref name="weight"/> (<c>[N, K]</c>): per group,

@@ -1,52 +1,18 @@
 using System.Diagnostics;
 using System.Globalization;
-using Dbrx.Inference.Modeling;
 using static TorchSharp.torch;
 
-namespace Dbrx.Inference.Runtime;
+namespace Dbrx.Inference.Loading;
 
 /// <summary>
-/// Memory and names of the visible CUDA devices. TorchSharp exposes no memory statistics, so this asks
-/// <c>nvidia-smi</c> (installed with the NVIDIA driver).
+/// Free memory of the visible CUDA devices, for the "auto" placement. TorchSharp exposes no memory statistics, so this
+/// asks <c>nvidia-smi</c> (installed with the NVIDIA driver).
 /// </summary>
-public static class AcceleratorMemory
+internal static class AcceleratorMemory
 {
     /// <summary>Free memory of each visible CUDA device, in device index order.</summary>
     /// <exception cref="InvalidOperationException">nvidia-smi is missing or fails; the message says to pass a device map instead.</exception>
     public static IReadOnlyList<DeviceMemory> Query() => Parse(NvidiaSmi("--query-gpu=index,memory.free --format=csv,noheader,nounits"));
-
-    /// <summary>
-    /// GPU memory this process holds on all devices: what the caching allocator has reserved (its high-water mark,
-    /// since it keeps freed blocks for reuse) plus the CUDA context. Null when nvidia-smi does not list this process,
-    /// as in a container whose process ids differ from the host's; <see cref="UsedOnDevices"/> is the fallback there.
-    /// </summary>
-    /// <exception cref="InvalidOperationException">nvidia-smi is missing or fails.</exception>
-    public static long? UsedByThisProcess()
-    {
-        string pid = Environment.ProcessId.ToString(CultureInfo.InvariantCulture);
-        var mine = NvidiaSmi("--query-compute-apps=pid,used_memory --format=csv,noheader,nounits")
-            .Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
-            .Select(line => line.Split(',', StringSplitOptions.TrimEntries))
-            .Where(fields => fields.Length == 2 && fields[0] == pid)
-            .ToList();
-        return mine.Count == 0 ? null : mine.Sum(fields => long.Parse(fields[1], CultureInfo.InvariantCulture) * 1024 * 1024);
-    }
-
-    /// <summary>GPU memory in use on all visible devices, by every process.</summary>
-    /// <exception cref="InvalidOperationException">nvidia-smi is missing or fails.</exception>
-    public static long UsedOnDevices() =>
-        NvidiaSmi("--query-gpu=memory.used --format=csv,noheader,nounits")
-            .Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
-            .Sum(line => long.Parse(line, CultureInfo.InvariantCulture) * 1024 * 1024);
-
-    /// <summary>The product name of visible CUDA device <paramref name="index"/> (for reports), such as "NVIDIA H200".</summary>
-    /// <exception cref="InvalidOperationException">nvidia-smi is missing or fails.</exception>
-    public static string DeviceName(int index)
-    {
-        string[] names = NvidiaSmi("--query-gpu=name --format=csv,noheader").Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-        var visible = VisibleOrder(Enumerable.Range(0, names.Length), null).ToList();
-        return index >= 0 && index < visible.Count ? names[visible[index]] : $"CUDA device {index}";
-    }
 
     /// <summary>Parses nvidia-smi's <c>index, memory.free</c> CSV (MiB), honouring <c>CUDA_VISIBLE_DEVICES</c> order.</summary>
     public static IReadOnlyList<DeviceMemory> Parse(string csv, string? visibleDevices = null)

@@ -2,7 +2,7 @@ using Dbrx.Inference.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace Dbrx.Inference.Quantization;
+namespace Dbrx.Inference.Modeling;
 
 /// <summary>
 /// An int4 weight <c>[N, K]</c> in the layout libtorch's int4 matmul reads on its device: the packed values (tinygemm
@@ -41,8 +41,8 @@ internal sealed class Int4PackedWeight : IDisposable
     {
         using var scope = NewDisposeScope();
         return scope.MoveToOuter(device.type == DeviceType.CUDA
-            ? Runtime.AtenOps.PackInt4ForCuda(weights.Pairs.to(device))
-            : Runtime.AtenOps.PackInt4ForCpu(weights.Values().cpu()).to(device));
+            ? AtenOps.PackInt4ForCuda(weights.Pairs.to(device))
+            : AtenOps.PackInt4ForCpu(weights.Values().cpu()).to(device));
     }
 
     /// <summary>Scales and zeros as the kernels read them: <c>[K/group, N, 2]</c>.</summary>
@@ -65,7 +65,7 @@ internal sealed class Int4PackedWeight : IDisposable
         }
         // The CUDA kernel reads x as a plain row-major matrix.
         using var rows = x.contiguous();
-        return Runtime.AtenOps.Int4Matmul(rows, packed, groupSize, scalesAndZeros);
+        return AtenOps.Int4Matmul(rows, packed, groupSize, scalesAndZeros);
     }
 
     /// <summary>The weight <c>(q − 8) · scale + zero</c>, <c>[N, K]</c> in <paramref name="dtype"/> (CUDA layout only).</summary>

@@ -1,7 +1,7 @@
-namespace Dbrx.Inference.Runtime;
+namespace Dbrx.Inference.Loading;
 
 /// <summary>Memory the operating system can give this process now.</summary>
-public static class HostMemory
+internal static class HostMemory
 {
     /// <summary>Available bytes: <c>MemAvailable</c> from /proc/meminfo on Linux, else what the GC reports.</summary>
     public static long Available()

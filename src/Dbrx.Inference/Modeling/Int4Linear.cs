@@ -1,6 +1,6 @@
 using static TorchSharp.torch;
 
-namespace Dbrx.Inference.Quantization;
+namespace Dbrx.Inference.Modeling;
 
 /// <summary>A bias-free linear layer with int4 weights (<c>[out, in]</c> quantized by row), run by libtorch's int4 matmul.</summary>
 internal sealed class Int4Linear(int groupSize, ScalarType dtype, Device device) : nn.Module<Tensor, Tensor>(nameof(Int4Linear)), IInt4Target

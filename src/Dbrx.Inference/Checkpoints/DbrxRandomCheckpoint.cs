@@ -1,9 +1,9 @@
-using Dbrx.Inference.Checkpoints;
 using Dbrx.Inference.Configuration;
+using Dbrx.Inference.Modeling;
 using Dbrx.Inference.Runtime;
 using static TorchSharp.torch;
 
-namespace Dbrx.Inference.Modeling;
+namespace Dbrx.Inference.Checkpoints;
 
 /// <summary>
 /// Writes DBRX checkpoints of any shape with the reference's random initialisation, laid out as Hugging Face writes
@@ -48,7 +48,7 @@ public static class DbrxRandomCheckpoint
     /// <param name="progress">Receives the progress after each tensor.</param>
     public static void Write(DbrxConfig config, string directory, long seed, ScalarType dtype, long maxShardBytes = long.MaxValue, IProgress<DbrxTensorProgress>? progress = null)
     {
-        Runtime.DbrxTorchRuntime.RequireBackend();
+        DbrxTorchRuntime.RequireBackend();
         ArgumentNullException.ThrowIfNull(config);
         ArgumentException.ThrowIfNullOrEmpty(directory);
         config.Validate();

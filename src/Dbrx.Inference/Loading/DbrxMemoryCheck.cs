@@ -1,13 +1,13 @@
-using Dbrx.Inference.Runtime;
+using Dbrx.Inference.Modeling;
 using TorchSharp;
 
-namespace Dbrx.Inference.Modeling;
+namespace Dbrx.Inference.Loading;
 
 /// <summary>
 /// Refuses, before any weight is read, a placement whose parts cannot fit their devices, with the numbers: what each
 /// device would hold and what it has free.
 /// </summary>
-public static class DbrxMemoryCheck
+internal static class DbrxMemoryCheck
 {
     /// <summary>Bytes each device of the placement would hold: weights, plus each block's KV cache.</summary>
     public static IReadOnlyDictionary<string, long> Demand(DbrxPlacement placement, DbrxMemoryFootprint footprint)

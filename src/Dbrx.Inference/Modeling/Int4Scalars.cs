@@ -1,9 +1,10 @@
+using Dbrx.Inference.Runtime;
 using TorchSharp;
 
-namespace Dbrx.Inference.Quantization;
+namespace Dbrx.Inference.Modeling;
 
 /// <summary>
-/// The constants of int4 arithmetic as Scalars that stay alive (see <see cref="Runtime.RootedScalars"/>), in a class of
+/// The constants of int4 arithmetic as Scalars that stay alive (see <see cref="RootedScalars"/>), in a class of
 /// their own so that they are created when int4 tensors are first computed, never when a type is merely read.
 /// </summary>
 internal static class Int4Scalars

@@ -1,6 +1,7 @@
+using Dbrx.Inference.Configuration;
 using static TorchSharp.torch;
 
-namespace Dbrx.Inference.Quantization;
+namespace Dbrx.Inference.Modeling;
 
 /// <summary>
 /// One of an expert block's three fused tensors (<c>mlp.w1</c>, <c>mlp.v1</c> or <c>mlp.w2</c>) in int4: each expert's

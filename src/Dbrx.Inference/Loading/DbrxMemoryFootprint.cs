@@ -1,9 +1,8 @@
 using Dbrx.Inference.Checkpoints;
 using Dbrx.Inference.Configuration;
-using Dbrx.Inference.Quantization;
 using static TorchSharp.torch;
 
-namespace Dbrx.Inference.Modeling;
+namespace Dbrx.Inference.Loading;
 
 /// <summary>The sizes a plan is made from: every part's weights and each block's KV cache.</summary>
 /// <param name="EmbeddingBytes">The embedding table.</param>

@@ -1,28 +1,4 @@
-using Dbrx.Inference.Checkpoints;
-using Dbrx.Inference.Configuration;
-using Dbrx.Inference.Quantization;
-
-namespace Dbrx.Inference.Modeling;
-
-/// <summary>How the reference initialises a tensor of a freshly built model.</summary>
-public enum DbrxInitKind
-{
-    /// <summary>Normal(0, initializer_range): linear layers, the embedding, the experts.</summary>
-    Normal,
-
-    /// <summary>All ones: LayerNorm weights.</summary>
-    Ones,
-}
-
-/// <summary>One tensor of a DBRX checkpoint: its name, shape and how the reference initialises it.</summary>
-/// <param name="Name">Hugging Face name, for example <c>transformer.blocks.0.ffn.experts.mlp.w1</c>.</param>
-/// <param name="Shape">Its shape.</param>
-/// <param name="Init">How it is initialised.</param>
-public sealed record DbrxTensorSpec(string Name, long[] Shape, DbrxInitKind Init)
-{
-    /// <summary>Values the tensor holds.</summary>
-    public long ElementCount => Shape.Aggregate(1L, (a, b) => a * b);
-}
+namespace Dbrx.Inference.Configuration;
 
 /// <summary>The tensors of a DBRX checkpoint in Hugging Face's names, in the order the reference registers them.</summary>
 public static class DbrxTensorLayout
@@ -66,33 +42,4 @@ public static class DbrxTensorLayout
 
     /// <summary>Whether a tensor is a block's expert <c>w2</c>, the one the reference applies untransposed (<c>z · w2</c>).</summary>
     public static bool IsExpertW2(string name) => name.EndsWith(".ffn.experts.mlp.w2", StringComparison.Ordinal);
-
-    /// <summary>
-    /// The tensors a checkpoint stores: the float layout, or with <paramref name="quantization"/> each quantized tensor
-    /// replaced by its qweight (U8), scales and zeros (BF16). A null dtype means the model's float dtype.
-    /// </summary>
-    public static IReadOnlyList<(string Name, long[] Shape, SafetensorsDType? DType)> Stored(DbrxConfig config, DbrxQuantization? quantization)
-    {
-        var stored = new List<(string, long[], SafetensorsDType?)>();
-        foreach (DbrxTensorSpec spec in For(config))
-        {
-            if (quantization is null || !quantization.Quantizes(spec.Name))
-            {
-                stored.Add((spec.Name, spec.Shape, null));
-                continue;
-            }
-            var (rows, columns) = QuantizedOrientation(config, spec);
-            var (qweight, scales, zeros) = DbrxQuantization.StoredNames(spec.Name);
-            stored.Add((qweight, [rows, columns / 2], SafetensorsDType.U8));
-            stored.Add((scales, [rows, columns / quantization.GroupSize], SafetensorsDType.BF16));
-            stored.Add((zeros, [rows, columns / quantization.GroupSize], SafetensorsDType.BF16));
-        }
-        return stored;
-    }
-
-    /// <summary>A quantized tensor's linear orientation <c>[rows, columns]</c>: w2's experts are transposed to <c>[d, I]</c>.</summary>
-    private static (long Rows, long Columns) QuantizedOrientation(DbrxConfig config, DbrxTensorSpec spec) =>
-        IsExpertW2(spec.Name)
-            ? ((long)config.Ffn.MoeNumExperts * config.DModel, config.Ffn.FfnHiddenSize)
-            : (spec.Shape[0], spec.Shape[1]);
 }

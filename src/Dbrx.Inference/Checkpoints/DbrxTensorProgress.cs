@@ -1,8 +1,8 @@
-namespace Dbrx.Inference.Modeling;
+namespace Dbrx.Inference.Checkpoints;
 
 /// <summary>
 /// How far work over a checkpoint's tensors is, reported after each tensor: loading (see
-/// <see cref="DbrxLoadOptions.Progress"/>), writing a random checkpoint, quantizing one.
+/// <c>DbrxLoadOptions.Progress</c>), writing a random checkpoint, quantizing one.
 /// </summary>
 /// <param name="TensorsDone">Tensors done so far.</param>
 /// <param name="TensorsTotal">Tensors in all.</param>
