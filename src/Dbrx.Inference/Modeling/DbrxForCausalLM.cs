@@ -99,9 +99,6 @@ public sealed class DbrxForCausalLM : nn.Module
     /// <summary>How expert matmuls are issued, as requested (see <see cref="Modeling.ExpertDispatch.Auto"/>; int4 experts always run one by one).</summary>
     public ExpertDispatch ExpertDispatch { get; }
 
-    /// <summary>The transformer without the head.</summary>
-    public DbrxModel Transformer => transformer;
-
     /// <summary>The int4 parts of the model by the float checkpoint tensor each replaces.</summary>
     internal IReadOnlyDictionary<string, IInt4Target> Int4Targets() =>
         // TorchSharp also lists modules under their C# field names after the registered ones: the first name is ours.
