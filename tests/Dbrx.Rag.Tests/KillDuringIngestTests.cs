@@ -37,6 +37,7 @@ public sealed class KillDuringIngestTests
             using var child = RagProcess.Start("ingest", docs, "--index", db);
             var clock = Stopwatch.StartNew();
             long target = indexed + 15;
+            // The child's commits show only in the index file, so it is polled.
             while (await Documents(db) < target)
             {
                 if (child.HasExited)
