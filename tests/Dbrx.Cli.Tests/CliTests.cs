@@ -191,6 +191,7 @@ public sealed class CliTests : IClassFixture<CliTests.TinyCheckpoint>
     /// the bandwidth floor is computed from the bytes a decode step reads, int4 bytes included.
     /// </summary>
     [Theory]
+    [Trait("Category", "Slow")]
     [InlineData("float32", null)]
     [InlineData("int4", "experts,attention")]
     public async Task Bench_json_reports_speed_against_limits_measured_in_the_same_run(string dtype, string? int4Modules)
@@ -245,6 +246,7 @@ public sealed class CliTests : IClassFixture<CliTests.TinyCheckpoint>
 
     /// <summary><c>--compare</c> divides this run's figures by another implementation's, read from its JSON.</summary>
     [Fact]
+    [Trait("Category", "Slow")]
     public async Task Bench_compare_reports_speedups_over_a_reference_run()
     {
         string reference = Path.Combine(Path.GetTempPath(), Guid.NewGuid().ToString("N") + ".json");

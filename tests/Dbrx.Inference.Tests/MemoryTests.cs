@@ -17,6 +17,7 @@ public sealed class MemoryTestsCollection;
 /// before and after many requests, greedy, sampled, constrained, cancelled and batched. Runs alone, since the count is global.
 /// </summary>
 [Collection(nameof(MemoryTests))]
+[Trait("Category", "Slow")]
 public sealed class MemoryTests(TinyModel tiny) : IClassFixture<TinyModel>
 {
     [Fact]

@@ -13,6 +13,7 @@ namespace Dbrx.Rag.Tests;
 /// large folder, twice; each time the index must be consistent, every document in it complete, and the next ingest must
 /// finish the job without redoing what was already indexed.
 /// </summary>
+[Trait("Category", "Slow")]
 public sealed class KillDuringIngestTests
 {
     private const int Files = 600;

@@ -16,6 +16,7 @@ public sealed class LoadCollection;
 /// requests each, and the tensors alive over 2,000 requests.
 /// </summary>
 [Collection("Load")]
+[Trait("Category", "Slow")]
 public sealed class LoadAndFaultTests(TinyModel model)
 {
     private static CancellationToken Cancellation => TestContext.Current.CancellationToken;

@@ -142,6 +142,7 @@ public sealed class UntrustedClientTests(TinyModel model)
     /// its budget, evicts, and the server keeps answering.
     /// </summary>
     [Fact]
+    [Trait("Category", "Slow")]
     public async Task Distinct_large_schemas_keep_the_cache_within_its_budget()
     {
         // Small enough to hold a few schemas with their masks; each schema is rendered into the prompt too, so a
@@ -203,6 +204,7 @@ public sealed class UntrustedClientTests(TinyModel model)
     /// server allocate, collect, and free Scalars libtorch was reading): every plain request is answered.
     /// </summary>
     [Fact]
+    [Trait("Category", "Slow")]
     public async Task Plain_requests_beside_schema_pressure_are_all_answered()
     {
         await using var server = await DbrxTestServer.StartAsync(model, client => client.MaxBatchSize = 4);
