@@ -7,6 +7,7 @@ namespace Dbrx.Cli.Tests;
 /// it): real schemas whose valid instances must all be accepted token by token and invalid ones refused. Skipped
 /// with the reason when the folder is not there.
 /// </summary>
+[Trait("Category", "Slow")]
 public sealed class BenchJsonTests : IDisposable
 {
     /// <summary>Every so many schema files, in name order, make the subset (about sixty schemas, all splits).</summary>

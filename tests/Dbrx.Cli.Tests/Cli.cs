@@ -10,9 +10,6 @@ internal static class Cli
 
     public static Task<Result> RunWithInput(string? input, params string[] args) => DotnetProcess.RunAsync("dbrx.dll", input, args);
 
-    /// <summary>Runs with extra environment variables (for example allocator settings a test needs).</summary>
-    public static Task<Result> RunWithEnvironment(IReadOnlyDictionary<string, string> environment, params string[] args) => DotnetProcess.RunAsync("dbrx.dll", null, args, environment);
-
     /// <summary>Runs <c>samples/Dbrx.Chat</c>, the README's main command, with <paramref name="input"/> typed in.</summary>
     public static Task<Result> RunChatSample(string? input, params string[] args) => DotnetProcess.RunAsync("Dbrx.Chat.dll", input, args);
 

@@ -39,6 +39,7 @@ public sealed partial class JsonSchemaConstraintTests
     private static readonly EvaluationOptions Validation = new() { OutputFormat = OutputFormat.List, RequireFormatValidation = true };
 
     [Theory]
+    [Trait("Category", "Slow")]
     [MemberData(nameof(Schemas))]
     public void Random_choices_always_give_valid_json_within_the_budget(string schemaText)
     {
@@ -78,6 +79,7 @@ public sealed partial class JsonSchemaConstraintTests
     }
 
     [Theory]
+    [Trait("Category", "Slow")]
     [InlineData("date-time")]
     [InlineData("date")]
     [InlineData("time")]

@@ -11,6 +11,7 @@ namespace Dbrx.Extensions.AI.Tests;
 /// tool's schema and bind, so invoking the function never throws. The same for GetResponseAsync&lt;T&gt; over records
 /// with those member types.
 /// </summary>
+[Trait("Category", "Slow")]
 public sealed class BindingMatrixTests(BindingMatrixTests.Client fixture) : IClassFixture<BindingMatrixTests.Client>
 {
     /// <summary>One client for the whole matrix (the seeds of a case run together, batched).</summary>

@@ -103,7 +103,8 @@ public sealed class DbrxChatClientTests
         using var client = Client(engine, new DbrxChatClientOptions { DefaultMaxOutputTokens = 77 });
         await client.GetResponseAsync(Hello, cancellationToken: Ct);
         Assert.Equal(77, engine.Calls[0].Options.MaxNewTokens);
-        Assert.Equal(new DbrxGenerationOptions().Temperature, engine.Calls[0].Options.Temperature);
+        // The engine's documented default, Databricks' generate.py's temperature.
+        Assert.Equal(0.7, engine.Calls[0].Options.Temperature);
 
         var seeded = new ChatOptions { RawRepresentationFactory = _ => new DbrxGenerationOptions { RepetitionPenalty = 1.3, MaxNewTokens = 5, Temperature = 0 }, MaxOutputTokens = 9 };
         await client.GetResponseAsync(Hello, seeded, Ct);

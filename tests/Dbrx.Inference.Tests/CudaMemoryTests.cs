@@ -12,6 +12,7 @@ namespace Dbrx.Inference.Tests;
 /// Skipped without CUDA; runs alone, since the counts are global.
 /// </summary>
 [Collection(nameof(MemoryTests))]
+[Trait("Category", "Slow")]
 public sealed class CudaMemoryTests
 {
     private const long AllowedGrowth = 64L << 20;

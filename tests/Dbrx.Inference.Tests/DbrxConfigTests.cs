@@ -1,4 +1,5 @@
 using Dbrx.Inference.Configuration;
+using Dbrx.Inference.Modeling;
 using Dbrx.Inference.Tests.Support;
 
 namespace Dbrx.Inference.Tests;
@@ -63,9 +64,24 @@ public sealed class DbrxConfigTests
     public void Empty_object_gives_the_reference_class_defaults()
     {
         DbrxConfig config = DbrxConfigJson.Parse("{}");
-        Assert.Equal(new DbrxConfig(), config);
-        Assert.Equal((2048, 16, 24, 1, 10000.0, 4, 1), (config.DModel, config.NHeads, config.NLayers, config.Attention.KvNHeads, config.Attention.RopeTheta, config.Ffn.MoeNumExperts, config.Ffn.MoeTopK));
-        Assert.Null(config.Attention.ClipQkv);
+        // transformers' DbrxConfig, DbrxAttentionConfig and DbrxFFNConfig defaults, every field.
+        var reference = new DbrxConfig
+        {
+            DModel = 2048,
+            NHeads = 16,
+            NLayers = 24,
+            MaxSeqLen = 2048,
+            VocabSize = 32000,
+            ResidPdrop = 0,
+            EmbPdrop = 0,
+            InitializerRange = 0.02,
+            OutputRouterLogits = false,
+            UseCache = true,
+            TorchDtype = null,
+            Attention = new() { AttnPdrop = 0, ClipQkv = null, KvNHeads = 1, RopeTheta = 10000.0 },
+            Ffn = new() { ActivationName = "silu", FfnHiddenSize = 3584, MoeNumExperts = 4, MoeTopK = 1, MoeJitterEps = null, MoeLossWeight = 0.01, MoeNormalizeExpertWeights = 1.0 },
+        };
+        Assert.Equal(reference, config);
     }
 
     [Fact]
@@ -164,6 +180,6 @@ public sealed class DbrxConfigTests
     [Fact]
     public void Every_activation_a_config_may_name_is_implemented()
     {
-        Assert.Equal(DbrxActivationNames.All.Order(StringComparer.Ordinal), Modeling.DbrxActivation.Names.Order(StringComparer.Ordinal));
+        Assert.Equal(DbrxActivationNames.All.Order(StringComparer.Ordinal), DbrxActivation.Names.Order(StringComparer.Ordinal));
     }
 }

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using Dbrx.Inference.Chat;
 using Dbrx.Inference.Generation;
 using Dbrx.Inference.Modeling;
@@ -275,8 +276,8 @@ public sealed class DbrxGeneratorTests(TinyModel tiny) : IClassFixture<TinyModel
 
     /// <summary>
     /// A running sequence keeps decoding while a long prompt is prefilled in chunks: A needs 5 more steps, B's prompt
-    /// 12 chunks, so A finishes first. Finish times are taken by the worker (each request's clock starts when it is
-    /// submitted), so the order does not depend on when the test reads the results.
+    /// 12 chunks, so every token of A is chosen before B's only one. Each choice is recorded on the worker thread as it
+    /// is made (by a constraint that allows every token), so the order does not depend on when the test reads.
     /// </summary>
     [Fact]
     public async Task Running_sequences_decode_between_the_chunks_of_a_long_prompt()
@@ -284,20 +285,25 @@ public sealed class DbrxGeneratorTests(TinyModel tiny) : IClassFixture<TinyModel
         var ct = TestContext.Current.CancellationToken;
         using var model = Golden.LoadModel(AttentionImplementation.Sdpa);
         using var generator = new DbrxGenerator(model, DbrxTokenizer.Default, new DbrxGeneratorOptions { MaxBatchSize = 2, ContextLength = 128, PrefillChunkTokens = 4 });
-        var clock = System.Diagnostics.Stopwatch.StartNew();
-        TimeSpan aSubmitted = clock.Elapsed;
-        var a = generator.GenerateStreamingAsync([5, 17, 200], new DbrxGenerationOptions { Temperature = 0, MaxNewTokens = 6, StopTokenIds = [] }, ct).GetAsyncEnumerator(ct);
+        var choices = new ConcurrentQueue<string>();
+        var a = generator.GenerateStreamingAsync([5, 17, 200], new DbrxGenerationOptions { Temperature = 0, MaxNewTokens = 6, StopTokenIds = [], ConstraintFactory = () => new RecordsChoices("A", choices) }, ct).GetAsyncEnumerator(ct);
         Assert.True(await a.MoveNextAsync());
-        TimeSpan bSubmitted = clock.Elapsed;
-        var b = generator.GenerateAsync([.. Enumerable.Range(0, 48).Select(i => i * 7 % 512)], new DbrxGenerationOptions { Temperature = 0, MaxNewTokens = 1, StopTokenIds = [] }, ct);
+        var b = generator.GenerateAsync([.. Enumerable.Range(0, 48).Select(i => i * 7 % 512)], new DbrxGenerationOptions { Temperature = 0, MaxNewTokens = 1, StopTokenIds = [], ConstraintFactory = () => new RecordsChoices("B", choices) }, ct);
         GenerationUpdate aLast = a.Current;
         while (await a.MoveNextAsync())
             aLast = a.Current;
-        GenerationResult bResult = await b;
         await a.DisposeAsync();
-        TimeSpan aFinished = aSubmitted + aLast.Timings!.Total, bFinished = bSubmitted + bResult.Timings.Total;
+        await b;
         Assert.Equal(GenerationFinishReason.Length, aLast.FinishReason);
-        Assert.True(aFinished < bFinished, $"A finished at {aFinished.TotalMilliseconds:F1} ms, B at {bFinished.TotalMilliseconds:F1} ms");
+        Assert.Equal("AAAAAAB", string.Concat(choices));
+    }
+
+    /// <summary>Allows every token and records <paramref name="name"/> each time a token is chosen.</summary>
+    private sealed class RecordsChoices(string name, ConcurrentQueue<string> choices) : ITokenConstraint
+    {
+        public void FillAllowedTokens(Span<ulong> allowed, int remainingTokens) => allowed.Fill(ulong.MaxValue);
+        public void Accept(int tokenId) => choices.Enqueue(name);
+        public bool IsComplete => false;
     }
 
     [Fact]

@@ -17,6 +17,7 @@ namespace Dbrx.Inference.Tests;
 /// </summary>
 [Collection(nameof(GarbageCollectionPressureTests))]
 [CollectionDefinition(nameof(GarbageCollectionPressureTests), DisableParallelization = true)]
+[Trait("Category", "Slow")]
 public sealed class GarbageCollectionPressureTests(TinyModel tiny) : IClassFixture<TinyModel>
 {
     private static readonly string[] Prompts =

@@ -1,5 +1,9 @@
+using Dbrx.Inference.Checkpoints;
+using Dbrx.Inference.Configuration;
 using Dbrx.Inference.Generation;
+using Dbrx.Inference.Loading;
 using Dbrx.Inference.Modeling;
+using Dbrx.Inference.Runtime;
 using Dbrx.Inference.Tests.Support;
 using Dbrx.Inference.Tokenization;
 using static TorchSharp.torch;
@@ -14,6 +18,7 @@ public sealed class MemoryTestsCollection;
 /// before and after many requests, greedy, sampled, constrained, cancelled and batched. Runs alone, since the count is global.
 /// </summary>
 [Collection(nameof(MemoryTests))]
+[Trait("Category", "Slow")]
 public sealed class MemoryTests(TinyModel tiny) : IClassFixture<TinyModel>
 {
     [Fact]
@@ -53,6 +58,30 @@ public sealed class MemoryTests(TinyModel tiny) : IClassFixture<TinyModel>
         }
         public void Accept(int tokenId) { }
         public bool IsComplete => false;
+    }
+
+    /// <summary>
+    /// Quantizing on load streams the checkpoint: each float tensor is read, quantized and dropped before the next, so
+    /// after every tensor no more tensors are alive than the loaded model holds in the end (a float tensor kept past its
+    /// step, or all of them kept to the end, would add to the count).
+    /// </summary>
+    [Fact]
+    public void Quantizing_on_load_never_holds_the_float_model()
+    {
+        using var dir = new TempDirectory();
+        DbrxRandomCheckpoint.Write(DbrxPresets.Tiny with { VocabSize = 512 }, dir.Path, seed: 4, ScalarType.Float32);
+        var alive = new List<long>();
+        var options = new DbrxLoadOptions { Device = "cpu", DType = DbrxDType.Int4, Int4 = DbrxQuantization.WithModules("experts,attention,lm_head", 32), Progress = new AfterEachTensor(() => alive.Add(LiveTensors.Count())) };
+        using var model = DbrxModelLoader.Load(dir.Path, options);
+        long loaded = LiveTensors.Count();
+        Assert.Equal(19, alive.Count);
+        Assert.All(alive, count => Assert.InRange(count, 0, loaded));
+    }
+
+    /// <summary>Runs on the loading thread after each tensor (<see cref="Progress{T}"/> would post it elsewhere).</summary>
+    private sealed class AfterEachTensor(Action action) : IProgress<DbrxTensorProgress>
+    {
+        public void Report(DbrxTensorProgress value) => action();
     }
 
     [Fact]

@@ -31,6 +31,7 @@ public sealed class NativeWrapperPatchTests : IDisposable
     }
 
     [Fact]
+    [Trait("Category", "Slow")]
     public async Task Twenty_fresh_builds_all_patch_the_wrapper_and_never_the_nuget_cache()
     {
         Assert.SkipUnless(OperatingSystem.IsLinux(), "The wrapper is a Linux library.");

@@ -17,6 +17,7 @@ public sealed class CitationTests(AnsweringFixture fixture, ITestOutputHelper ou
     /// cites only passages that its search returned.
     /// </summary>
     [Fact]
+    [Trait("Category", "Slow")]
     public async Task Every_structured_answer_parses_and_cites_only_retrieved_passages_over_50_seeds()
     {
         var queries = TestData.Queries();

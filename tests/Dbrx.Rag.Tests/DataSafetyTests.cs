@@ -130,6 +130,7 @@ public sealed class DataSafetyTests : IDisposable
 
     /// <summary>A Markdown file with a 2 MB base64 image and a 2 MB single line: every chunk within the budget.</summary>
     [Fact]
+    [Trait("Category", "Slow")]
     public void Text_without_whitespace_is_cut_within_the_token_budget()
     {
         var random = new Random(9);

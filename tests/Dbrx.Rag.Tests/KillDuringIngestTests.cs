@@ -13,6 +13,7 @@ namespace Dbrx.Rag.Tests;
 /// large folder, twice; each time the index must be consistent, every document in it complete, and the next ingest must
 /// finish the job without redoing what was already indexed.
 /// </summary>
+[Trait("Category", "Slow")]
 public sealed class KillDuringIngestTests
 {
     private const int Files = 600;
@@ -37,6 +38,7 @@ public sealed class KillDuringIngestTests
             using var child = RagProcess.Start("ingest", docs, "--index", db);
             var clock = Stopwatch.StartNew();
             long target = indexed + 15;
+            // The child's commits show only in the index file, so it is polled.
             while (await Documents(db) < target)
             {
                 if (child.HasExited)

@@ -13,6 +13,7 @@ namespace Dbrx.Rag.Tests;
 /// </summary>
 [Collection(nameof(ScaleTests))]
 [CollectionDefinition(nameof(ScaleTests), DisableParallelization = true)]
+[Trait("Category", "Slow")]
 public sealed class ScaleTests(ITestOutputHelper output)
 {
     [Fact]

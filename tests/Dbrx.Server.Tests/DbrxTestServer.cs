@@ -1,5 +1,6 @@
 using System.ClientModel;
 using System.Collections.Concurrent;
+using System.Diagnostics.Metrics;
 using System.Globalization;
 using System.Net.Http.Headers;
 using System.Text.RegularExpressions;
@@ -17,17 +18,31 @@ namespace Dbrx.Server.Tests;
 /// <summary>
 /// A real Kestrel server on 127.0.0.1 with a free port, serving the tiny model through <c>AddDbrxChatClient</c>,
 /// <c>AddDbrxOpenAI</c>, <c>MapDbrxOpenAI</c>, the health checks and <c>dbrx serve</c>'s Prometheus exporter, as an application does; a recording layer in front of the
-/// DBRX client keeps what each request asked for. Started ready (the model loaded).
+/// DBRX client keeps what each request asked for, and a listener on this server's meter counts how its requests ended.
+/// Started ready (the model loaded).
 /// </summary>
 public sealed partial class DbrxTestServer : IAsyncDisposable
 {
     public const string ApiKey = "sk-test-dbrx";
 
     private readonly WebApplication app;
+    private readonly MeterListener listener = new();
+    private readonly Lock outcomesLock = new();
+    private readonly Dictionary<string, long> requestsByOutcome = [];
+    private TaskCompletionSource counted = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     private DbrxTestServer(WebApplication app)
     {
         this.app = app;
+        // This application's meter only: another server in the process has a meter of the same name.
+        IMeterFactory meters = app.Services.GetRequiredService<IMeterFactory>();
+        listener.InstrumentPublished = (instrument, published) =>
+        {
+            if (instrument.Meter.Scope == meters && instrument.Meter.Name == DbrxServerTelemetry.MeterName && instrument.Name == "dbrx.server.requests")
+                published.EnableMeasurementEvents(instrument);
+        };
+        listener.SetMeasurementEventCallback<long>((_, value, tags, _) => Count(tags, value));
+        listener.Start();
         BaseAddress = new Uri(app.Urls.Single());
         // Long: under load a queued request waits for its first token before the response starts (64 clients on a shared 2-core machine).
         Http = new HttpClient { BaseAddress = BaseAddress, Timeout = TimeSpan.FromMinutes(10) };
@@ -64,9 +79,7 @@ public sealed partial class DbrxTestServer : IAsyncDisposable
         app.MapDbrxPrometheusMetrics();
         await app.StartAsync();
         var started = new DbrxTestServer(app);
-        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(1));
-        while ((await started.Http.GetAsync("/health/ready", timeout.Token)).StatusCode != System.Net.HttpStatusCode.OK)
-            await Task.Delay(50, timeout.Token);
+        await app.Services.GetRequiredService<DbrxChatClient>().LoadAsync();
         return started;
     }
 
@@ -93,8 +106,52 @@ public sealed partial class DbrxTestServer : IAsyncDisposable
             .Sum(m => double.Parse(m.Groups["value"].Value, CultureInfo.InvariantCulture));
     }
 
+    /// <summary>Requests this server has counted with any of <paramref name="outcomes"/> (the <c>outcome</c> tag of <c>dbrx.server.requests</c>).</summary>
+    public long Counted(params string[] outcomes)
+    {
+        lock (outcomesLock)
+            return outcomes.Sum(outcome => requestsByOutcome.GetValueOrDefault(outcome));
+    }
+
+    /// <summary>Waits until this server has counted at least <paramref name="count"/> requests with any of <paramref name="outcomes"/>.</summary>
+    public async Task WhenCountedAsync(long count, params string[] outcomes)
+    {
+        using var hangGuard = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
+        hangGuard.CancelAfter(TimeSpan.FromMinutes(2));
+        while (true)
+        {
+            Task next;
+            lock (outcomesLock)
+            {
+                if (outcomes.Sum(outcome => requestsByOutcome.GetValueOrDefault(outcome)) >= count)
+                    return;
+                next = counted.Task;
+            }
+            await next.WaitAsync(hangGuard.Token);
+        }
+    }
+
+    private void Count(ReadOnlySpan<KeyValuePair<string, object?>> tags, long value)
+    {
+        string outcome = "";
+        foreach (var (key, tag) in tags)
+        {
+            if (key == "outcome")
+                outcome = tag as string ?? "";
+        }
+        TaskCompletionSource signal;
+        lock (outcomesLock)
+        {
+            requestsByOutcome[outcome] = requestsByOutcome.GetValueOrDefault(outcome) + value;
+            signal = counted;
+            counted = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        }
+        signal.SetResult();
+    }
+
     public async ValueTask DisposeAsync()
     {
+        listener.Dispose();
         Http.Dispose();
         await app.StopAsync();
         await app.DisposeAsync();

@@ -6,6 +6,7 @@ namespace Dbrx.Server.Tests;
 
 /// <summary><c>dbrx serve</c> as a user starts it: a process that listens, turns ready, and answers.</summary>
 [Collection("Load")]
+[Trait("Category", "Slow")]
 public sealed class ServeCommandTests(TinyModel model)
 {
     [Fact]

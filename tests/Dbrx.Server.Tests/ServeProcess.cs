@@ -37,6 +37,7 @@ internal sealed partial class ServeProcess : IDisposable
         try
         {
             var serve = new ServeProcess(process, await address.Task.WaitAsync(TimeSpan.FromMinutes(1)));
+            // Another process: its readiness probe, as a user's would, is polled.
             using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(1));
             while ((await serve.Http.GetAsync("/health/ready", timeout.Token)).StatusCode != System.Net.HttpStatusCode.OK)
                 await Task.Delay(50, timeout.Token);

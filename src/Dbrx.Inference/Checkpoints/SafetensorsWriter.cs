@@ -32,9 +32,6 @@ public sealed class SafetensorsWriter : IDisposable
     /// <summary>The file being written.</summary>
     public string Path { get; }
 
-    /// <summary>The header entries, in the order their data must be written.</summary>
-    public IReadOnlyList<SafetensorsTensorInfo> Entries => entries;
-
     /// <summary>Creates the file and writes its header.</summary>
     /// <param name="path">The file to create (overwritten if it exists).</param>
     /// <param name="tensors">Name, dtype and shape of every tensor, in the order their data will be written.</param>
