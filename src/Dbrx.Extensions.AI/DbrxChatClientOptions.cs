@@ -90,6 +90,18 @@ public sealed class DbrxChatClientOptions
     /// </summary>
     public bool ReusePromptPrefixes { get; set; } = ServingDefaults.ReusePromptPrefixes;
 
+    /// <summary>Tokens per block of the prefix cache (see <see cref="Inference.Generation.DbrxGeneratorOptions.PrefixBlockTokens"/>). Default 32.</summary>
+    public int PrefixBlockTokens { get; set; } = ServingDefaults.PrefixBlockTokens;
+
+    /// <summary>
+    /// Memory for prefix-cache blocks on the model's devices, counted by the memory check (see
+    /// <see cref="Inference.Generation.DbrxGeneratorOptions.PrefixCacheBytes"/>); 0 turns the block cache off. Default 1 GiB.
+    /// </summary>
+    public long PrefixCacheBytes { get; set; } = ServingDefaults.PrefixCacheBytes;
+
+    /// <summary>Memory in the host for blocks displaced from the devices (see <see cref="Inference.Generation.DbrxGeneratorOptions.HostPrefixCacheBytes"/>). Default 0.</summary>
+    public long HostPrefixCacheBytes { get; set; } = ServingDefaults.HostPrefixCacheBytes;
+
     /// <summary>
     /// When a conversation does not fit the context with room for a whole answer (<c>ChatOptions.MaxOutputTokens</c>,
     /// else <see cref="DefaultMaxOutputTokens"/>), leave out its oldest exchanges (a user message and the replies, tool
@@ -195,6 +207,7 @@ public sealed class DbrxChatClientOptions
         AttentionImplementation = Parsed(nameof(AttentionImplementation), AttentionImplementation, name => AttentionImplementations.Parse(name ?? "")),
         PlanCacheRows = MaxBatchSize,
         PlanCacheTokens = ContextLength ?? config?.DefaultContextLength,
+        PlanPrefixCacheBytes = ReusePromptPrefixes ? PrefixCacheBytes : 0,
     };
 
     /// <summary>How the generator serves this client's requests, for a context of <paramref name="contextLength"/> tokens.</summary>
@@ -205,6 +218,9 @@ public sealed class DbrxChatClientOptions
         ContextLength = contextLength,
         PrefillChunkTokens = PrefillChunkTokens,
         ReusePromptPrefixes = ReusePromptPrefixes,
+        PrefixBlockTokens = PrefixBlockTokens,
+        PrefixCacheBytes = PrefixCacheBytes,
+        HostPrefixCacheBytes = HostPrefixCacheBytes,
     };
 
     /// <summary>What JSON output and tool calls may spend: the cache and the limits of one schema's compilation.</summary>

@@ -1,3 +1,4 @@
+using Dbrx.Inference.Generation.PrefixCache;
 using Dbrx.Inference.Modeling;
 using static TorchSharp.torch;
 
@@ -7,7 +8,9 @@ namespace Dbrx.Inference.Generation;
 /// The generator's worker thread. It owns the model and the KV cache from the start (TorchSharp's dispose scopes and
 /// grad mode are per thread) and serves the queued requests in batches, step by step. Which cache row each request
 /// uses, and what is kept, copied and moved, is <see cref="CacheRowPlan{TRequest}"/>'s to say: this applies the
-/// operations it returns to the cache and runs the model over the rows.
+/// operations it returns to the cache and runs the model over the rows. With a prefix cache, every sequence's whole
+/// blocks are kept there when its prompt is in and when it ends, and a new prompt starts from the cache's blocks when
+/// they give it more than any row does.
 /// </summary>
 internal sealed class BatchScheduler
 {
@@ -16,16 +19,20 @@ internal sealed class BatchScheduler
     private readonly RequestQueue queue;
     private readonly int prefillChunkTokens;
     private readonly CacheRowPlan<GenerationSequence> plan;
+    private readonly PrefixCache.PrefixCache? prefixCache;
     private readonly Thread thread;
     private int rowsInUse;
     private long positionsHeld;
+    private long promptTokensQueried;
+    private long promptTokensCached;
 
     /// <summary>Starts the worker thread.</summary>
-    public BatchScheduler(DbrxForCausalLM model, DbrxKvCache cache, RequestQueue queue, DbrxGeneratorOptions options)
+    public BatchScheduler(DbrxForCausalLM model, DbrxKvCache cache, RequestQueue queue, DbrxGeneratorOptions options, PrefixCache.PrefixCache? prefixCache)
     {
         this.model = model;
         this.cache = cache;
         this.queue = queue;
+        this.prefixCache = prefixCache;
         prefillChunkTokens = options.PrefillChunkTokens;
         plan = new CacheRowPlan<GenerationSequence>(cache.Rows, options.ReusePromptPrefixes, sequence => sequence.Tokens);
         thread = new Thread(Run) { IsBackground = true, Name = "DBRX generator" };
@@ -37,6 +44,12 @@ internal sealed class BatchScheduler
 
     /// <summary>KV cache positions the running requests hold, as of the last step.</summary>
     public long PositionsHeld => Volatile.Read(ref positionsHeld);
+
+    /// <summary>Prompt tokens of the requests admitted so far.</summary>
+    public long PromptTokensQueried => Interlocked.Read(ref promptTokensQueried);
+
+    /// <summary>Of <see cref="PromptTokensQueried"/>, those a kept row or the prefix cache gave.</summary>
+    public long PromptTokensCached => Interlocked.Read(ref promptTokensCached);
 
     /// <summary>Waits until the worker has ended, once the queue is stopping.</summary>
     public void Join() => thread.Join();
@@ -118,11 +131,13 @@ internal sealed class BatchScheduler
         return Finished(running, BatchTokenChooser.ChooseNext(logits, running));
     }
 
-    /// <summary>Running requests that ended leave the batch, their rows kept or freed as the plan says.</summary>
+    /// <summary>Running requests that ended leave the batch, their blocks stored and their rows kept or freed as the plan says.</summary>
     private void Release(IReadOnlyList<GenerationSequence> ended)
     {
         try
         {
+            foreach (GenerationSequence sequence in ended)
+                StoreBlocks(sequence, [.. sequence.Tokens]);
             Apply(plan.Release(ended));
         }
         finally
@@ -160,7 +175,7 @@ internal sealed class BatchScheduler
     /// </summary>
     private bool FitsGroup(List<GenerationSequence> group, int widest, GenerationSequence next, int budget)
     {
-        int cached = plan.CachedPrefix(next.Prompt).Length;
+        int cached = Math.Max(plan.CachedPrefix(next.Prompt).Length, prefixCache?.PrefixLength(next.Prompt) ?? 0);
         int width = Math.Max(widest, next.Prompt.Length - cached);
         return (group.Count + 1) * width <= budget && cached + width <= cache.Capacity
             && group.All(g => g.CachedPromptTokens + width <= cache.Capacity);
@@ -247,18 +262,38 @@ internal sealed class BatchScheduler
         return count;
     }
 
-    /// <summary>Gives a request the first free row, holding the longest prefix of its prompt that the cache has.</summary>
+    /// <summary>
+    /// Gives a request the first free row, holding the longest prefix of its prompt that a row or the prefix cache has
+    /// (the row's when it is as long: a copy within the cache).
+    /// </summary>
     private void Admit(GenerationSequence sequence)
     {
-        Apply(plan.Admit(sequence, sequence.Prompt));
+        int inRows = plan.CachedPrefix(sequence.Prompt).Length;
+        IReadOnlyList<PrefixBlockLocation> blocks = prefixCache?.Lookup(sequence.Prompt) ?? [];
+        int inBlocks = blocks.Count * (prefixCache?.BlockTokens ?? 0);
+        Apply(plan.Admit(sequence, sequence.Prompt, loadedPrefix: inBlocks > inRows ? inBlocks : 0));
+        if (inBlocks > inRows)
+            prefixCache!.Load(blocks, cache, plan.RowOf(sequence));
         sequence.CachedPromptTokens = (int)plan.LengthOf(sequence);
+        Interlocked.Add(ref promptTokensQueried, sequence.Prompt.Length);
+        Interlocked.Add(ref promptTokensCached, sequence.CachedPromptTokens);
     }
 
-    /// <summary>Prompts whose last token is in join the running requests, each with its first token chosen from its row of <paramref name="logits"/>.</summary>
+    /// <summary>Keeps a sequence's whole blocks (of the tokens its row holds) in the prefix cache, when there is one.</summary>
+    private void StoreBlocks(GenerationSequence sequence, IReadOnlyList<int> tokens) =>
+        prefixCache?.Store(tokens, plan.LengthOf(sequence), cache, plan.RowOf(sequence));
+
+    /// <summary>
+    /// Prompts whose last token is in join the running requests (their prompt's blocks stored for the requests that
+    /// follow), each with its first token chosen from its row of <paramref name="logits"/>.
+    /// </summary>
     private void StartDecoding(IReadOnlyList<GenerationSequence> prefilled, Tensor logits)
     {
         foreach (GenerationSequence sequence in prefilled)
+        {
+            StoreBlocks(sequence, sequence.Prompt);
             plan.Join(sequence);
+        }
         Release(Finished(prefilled, BatchTokenChooser.ChooseNext(logits, prefilled)));
     }
 
@@ -288,6 +323,7 @@ internal sealed class BatchScheduler
         foreach (GenerationSequence sequence in plan.Running.Concat(plan.Prefilling).ToList())
             Retire(sequence, error);
         Apply(plan.Clear());
+        prefixCache?.Clear();
     }
 
     private void Apply(IEnumerable<CacheOperation> operations) => CacheOperation.Apply(operations, cache);

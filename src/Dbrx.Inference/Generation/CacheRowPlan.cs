@@ -111,15 +111,19 @@ internal sealed class CacheRowPlan<TRequest> where TRequest : class
     /// <summary>
     /// Gives <paramref name="request"/> the first free row, holding the longest cached prefix of
     /// <paramref name="prompt"/> (<see cref="CachedPrefix"/>; <see cref="LengthOf"/> says how long); it is prefilled
-    /// from there and joins the running requests with <see cref="Join"/>.
+    /// from there and joins the running requests with <see cref="Join"/>. When <paramref name="loadedPrefix"/> is longer
+    /// than any row's prefix, the row is instead emptied and given that length: the caller fills those positions from
+    /// elsewhere (the prefix cache's blocks) before the next forward pass.
     /// </summary>
-    public IReadOnlyList<CacheOperation> Admit(TRequest request, IReadOnlyList<int> prompt)
+    public IReadOnlyList<CacheOperation> Admit(TRequest request, IReadOnlyList<int> prompt, int loadedPrefix = 0)
     {
         if (!HasFreeRow)
             throw new InvalidOperationException($"Every one of the {Rows} cache rows is in use.");
         var operations = new List<CacheOperation>();
         int row = InUse;
         (int source, int length) = CachedPrefix(prompt);
+        if (loadedPrefix > length)
+            (source, length) = (-1, 0);
         int[]? left = kept.GetValueOrDefault(row);
         Forget(row);
         if (left is not null && source != row && EmptyRow(row + 1) is int empty)
@@ -127,12 +131,19 @@ internal sealed class CacheRowPlan<TRequest> where TRequest : class
             Move(row, empty, operations);
             Keep(empty, left);
         }
-        if (length == 0)
-            Reset(row, operations);
-        else
+        if (length > 0)
         {
             operations.Add(new CacheOperation.CopyPrefix(source, row, length));
             lengths[row] = length;
+        }
+        else
+        {
+            Reset(row, operations);
+            if (loadedPrefix > 0)
+            {
+                lengths[row] = loadedPrefix;
+                operations.Add(new CacheOperation.SetLength(row, loadedPrefix));
+            }
         }
         prefilling.Add(request);
         return operations;

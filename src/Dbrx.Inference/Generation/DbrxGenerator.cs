@@ -39,6 +39,7 @@ public sealed class DbrxGenerator : IDbrxEngine
     // rows that its CacheRowPlan gives them.
     private readonly RequestQueue queue;
     private readonly BatchScheduler scheduler;
+    private readonly PrefixCache.PrefixCache? prefixCache;
 
     /// <summary>Allocates the KV cache and starts the worker thread.</summary>
     /// <param name="model">The model; the generator runs it on its own thread from now on.</param>
@@ -58,11 +59,16 @@ public sealed class DbrxGenerator : IDbrxEngine
         ContextLength = Options.ContextLength ?? model.Config.DefaultContextLength;
         cache = model.CreateCache(Options.MaxBatchSize, ContextLength);
         queue = new RequestQueue(Options.MaxQueuedRequests);
-        scheduler = new BatchScheduler(model, cache, queue, Options);
+        prefixCache = PrefixCache.PrefixCache.Create(model, Options);
+        scheduler = new BatchScheduler(model, cache, queue, Options, prefixCache);
         meter = meterFactory?.Create(MeterName) ?? new Meter(MeterName);
         meter.CreateObservableGauge("dbrx.engine.waiting_requests", () => WaitingRequests, "{request}", "Requests waiting for a batch row.");
         meter.CreateObservableGauge("dbrx.engine.running_requests", () => RunningRequests, "{request}", "Batch rows in use by requests, the prompt being prefilled included.");
         meter.CreateObservableGauge("dbrx.engine.kv_cache_usage", () => Statistics.KvCacheUsage, "1", "The share of the KV cache's positions that running requests hold, 0 to 1.");
+        meter.CreateObservableCounter("dbrx.engine.prefix_cache.queries", () => scheduler.PromptTokensQueried, "{token}", "Prompt tokens looked up in the cache (kept rows and prefix blocks).");
+        meter.CreateObservableCounter("dbrx.engine.prefix_cache.hits", () => scheduler.PromptTokensCached, "{token}", "Prompt tokens found in the cache and not computed again.");
+        meter.CreateObservableGauge("dbrx.engine.prefix_cache.blocks", () => prefixCache?.DeviceBlocks ?? 0, "{block}", "Prefix-cache blocks held on the model's devices.");
+        meter.CreateObservableGauge("dbrx.engine.prefix_cache.host_blocks", () => prefixCache?.HostBlocks ?? 0, "{block}", "Prefix-cache blocks held in host memory.");
     }
 
     /// <summary>The model this generator runs.</summary>
@@ -91,7 +97,15 @@ public sealed class DbrxGenerator : IDbrxEngine
 
     /// <inheritdoc/>
     public DbrxEngineStatistics Statistics => new(
-        WaitingRequests, RunningRequests, Options.MaxBatchSize, (double)scheduler.PositionsHeld / ((long)cache.Rows * cache.Capacity));
+        WaitingRequests, RunningRequests, Options.MaxBatchSize, (double)scheduler.PositionsHeld / ((long)cache.Rows * cache.Capacity))
+    {
+        PrefixCacheQueries = scheduler.PromptTokensQueried,
+        PrefixCacheHits = scheduler.PromptTokensCached,
+        PrefixCacheBlocks = prefixCache?.DeviceBlocks ?? 0,
+        PrefixCacheCapacity = prefixCache?.DeviceSlots ?? 0,
+        HostPrefixCacheBlocks = prefixCache?.HostBlocks ?? 0,
+        PrefixBlockTokens = prefixCache?.BlockTokens ?? 0,
+    };
 
     /// <summary>
     /// Starts generating from prompt token ids and streams the result. Options are validated and the request queued
@@ -187,6 +201,7 @@ public sealed class DbrxGenerator : IDbrxEngine
             return;
         meter.Dispose();
         scheduler.Join();
+        prefixCache?.Dispose();
         cache.Dispose();
         queue.Dispose();
         if (ownsModel)

@@ -32,6 +32,26 @@ public sealed record DbrxGeneratorOptions
     /// </summary>
     public bool ReusePromptPrefixes { get; init; } = true;
 
+    /// <summary>
+    /// Tokens per block of the prefix cache (with <see cref="ReusePromptPrefixes"/>): every finished sequence's keys and
+    /// values are kept, block by block, beyond the batch rows, and a new prompt starts from the longest run of whole
+    /// blocks it shares with anything seen (or from a kept row, if that holds more). Smaller blocks reuse more of a
+    /// partly shared prompt; larger ones cost fewer copies.
+    /// </summary>
+    public int PrefixBlockTokens { get; init; } = 32;
+
+    /// <summary>
+    /// Memory for the prefix cache's blocks on the model's devices (each layer's on its device), allocated as blocks are
+    /// stored; least recently used blocks make room. 0 turns the block cache off (kept rows still work). Default 1 GiB.
+    /// </summary>
+    public long PrefixCacheBytes { get; init; } = 1L << 30;
+
+    /// <summary>
+    /// Memory in the host for blocks displaced from <see cref="PrefixCacheBytes"/> (pinned when the model is on CUDA),
+    /// copied back into a row over PCIe when a prompt needs them instead of being computed again. Default 0 (none).
+    /// </summary>
+    public long HostPrefixCacheBytes { get; init; }
+
     /// <summary>Throws <see cref="ArgumentException"/> naming the first option a model of <paramref name="maxSeqLen"/> tokens cannot serve with.</summary>
     /// <remarks>The one place these are checked: the generator, the chat client's options and the tool all call it.</remarks>
     public void Validate(int maxSeqLen)
@@ -42,6 +62,12 @@ public sealed record DbrxGeneratorOptions
             throw new ArgumentException($"MaxQueuedRequests must be ≥ 0, not {MaxQueuedRequests}.");
         if (PrefillChunkTokens < 1)
             throw new ArgumentException($"PrefillChunkTokens must be at least 1, not {PrefillChunkTokens}.");
+        if (PrefixBlockTokens is < 1 or > 4096)
+            throw new ArgumentException($"PrefixBlockTokens must be between 1 and 4096, not {PrefixBlockTokens}.");
+        if (PrefixCacheBytes < 0)
+            throw new ArgumentException($"PrefixCacheBytes must be ≥ 0, not {PrefixCacheBytes}.");
+        if (HostPrefixCacheBytes < 0)
+            throw new ArgumentException($"HostPrefixCacheBytes must be ≥ 0, not {HostPrefixCacheBytes}.");
         if (ContextLength is { } length && (length < 2 || length > maxSeqLen))
             throw new ArgumentException($"ContextLength must be between 2 and the model's max_seq_len ({maxSeqLen}), not {length}.");
     }

@@ -25,6 +25,9 @@ public sealed record DbrxLoadOptions
     /// <summary>Tokens per KV-cache row the plan and the memory check leave room for; default max_seq_len capped at 4096.</summary>
     public int? PlanCacheTokens { get; init; }
 
+    /// <summary>Bytes of prefix-cache blocks on the devices (<c>DbrxGeneratorOptions.PrefixCacheBytes</c>) the plan and the memory check leave room for.</summary>
+    public long PlanPrefixCacheBytes { get; init; }
+
     /// <summary>
     /// The dtype (see <see cref="DbrxDTypes.Resolve"/>); <see cref="DbrxDType.Int4"/> quantizes while loading, by
     /// <see cref="Int4"/>. A checkpoint saved quantized (with a <c>quantization_config</c>) loads as int4 whatever this says.

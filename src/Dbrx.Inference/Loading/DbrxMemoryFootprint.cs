@@ -13,9 +13,10 @@ public sealed record DbrxMemoryFootprint(long EmbeddingBytes, long BlockBytes, l
 {
     /// <summary>
     /// The footprint of a configuration at a dtype (with int4 weights where <paramref name="quantization"/> says), with a
-    /// KV cache of <paramref name="cacheRows"/> × <paramref name="cacheTokens"/>.
+    /// KV cache of <paramref name="cacheRows"/> × <paramref name="cacheTokens"/> and a prefix cache of
+    /// <paramref name="prefixCacheBytes"/> spread over the blocks as the cache is.
     /// </summary>
-    public static DbrxMemoryFootprint Of(DbrxConfig config, ScalarType dtype, int cacheRows, int cacheTokens, DbrxQuantization? quantization = null)
+    public static DbrxMemoryFootprint Of(DbrxConfig config, ScalarType dtype, int cacheRows, int cacheTokens, DbrxQuantization? quantization = null, long prefixCacheBytes = 0)
     {
         int element = SafetensorsDTypes.FromScalarType(dtype).Size();
         var layout = DbrxTensorLayout.For(config);
@@ -23,7 +24,7 @@ public sealed record DbrxMemoryFootprint(long EmbeddingBytes, long BlockBytes, l
         return new DbrxMemoryFootprint(
             Bytes(n => n == DbrxTensorLayout.EmbeddingName),
             config.NLayers == 0 ? 0 : Bytes(n => n.StartsWith("transformer.blocks.0.", StringComparison.Ordinal)),
-            BlockCacheBytes(config, element, cacheRows, cacheTokens),
+            BlockCacheBytes(config, element, cacheRows, cacheTokens) + (config.NLayers == 0 ? 0 : prefixCacheBytes / config.NLayers),
             Bytes(n => n is DbrxTensorLayout.LmHeadName or DbrxTensorLayout.FinalNormName));
     }
 

@@ -56,6 +56,7 @@ public static class DbrxModelLoader
         options ??= new DbrxLoadOptions();
         ArgumentOutOfRangeException.ThrowIfNegative(options.PlanCacheRows, nameof(options.PlanCacheRows));
         ArgumentOutOfRangeException.ThrowIfNegative(options.PlanCacheTokens.GetValueOrDefault(), nameof(options.PlanCacheTokens));
+        ArgumentOutOfRangeException.ThrowIfNegative(options.PlanPrefixCacheBytes, nameof(options.PlanPrefixCacheBytes));
         DbrxConfig config = DbrxConfigJson.Load(directory);
         if (options.PlanCacheTokens > config.MaxSeqLen)
             throw new ArgumentException($"A context of {options.PlanCacheTokens} tokens is beyond the model's max_seq_len of {config.MaxSeqLen}.");
@@ -65,7 +66,7 @@ public static class DbrxModelLoader
         DbrxQuantization? quantization = stored ?? (options.DType == DbrxDType.Int4 ? options.Int4 : null);
         ScalarType dtype = DbrxDTypes.Resolve(quantization is not null && options.DType == DbrxDType.Auto ? DbrxDType.Int4 : options.DType, first, config.TorchDtype);
         quantization?.Validate(config);
-        var footprint = DbrxMemoryFootprint.Of(config, dtype, options.PlanCacheRows, options.PlanCacheTokens ?? config.DefaultContextLength, quantization);
+        var footprint = DbrxMemoryFootprint.Of(config, dtype, options.PlanCacheRows, options.PlanCacheTokens ?? config.DefaultContextLength, quantization, options.PlanPrefixCacheBytes);
         DbrxPlacement placement = map ?? Place(config, first, options.Device, footprint);
         DbrxForCausalLM.CheckSupported(dtype, placement, options.AttentionImplementation, quantization);
         DbrxMemoryCheck.Check(placement, footprint, DbrxMemoryCheck.FreeMemory(placement));

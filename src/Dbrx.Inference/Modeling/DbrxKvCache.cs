@@ -147,6 +147,19 @@ public sealed class DbrxKvCache : IDisposable
         lengths[firstRow + to] = length;
     }
 
+    /// <summary>
+    /// Views of <paramref name="count"/> positions from <paramref name="start"/> of a row's keys and values in one
+    /// block (<c>[kv_heads, count, head_dim]</c> each), for copying a prefix block out of or into the row; the caller
+    /// disposes them. Lengths are not changed.
+    /// </summary>
+    internal (Tensor Keys, Tensor Values) Positions(int layer, int row, long start, long count)
+    {
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(start + count, Capacity);
+        using var keyRow = keys[layer][row];
+        using var valueRow = values[layer][row];
+        return (keyRow.narrow(1, start, count), valueRow.narrow(1, start, count));
+    }
+
     /// <summary>Checks that <paramref name="tokens"/> tokens from row <c>b</c>'s <paramref name="start"/>[b] fit each of the first rows.</summary>
     internal void EnsureRoom(IReadOnlyList<long> start, long tokens)
     {

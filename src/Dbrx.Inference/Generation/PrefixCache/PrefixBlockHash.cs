@@ -1,0 +1,30 @@
+using System.Buffers.Binary;
+using System.IO.Hashing;
+
+namespace Dbrx.Inference.Generation.PrefixCache;
+
+/// <summary>
+/// A block's identity: a chained hash of its tokens and its parent block's hash (the scheme of vLLM's prefix caching
+/// and llm-d's indexer), so a block stands for its whole prefix. XxHash64; the index keeps each block's tokens and
+/// parent too and compares them, so a collision is a miss, never a wrong answer.
+/// </summary>
+internal static class PrefixBlockHash
+{
+    /// <summary>The parent hash of a sequence's first block.</summary>
+    public const ulong Root = 0;
+
+    /// <summary>The hash of the block of <paramref name="tokens"/> after the block whose hash is <paramref name="parent"/>.</summary>
+    public static ulong Of(ulong parent, ReadOnlySpan<int> tokens)
+    {
+        var hash = new XxHash64();
+        Span<byte> bytes = stackalloc byte[8];
+        BinaryPrimitives.WriteUInt64LittleEndian(bytes, parent);
+        hash.Append(bytes);
+        foreach (int token in tokens)
+        {
+            BinaryPrimitives.WriteInt32LittleEndian(bytes, token);
+            hash.Append(bytes[..4]);
+        }
+        return hash.GetCurrentHashAsUInt64();
+    }
+}
