@@ -129,8 +129,18 @@ public sealed class DbrxChatClient : IChatClient
     }
 
     /// <inheritdoc/>
-    public async Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default) =>
-        await GetStreamingResponseAsync(messages, options, cancellationToken).ToChatResponseAsync(cancellationToken);
+    /// <remarks>The response is the stream's updates put together; log-probabilities, when asked for, are all of them in order.</remarks>
+    public async Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        var updates = new List<ChatResponseUpdate>();
+        await foreach (ChatResponseUpdate update in GetStreamingResponseAsync(messages, options, cancellationToken).WithCancellation(cancellationToken))
+            updates.Add(update);
+        ChatResponse response = updates.ToChatResponse();
+        List<DbrxChatTokenLogProbability> logProbabilities = [.. updates.SelectMany(u => u.GetLogProbabilities())];
+        if (logProbabilities.Count > 0)
+            (response.AdditionalProperties ??= [])[DbrxChatOptionsExtensions.LogProbabilitiesKey] = logProbabilities;
+        return response;
+    }
 
     /// <inheritdoc/>
     public IAsyncEnumerable<ChatResponseUpdate> GetStreamingResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default)
@@ -146,7 +156,7 @@ public sealed class DbrxChatClient : IChatClient
         if (!engine.IsLoaded)
             await LoadAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
         IAsyncEnumerable<GenerationUpdate> generated = EngineErrors.Translated(() => engine.GenerateStreamingAsync(request.PromptTokenIds, request.Options, cancellationToken), cancellationToken);
-        await foreach (ChatResponseUpdate update in DbrxChatMapper.ToUpdates(generated, request, metadata.DefaultModelId, cancellationToken))
+        await foreach (ChatResponseUpdate update in DbrxChatMapper.ToUpdates(generated, request, metadata.DefaultModelId, engine.Tokenizer, cancellationToken))
             yield return update;
     }
 

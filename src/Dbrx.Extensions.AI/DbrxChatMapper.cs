@@ -5,6 +5,7 @@ using System.Text.Json;
 using Dbrx.ConstrainedDecoding;
 using Dbrx.Inference.Chat;
 using Dbrx.Inference.Generation;
+using Dbrx.Inference.Tokenization;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Logging;
 
@@ -31,7 +32,7 @@ internal sealed record DbrxChatRequest(int[] PromptTokenIds, DbrxGenerationOptio
 /// <item><term>ResponseFormat</term><description>Json: a JSON object; ForJsonSchema: that schema; both described in the system turn and enforced by constrained decoding.</description></item>
 /// <item><term>Tools, ToolMode, AllowMultipleToolCalls</term><description>tools described in the system turn (not for ToolMode None); RequireAny and RequireSpecific constrain the answer to a call.</description></item>
 /// <item><term>RawRepresentationFactory</term><description>may return a <see cref="DbrxGenerationOptions"/> that seeds the request; ChatOptions members set on top win.</description></item>
-/// <item><term>AdditionalProperties</term><description><c>min_p</c>, <c>repetition_penalty</c>, <c>truncate_prompt</c>, <c>logit_bias</c> (token id to bias); other keys are ignored.</description></item>
+/// <item><term>AdditionalProperties</term><description><c>min_p</c>, <c>repetition_penalty</c>, <c>truncate_prompt</c>, <c>logit_bias</c> (token id to bias), <c>logprobs</c> and <c>top_logprobs</c> (see <see cref="DbrxChatOptionsExtensions.WithLogProbabilities"/>); other keys are ignored.</description></item>
 /// <item><term>ModelId, ConversationId, Reasoning, AllowBackgroundResponses, ContinuationToken</term><description>ignored: one model per client, no conversation state (an earlier turn's cache row is found by the prompt's prefix), no reasoning mode.</description></item>
 /// </list>
 /// Messages: roles system, user, assistant and tool (any other role is rendered by its name); text, function calls
@@ -137,8 +138,9 @@ internal static class DbrxChatMapper
     /// <see cref="ChatResponseUpdate.RawRepresentation"/>.
     /// </summary>
     /// <exception cref="OperationCanceledException">The engine ended the request as cancelled.</exception>
-    public static async IAsyncEnumerable<ChatResponseUpdate> ToUpdates(IAsyncEnumerable<GenerationUpdate> generated, DbrxChatRequest request, string? modelId, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    public static async IAsyncEnumerable<ChatResponseUpdate> ToUpdates(IAsyncEnumerable<GenerationUpdate> generated, DbrxChatRequest request, string? modelId, DbrxTokenizer tokenizer, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
+        var logProbabilities = new ChatLogProbabilities(tokenizer);
         string responseId = "resp_" + Guid.NewGuid().ToString("N");
         string messageId = "msg_" + Guid.NewGuid().ToString("N");
         DateTimeOffset created = DateTimeOffset.UtcNow;
@@ -149,6 +151,7 @@ internal static class DbrxChatMapper
             CreatedAt = created,
             ModelId = modelId,
             RawRepresentation = raw,
+            AdditionalProperties = logProbabilities.Take() is { } taken ? new() { [DbrxChatOptionsExtensions.LogProbabilitiesKey] = taken } : null,
         };
 
         var filter = new ToolCallStreamFilter(holdEverything: request.ToolCallRequired);
@@ -156,6 +159,7 @@ internal static class DbrxChatMapper
         await foreach (GenerationUpdate update in generated.WithCancellation(cancellationToken))
         {
             last = update;
+            logProbabilities.Add(update);
             string text = request.ToolsOffered ? filter.Push(update.Text) : update.Text;
             if (text.Length > 0)
                 yield return Update([new TextContent(text)], update);
@@ -190,7 +194,7 @@ internal static class DbrxChatMapper
         }));
         ChatResponseUpdate end = Update(final, last);
         if (request.DroppedMessages > 0)
-            end.AdditionalProperties = new() { ["dropped_messages"] = request.DroppedMessages };
+            (end.AdditionalProperties ??= [])["dropped_messages"] = request.DroppedMessages;
         end.FinishReason = calledTools ? ChatFinishReason.ToolCalls : reason == GenerationFinishReason.Length ? ChatFinishReason.Length : ChatFinishReason.Stop;
         yield return end;
     }
@@ -274,6 +278,8 @@ internal static class DbrxChatMapper
             RepetitionPenalty = Number(extra, "repetition_penalty") ?? seed.RepetitionPenalty,
             TruncatePromptFromLeft = Flag(extra, "truncate_prompt") ?? seed.TruncatePromptFromLeft,
             LogitBias = Bias(extra) ?? seed.LogitBias,
+            LogProbabilities = Flag(extra, DbrxChatOptionsExtensions.LogProbabilitiesKey) ?? seed.LogProbabilities,
+            TopLogProbabilities = (int?)Number(extra, DbrxChatOptionsExtensions.TopLogProbabilitiesKey) ?? seed.TopLogProbabilities,
         };
     }
 

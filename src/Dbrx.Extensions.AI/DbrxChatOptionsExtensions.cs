@@ -37,6 +37,49 @@ public static class DbrxChatOptionsExtensions
         return options;
     }
 
+    /// <summary>
+    /// The <see cref="ChatOptions.AdditionalProperties"/> key that asks for log-probabilities (true), as OpenAI's
+    /// <c>logprobs</c>; also the <see cref="ChatResponseUpdate.AdditionalProperties"/> and
+    /// <see cref="ChatResponse.AdditionalProperties"/> key they come back under (a list of <see cref="DbrxChatTokenLogProbability"/>).
+    /// </summary>
+    public const string LogProbabilitiesKey = "logprobs";
+
+    /// <summary>The <see cref="ChatOptions.AdditionalProperties"/> key for how many alternatives to report per token, 0 to 20 (OpenAI's <c>top_logprobs</c>).</summary>
+    public const string TopLogProbabilitiesKey = "top_logprobs";
+
+    /// <summary>
+    /// Asks for each generated token's log-probability under the model and, with <paramref name="top"/> &gt; 0, the
+    /// most likely alternatives at each position. Each streamed update then carries those of its tokens
+    /// (<see cref="GetLogProbabilities(ChatResponseUpdate)"/>), and a whole response all of them
+    /// (<see cref="GetLogProbabilities(ChatResponse)"/>).
+    /// </summary>
+    /// <param name="options">The request's options; changed and returned.</param>
+    /// <param name="top">Alternatives per token, 0 to 20.</param>
+    public static ChatOptions WithLogProbabilities(this ChatOptions options, int top = 0)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentOutOfRangeException.ThrowIfNegative(top);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(top, 20);
+        options.AdditionalProperties ??= [];
+        options.AdditionalProperties[LogProbabilitiesKey] = true;
+        options.AdditionalProperties[TopLogProbabilitiesKey] = top;
+        return options;
+    }
+
+    /// <summary>The log-probabilities of the tokens an update carries, when they were asked for; empty otherwise.</summary>
+    public static IReadOnlyList<DbrxChatTokenLogProbability> GetLogProbabilities(this ChatResponseUpdate update)
+    {
+        ArgumentNullException.ThrowIfNull(update);
+        return update.AdditionalProperties?.TryGetValue(LogProbabilitiesKey, out object? value) == true && value is IReadOnlyList<DbrxChatTokenLogProbability> list ? list : [];
+    }
+
+    /// <summary>The log-probabilities of every generated token of a response, in order, when they were asked for; empty otherwise.</summary>
+    public static IReadOnlyList<DbrxChatTokenLogProbability> GetLogProbabilities(this ChatResponse response)
+    {
+        ArgumentNullException.ThrowIfNull(response);
+        return response.AdditionalProperties?.TryGetValue(LogProbabilitiesKey, out object? value) == true && value is IReadOnlyList<DbrxChatTokenLogProbability> list ? list : [];
+    }
+
     /// <summary>The response type a request's options carry (only ever a <see cref="Type"/> object set in-process).</summary>
     internal static Type? ResponseType(ChatOptions? options) =>
         options?.AdditionalProperties?.TryGetValue(ResponseTypeKey, out object? value) == true ? value as Type : null;

@@ -1,4 +1,5 @@
 using Dbrx.Inference.Generation;
+using Dbrx.Inference.Tokenization;
 using Microsoft.Extensions.AI;
 
 namespace Dbrx.Extensions.AI.Tests;
@@ -29,7 +30,7 @@ public sealed class DbrxChatMapperUpdateTests
     }
 
     private static async Task<List<ChatResponseUpdate>> Updates(DbrxChatRequest request, IAsyncEnumerable<GenerationUpdate> engine) =>
-        await DbrxChatMapper.ToUpdates(engine, request, "dbrx-test", Cancellation).ToListAsync(Cancellation);
+        await DbrxChatMapper.ToUpdates(engine, request, "dbrx-test", DbrxTokenizer.Default, Cancellation).ToListAsync(Cancellation);
 
     [Fact]
     public async Task Text_streams_as_it_comes_and_the_last_update_has_usage_and_finish_reason()
@@ -76,5 +77,39 @@ public sealed class DbrxChatMapperUpdateTests
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => Updates(Request(), Engine(GenerationFinishReason.Cancelled, "partial")));
         var error = await Assert.ThrowsAsync<InvalidOperationException>(() => Updates(Request(), AsyncEnumerable.Empty<GenerationUpdate>()));
         Assert.Contains("without a finish reason", error.Message);
+    }
+
+    /// <summary>
+    /// Log-probabilities of tokens whose text is held back (it may be a tool call) ride on the next update that is
+    /// streamed, so every token's value arrives once, in order, with the token's text and bytes.
+    /// </summary>
+    [Fact]
+    public async Task Log_probabilities_of_held_back_text_arrive_with_the_next_update_in_order()
+    {
+        int[] tokens = [.. DbrxTokenizer.Default.Encode("It is sunny today")];
+        async IAsyncEnumerable<GenerationUpdate> Engine()
+        {
+            for (int i = 0; i < tokens.Length; i++)
+            {
+                await Task.Yield();
+                bool last = i == tokens.Length - 1;
+                yield return new GenerationUpdate
+                {
+                    Text = DbrxTokenizer.Default.Decode([tokens[i]]),
+                    TokenIds = [tokens[i]],
+                    LogProbabilities = [new TokenLogProbability(tokens[i], -0.5 - i, [new TokenAlternative(tokens[i], -0.5 - i), new TokenAlternative(1, -9)])],
+                    FinishReason = last ? GenerationFinishReason.EndOfTurn : null,
+                    Usage = last ? new GenerationUsage(3, tokens.Length) : null,
+                };
+            }
+        }
+
+        var updates = await Updates(Request(toolsOffered: true), Engine());
+
+        List<DbrxChatTokenLogProbability> all = [.. updates.SelectMany(u => u.GetLogProbabilities())];
+        Assert.Equal([.. tokens.Select(t => DbrxTokenizer.Default.Decode([t]))], all.Select(l => l.Token));
+        Assert.Equal([.. Enumerable.Range(0, tokens.Length).Select(i => -0.5 - i)], all.Select(l => l.LogProbability));
+        Assert.Equal(System.Text.Encoding.UTF8.GetBytes("It"), all[0].Bytes);
+        Assert.All(all, l => Assert.Equal([l.Token, "\""], l.TopAlternatives.Select(a => a.Token)));
     }
 }

@@ -119,10 +119,10 @@ public sealed class GarbageCollectionPressureTests(TinyModel tiny) : IClassFixtu
         const int steps = 20_000;
         var options = OptionsFor(3) with { TopK = 20, MinP = 0.02, LogitBias = new Dictionary<int, double> { [5] = 2, [6] = -3 } };
         using var logits = linspace(-4, 4, 64, ScalarType.Float32).sin();
-        using var twin = new TokenSampler(options, seed: 7, prompt: [1, 2, 3]);
+        var twin = new TokenSampler(options, seed: 7, prompt: [1, 2, 3]);
         int[] expected = [.. Enumerable.Range(0, steps).Select(_ => twin.Next(logits))];
 
-        using var sampler = new TokenSampler(options, seed: 7, prompt: [1, 2, 3]);
+        var sampler = new TokenSampler(options, seed: 7, prompt: [1, 2, 3]);
         using var collections = new ForcedCollections();
         for (int step = 0; step < steps; step++)
             Assert.Equal(expected[step], sampler.Next(logits));

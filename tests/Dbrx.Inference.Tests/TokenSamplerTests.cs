@@ -7,7 +7,7 @@ public sealed class TokenSamplerTests
 {
     private static int Sample(DbrxGenerationOptions options, float[] logits, int[]? prompt = null, long seed = 1)
     {
-        using var sampler = new TokenSampler(options, seed, prompt ?? []);
+        var sampler = new TokenSampler(options, seed, prompt ?? []);
         using var row = tensor(logits);
         return sampler.Next(row);
     }
@@ -26,7 +26,7 @@ public sealed class TokenSamplerTests
     {
         bool Plain(DbrxGenerationOptions options)
         {
-            using var sampler = new TokenSampler(options, 1, []);
+            var sampler = new TokenSampler(options, 1, []);
             return sampler.IsPlainArgmax;
         }
         Assert.True(Plain(Greedy));
@@ -103,7 +103,7 @@ public sealed class TokenSamplerTests
     [Fact]
     public void Frequency_and_presence_penalties_count_generated_tokens()
     {
-        using var sampler = new TokenSampler(Greedy with { FrequencyPenalty = 0.6, PresencePenalty = 0.5 }, 1, prompt: [1]);
+        var sampler = new TokenSampler(Greedy with { FrequencyPenalty = 0.6, PresencePenalty = 0.5 }, 1, prompt: [1]);
         using var logits = tensor(new float[] { 2.0f, 1.5f, 1.0f });
         Assert.Equal(0, sampler.Next(logits));   // nothing generated yet: 2.0 wins (the prompt's token 1 is not penalised)
         Assert.Equal(1, sampler.Next(logits));   // token 0 now 2.0 − 0.6 − 0.5 = 0.9 < 1.5

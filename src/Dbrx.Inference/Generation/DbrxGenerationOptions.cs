@@ -47,6 +47,12 @@ public sealed record DbrxGenerationOptions
     /// <summary>Added to the logits of the given token ids before sampling (for example −100 to ban a token).</summary>
     public IReadOnlyDictionary<int, double>? LogitBias { get; init; }
 
+    /// <summary>Report each generated token's log-probability on its <see cref="GenerationUpdate"/> (OpenAI's <c>logprobs</c>).</summary>
+    public bool LogProbabilities { get; init; }
+
+    /// <summary>With <see cref="LogProbabilities"/>: the most likely alternatives to report at each position, 0 to 20 (OpenAI's <c>top_logprobs</c>).</summary>
+    public int TopLogProbabilities { get; init; }
+
     /// <summary>
     /// When the prompt plus <see cref="MaxNewTokens"/> exceeds the context, drop the prompt's oldest tokens instead of
     /// failing.
@@ -83,6 +89,10 @@ public sealed record DbrxGenerationOptions
             Fail($"FrequencyPenalty must be in [-2, 2], not {FrequencyPenalty}.");
         if (!(PresencePenalty >= -2 && PresencePenalty <= 2))
             Fail($"PresencePenalty must be in [-2, 2], not {PresencePenalty}.");
+        if (TopLogProbabilities is < 0 or > 20)
+            Fail($"TopLogProbabilities must be between 0 and 20, not {TopLogProbabilities}.");
+        if (TopLogProbabilities > 0 && !LogProbabilities)
+            Fail("TopLogProbabilities needs LogProbabilities.");
         if (StopSequences is null || StopSequences.Any(string.IsNullOrEmpty))
             Fail("StopSequences must not contain null or empty strings.");
         if (StopTokenIds is not null && StopTokenIds.Any(id => id < 0))

@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Threading.Channels;
 using Dbrx.Inference.Tokenization;
-using static TorchSharp.torch;
 
 namespace Dbrx.Inference.Generation;
 
@@ -64,34 +63,35 @@ internal sealed class GenerationSequence : IDisposable
         }
     }
 
-    /// <summary>Whether the next token is the plain argmax of the logits (see <see cref="TokenSampler.IsPlainArgmax"/>).</summary>
-    public bool ChoosesByArgmax => sampler.IsPlainArgmax;
+    /// <summary>This request's sampling state: options, history, constraint and random stream.</summary>
+    public TokenSampler Sampler => sampler;
 
-    /// <summary>Samples the next token from this request's logits row and streams it; returns true when the request is finished.</summary>
-    public bool Accept(Tensor logits) => Emit(sampler.Next(logits, Options.MaxNewTokens - output.Count));
+    /// <summary>Tokens it may still generate, the next one included.</summary>
+    public int RemainingTokens => Options.MaxNewTokens - output.Count;
 
-    /// <summary>Takes the argmax the generator computed on the device (for <see cref="ChoosesByArgmax"/>); returns true when the request is finished.</summary>
-    public bool AcceptArgmax(int token)
+    /// <summary>Takes the token chosen for this request (and its log-probability, when asked for) and streams it; returns true when the request is finished.</summary>
+    public bool Accept(int token, TokenLogProbability? logProbability)
     {
         sampler.Record(token);
-        return Emit(token);
+        return Emit(token, logProbability);
     }
 
-    private bool Emit(int token)
+    private bool Emit(int token, TokenLogProbability? logProbability)
     {
+        IReadOnlyList<TokenLogProbability>? logProbabilities = logProbability is null ? null : [logProbability];
         output.Add(token);
         firstToken ??= clock.Elapsed;
 
         if (stopTokens.Contains(token))
-            return Finish(GenerationFinishReason.EndOfTurn, [token], FlushText());
+            return Finish(GenerationFinishReason.EndOfTurn, [token], FlushText(), logProbabilities);
         string text = stops.Push(decoder.Append(token));
         if (stops.Stopped)
-            return Finish(GenerationFinishReason.StopSequence, [token], text);
+            return Finish(GenerationFinishReason.StopSequence, [token], text, logProbabilities);
         if (constraint is { IsComplete: true })
-            return Finish(GenerationFinishReason.EndOfTurn, [token], text + FlushText());
+            return Finish(GenerationFinishReason.EndOfTurn, [token], text + FlushText(), logProbabilities);
         if (output.Count >= Options.MaxNewTokens)
-            return Finish(GenerationFinishReason.Length, [token], text + FlushText());
-        updates.Writer.TryWrite(new GenerationUpdate { Text = text, TokenIds = [token] });
+            return Finish(GenerationFinishReason.Length, [token], text + FlushText(), logProbabilities);
+        updates.Writer.TryWrite(new GenerationUpdate { Text = text, TokenIds = [token], LogProbabilities = logProbabilities });
         return false;
     }
 
@@ -104,7 +104,7 @@ internal sealed class GenerationSequence : IDisposable
     /// <summary>Ends the request with an error the reader rethrows.</summary>
     public void Fail(Exception error) => updates.Writer.TryComplete(error);
 
-    private bool Finish(GenerationFinishReason reason, int[] tokens, string text)
+    private bool Finish(GenerationFinishReason reason, int[] tokens, string text, IReadOnlyList<TokenLogProbability>? logProbabilities = null)
     {
         TimeSpan total = clock.Elapsed;
         int generated = output.Count;
@@ -113,6 +113,7 @@ internal sealed class GenerationSequence : IDisposable
         {
             Text = text,
             TokenIds = tokens,
+            LogProbabilities = logProbabilities,
             FinishReason = reason,
             Usage = new GenerationUsage(Prompt.Length, generated) { CachedPromptTokens = CachedPromptTokens },
             Timings = new GenerationTimings(firstToken ?? total, total, speed),
@@ -121,9 +122,5 @@ internal sealed class GenerationSequence : IDisposable
         return true;
     }
 
-    public void Dispose()
-    {
-        sampler.Dispose();
-        cancellation.Dispose();
-    }
+    public void Dispose() => cancellation.Dispose();
 }

@@ -13,6 +13,12 @@ public sealed record GenerationUpdate
     /// <summary>Token ids generated since the previous update.</summary>
     public IReadOnlyList<int> TokenIds { get; init; } = [];
 
+    /// <summary>
+    /// The log-probability of each of <see cref="TokenIds"/>, in order, when the request asked for them
+    /// (<see cref="DbrxGenerationOptions.LogProbabilities"/>); null otherwise.
+    /// </summary>
+    public IReadOnlyList<TokenLogProbability>? LogProbabilities { get; init; }
+
     /// <summary>Set on the last update only.</summary>
     public GenerationFinishReason? FinishReason { get; init; }
 
