@@ -129,12 +129,17 @@ public sealed class DbrxChatClient : IChatClient
     }
 
     /// <inheritdoc/>
-    /// <remarks>The response is the stream's updates put together; log-probabilities, when asked for, are all of them in order.</remarks>
+    /// <remarks>
+    /// The response is the stream's updates put together: with several choices, one assistant message per choice, in
+    /// order; log-probabilities, when asked for, are all of them in order.
+    /// </remarks>
     public async Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default)
     {
         var updates = new List<ChatResponseUpdate>();
         await foreach (ChatResponseUpdate update in GetStreamingResponseAsync(messages, options, cancellationToken).WithCancellation(cancellationToken))
             updates.Add(update);
+        // Choices stream interleaved; each one's updates together make its message (the usage, last, belongs to none).
+        updates = [.. updates.OrderBy(u => u.MessageId is null ? int.MaxValue : u.GetChoiceIndex())];
         ChatResponse response = updates.ToChatResponse();
         List<DbrxChatTokenLogProbability> logProbabilities = [.. updates.SelectMany(u => u.GetLogProbabilities())];
         if (logProbabilities.Count > 0)
@@ -155,8 +160,15 @@ public sealed class DbrxChatClient : IChatClient
         DbrxChatRequest request = DbrxChatMapper.Map(messages, chatOptions, options, engine, constraints, this, logger, cancellationToken);
         if (!engine.IsLoaded)
             await LoadAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
-        IAsyncEnumerable<GenerationUpdate> generated = EngineErrors.Translated(() => engine.GenerateStreamingAsync(request.PromptTokenIds, request.Options, cancellationToken), cancellationToken);
-        await foreach (ChatResponseUpdate update in DbrxChatMapper.ToUpdates(generated, request, metadata.DefaultModelId, engine.Tokenizer, cancellationToken))
+        IAsyncEnumerable<ChatResponseUpdate> Choice(int index, CancellationToken token)
+        {
+            // With a seed, each choice's own: the same request gives the same choices, and the choices differ.
+            DbrxGenerationOptions generation = request.Options.Seed is { } seed ? request.Options with { Seed = seed + index } : request.Options;
+            IAsyncEnumerable<GenerationUpdate> generated = EngineErrors.Translated(() => engine.GenerateStreamingAsync(request.PromptTokenIds, generation, token), token);
+            return DbrxChatMapper.ToUpdates(generated, request, metadata.DefaultModelId, engine.Tokenizer, token);
+        }
+        IAsyncEnumerable<ChatResponseUpdate> updates = request.Choices == 1 ? Choice(0, cancellationToken) : ChatChoices.StreamAsync(request.Choices, Choice, cancellationToken);
+        await foreach (ChatResponseUpdate update in updates.WithCancellation(cancellationToken))
             yield return update;
     }
 

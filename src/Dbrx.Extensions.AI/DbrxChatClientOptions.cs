@@ -90,6 +90,9 @@ public sealed class DbrxChatClientOptions
     /// </summary>
     public bool ReusePromptPrefixes { get; set; } = ServingDefaults.ReusePromptPrefixes;
 
+    /// <summary>Most answers one request may ask for (<see cref="DbrxChatOptionsExtensions.WithChoices"/>); each takes a batch row. Default 8.</summary>
+    public int MaxChoices { get; set; } = 8;
+
     /// <summary>Tokens per block of the prefix cache (see <see cref="Inference.Generation.DbrxGeneratorOptions.PrefixBlockTokens"/>). Default 32.</summary>
     public int PrefixBlockTokens { get; set; } = ServingDefaults.PrefixBlockTokens;
 
@@ -173,6 +176,8 @@ public sealed class DbrxChatClientOptions
             config = DbrxConfigJson.Load(ModelPath);
             ValidateDevice(config.NLayers);
         }
+        if (MaxChoices < 1)
+            throw new ArgumentException($"DbrxChatClientOptions.MaxChoices must be at least 1, not {MaxChoices}.");
         if (DefaultMaxOutputTokens < 1)
             throw new ArgumentException($"DbrxChatClientOptions.DefaultMaxOutputTokens must be at least 1, not {DefaultMaxOutputTokens}.");
         // The engine's own checks, named as these options are.

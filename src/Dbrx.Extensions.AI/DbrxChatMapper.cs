@@ -18,7 +18,7 @@ namespace Dbrx.Extensions.AI;
 /// <param name="ToolCallRequired">The answer is constrained to a call envelope.</param>
 /// <param name="AllowMultipleToolCalls">More than one call may be returned.</param>
 /// <param name="DroppedMessages">The oldest messages left out so the conversation fits the context (<see cref="DbrxChatClientOptions.DropOldestMessages"/>).</param>
-internal sealed record DbrxChatRequest(int[] PromptTokenIds, DbrxGenerationOptions Options, bool ToolsOffered, bool ToolCallRequired, bool AllowMultipleToolCalls, int DroppedMessages = 0);
+internal sealed record DbrxChatRequest(int[] PromptTokenIds, DbrxGenerationOptions Options, bool ToolsOffered, bool ToolCallRequired, bool AllowMultipleToolCalls, int DroppedMessages = 0, int Choices = 1);
 
 /// <summary>
 /// The translation between Microsoft.Extensions.AI and the engine, both directions, kept in one place: requests by
@@ -120,7 +120,7 @@ internal static class DbrxChatMapper
             generation = generation with { ConstraintFactory = constraint.Create, StopSequences = [] };
         }
 
-        return new DbrxChatRequest(prompt, generation, tools.Count > 0, required, allowMultiple, dropped);
+        return new DbrxChatRequest(prompt, generation, tools.Count > 0, required, allowMultiple, dropped, Choices(options, clientOptions));
     }
 
     /// <summary>The messages <see cref="DbrxChatClientOptions.DropOldestMessages"/> never leaves out: system messages and all from the latest user message on.</summary>
@@ -370,6 +370,15 @@ internal static class DbrxChatMapper
     }
 
     private static string Join(IEnumerable<string> parts) => string.Join("\n\n", parts.Where(p => !string.IsNullOrWhiteSpace(p)).Select(p => p.Trim()));
+
+    /// <summary>How many answers the request asks for (<see cref="DbrxChatOptionsExtensions.WithChoices"/>), within <see cref="DbrxChatClientOptions.MaxChoices"/>.</summary>
+    private static int Choices(ChatOptions? options, DbrxChatClientOptions clientOptions)
+    {
+        double count = Number(options?.AdditionalProperties, DbrxChatOptionsExtensions.ChoicesKey) ?? 1;
+        return count >= 1 && count <= clientOptions.MaxChoices && count == Math.Floor(count)
+            ? (int)count
+            : throw new DbrxChatOptionException($"AdditionalProperties[\"{DbrxChatOptionsExtensions.ChoicesKey}\"]", $"AdditionalProperties[\"{DbrxChatOptionsExtensions.ChoicesKey}\"] (choices) must be a whole number from 1 to {clientOptions.MaxChoices} (DbrxChatClientOptions.MaxChoices), not {count}.");
+    }
 
     private static double? Number(AdditionalPropertiesDictionary? properties, string key)
     {

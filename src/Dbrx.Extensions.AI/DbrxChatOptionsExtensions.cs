@@ -80,6 +80,36 @@ public static class DbrxChatOptionsExtensions
         return response.AdditionalProperties?.TryGetValue(LogProbabilitiesKey, out object? value) == true && value is IReadOnlyList<DbrxChatTokenLogProbability> list ? list : [];
     }
 
+    /// <summary>The <see cref="ChatOptions.AdditionalProperties"/> key for how many answers to generate (OpenAI's <c>n</c>).</summary>
+    public const string ChoicesKey = "n";
+
+    /// <summary>The <see cref="ChatResponseUpdate.AdditionalProperties"/> key that says which choice an update belongs to, with several.</summary>
+    public const string ChoiceIndexKey = "choice_index";
+
+    /// <summary>
+    /// Asks for <paramref name="count"/> answers to the prompt, each sampled on its own (with a seed, choice i uses
+    /// seed + i). The prompt is prefilled once. Streamed updates say their choice (<see cref="GetChoiceIndex"/>), a
+    /// collected <see cref="ChatResponse"/> has one assistant message per choice, and the usage counts the prompt once.
+    /// At most <see cref="DbrxChatClientOptions.MaxChoices"/>.
+    /// </summary>
+    /// <param name="options">The request's options; changed and returned.</param>
+    /// <param name="count">How many answers, at least 1.</param>
+    public static ChatOptions WithChoices(this ChatOptions options, int count)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentOutOfRangeException.ThrowIfLessThan(count, 1);
+        options.AdditionalProperties ??= [];
+        options.AdditionalProperties[ChoicesKey] = count;
+        return options;
+    }
+
+    /// <summary>The choice an update belongs to: 0 unless several were asked for.</summary>
+    public static int GetChoiceIndex(this ChatResponseUpdate update)
+    {
+        ArgumentNullException.ThrowIfNull(update);
+        return update.AdditionalProperties?.TryGetValue(ChoiceIndexKey, out object? value) == true && value is int index ? index : 0;
+    }
+
     /// <summary>The response type a request's options carry (only ever a <see cref="Type"/> object set in-process).</summary>
     internal static Type? ResponseType(ChatOptions? options) =>
         options?.AdditionalProperties?.TryGetValue(ResponseTypeKey, out object? value) == true ? value as Type : null;

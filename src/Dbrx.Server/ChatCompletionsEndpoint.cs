@@ -42,7 +42,7 @@ internal sealed class ChatCompletionsEndpoint(IChatClient client, ServedModel mo
             if (request.Stream)
             {
                 streaming = true;
-                return TypedResults.ServerSentEvents(Stream(updates, stop, observation, new ChunkStream(id, model.Id, created, request.IncludeUsage), context.TraceIdentifier));
+                return TypedResults.ServerSentEvents(Stream(updates, stop, observation, new ChunkStream(id, model.Id, created, request.IncludeUsage, request.LogProbabilities), context.TraceIdentifier));
             }
             var all = new List<ChatResponseUpdate> { updates.Current };
             while (await updates.MoveNextAsync())
@@ -51,7 +51,7 @@ internal sealed class ChatCompletionsEndpoint(IChatClient client, ServedModel mo
                 all.Add(updates.Current);
             }
             observation.End(RequestObservation.Ok);
-            return Results.Json(OpenAIChatMapper.ToCompletion(all.ToChatResponse(), id, model.Id, created), OpenAIJson.Wire.ChatCompletion);
+            return Results.Json(OpenAIChatMapper.ToCompletion(all, id, model.Id, created, request.LogProbabilities), OpenAIJson.Wire.ChatCompletion);
         }
         catch (Exception e)
         {

@@ -29,6 +29,9 @@ public sealed class DbrxServerOptions
     /// <summary>Seconds a client is told to wait (<c>Retry-After</c>) when the queue is full and it gets 429.</summary>
     public int RetryAfterSeconds { get; set; } = 1;
 
+    /// <summary>Most choices (<c>n</c>) a request may ask for; each takes a batch row. Keep it within the chat client's own limit (<c>DbrxChatClientOptions.MaxChoices</c>, 8 by default). Default 8.</summary>
+    public int MaxChoices { get; set; } = 8;
+
     /// <summary>Throws <see cref="ArgumentException"/> naming the first option that cannot work.</summary>
     public void Validate()
     {
@@ -42,5 +45,7 @@ public sealed class DbrxServerOptions
             throw new ArgumentException($"DbrxServerOptions.MaxTools must be 0 or more, not {MaxTools}.");
         if (RetryAfterSeconds < 1)
             throw new ArgumentException($"DbrxServerOptions.RetryAfterSeconds must be at least 1, not {RetryAfterSeconds}.");
+        if (MaxChoices < 1)
+            throw new ArgumentException($"DbrxServerOptions.MaxChoices must be at least 1, not {MaxChoices}.");
     }
 }

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using System.Text.RegularExpressions;
+using Dbrx.Extensions.AI;
 using Dbrx.Server.Wire;
 using Microsoft.Extensions.AI;
 
@@ -13,7 +14,8 @@ namespace Dbrx.Server;
 /// <param name="Stream">Answer with server-sent events.</param>
 /// <param name="IncludeUsage">With <paramref name="Stream"/>: end with a chunk that holds the usage.</param>
 /// <param name="MaxTokensParam">The field the answer's length came in (<c>max_completion_tokens</c> or <c>max_tokens</c>), for errors about it.</param>
-internal sealed record MappedChatRequest(string Model, List<ChatMessage> Messages, ChatOptions Options, bool Stream, bool IncludeUsage, string MaxTokensParam = "max_tokens");
+/// <param name="LogProbabilities">The request asked for log-probabilities: each choice carries its tokens'.</param>
+internal sealed record MappedChatRequest(string Model, List<ChatMessage> Messages, ChatOptions Options, bool Stream, bool IncludeUsage, string MaxTokensParam = "max_tokens", bool LogProbabilities = false);
 
 /// <summary>
 /// The one translation between OpenAI's chat completions wire format and Microsoft.Extensions.AI, both ways: a request
@@ -26,8 +28,8 @@ internal sealed record MappedChatRequest(string Model, List<ChatMessage> Message
 /// <item><term>logit_bias, min_p, repetition_penalty</term><description><see cref="ChatOptions.AdditionalProperties"/> keys the DBRX client reads; <c>top_k</c> is <see cref="ChatOptions.TopK"/> (the last three are vLLM's extensions).</description></item>
 /// <item><term>tools, tool_choice, parallel_tool_calls</term><description>function declarations, <see cref="ChatToolMode"/>, <see cref="ChatOptions.AllowMultipleToolCalls"/>.</description></item>
 /// <item><term>response_format</term><description>text, <see cref="ChatResponseFormat.Json"/>, or a JSON schema (always enforced, <c>strict</c> or not).</description></item>
-/// <item><term>n</term><description>only 1.</description></item>
-/// <item><term>logprobs, top_logprobs</term><description>refused: the DBRX client does not report token probabilities.</description></item>
+/// <item><term>n</term><description>1 to <see cref="DbrxServerOptions.MaxChoices"/>: the DBRX client's choices (<c>n</c> in <see cref="ChatOptions.AdditionalProperties"/>), one <c>index</c> each.</description></item>
+/// <item><term>logprobs, top_logprobs</term><description>the DBRX client's log-probabilities (<c>logprobs</c>, <c>top_logprobs</c> in <see cref="ChatOptions.AdditionalProperties"/>), top 0 to 20.</description></item>
 /// <item><term>user, unknown fields</term><description>ignored.</description></item>
 /// </list>
 /// Roles: system and developer (a system message), user, assistant (text and <c>tool_calls</c>), tool (a function
@@ -53,12 +55,12 @@ internal static partial class OpenAIChatMapper
             throw OpenAIRequestException.Invalid("messages", $"'messages' has {messages.Count:N0} messages; this server accepts at most {limits.MaxMessages:N0} in a request.");
         if (request.Tools?.Count > limits.MaxTools)
             throw OpenAIRequestException.Invalid("tools", $"'tools' has {request.Tools.Count:N0} tools; this server accepts at most {limits.MaxTools:N0} in a request.");
-        if (request.N is { } n && n != 1)
-            throw OpenAIRequestException.Invalid("n", $"'n' must be 1 (one choice per request), not {n}: send separate requests for several answers.");
-        if (request.Logprobs == true)
-            throw OpenAIRequestException.Invalid("logprobs", "'logprobs' is not supported by this server: the DBRX chat client does not report token log-probabilities.");
-        if (request.TopLogprobs is > 0)
-            throw OpenAIRequestException.Invalid("top_logprobs", "'top_logprobs' is not supported by this server: the DBRX chat client does not report token log-probabilities.");
+        if (request.N is { } n && (n < 1 || n > limits.MaxChoices))
+            throw OpenAIRequestException.Invalid("n", $"'n' must be between 1 and {limits.MaxChoices} (the server's limit on choices per request), not {n}.");
+        if (request.TopLogprobs is { } top && (top < 0 || top > 20))
+            throw OpenAIRequestException.Invalid("top_logprobs", $"'top_logprobs' must be between 0 and 20, not {top}.");
+        if (request.TopLogprobs is > 0 && request.Logprobs != true)
+            throw OpenAIRequestException.Invalid("top_logprobs", "'top_logprobs' needs 'logprobs' set to true.");
 
         var options = new ChatOptions
         {
@@ -80,6 +82,13 @@ internal static partial class OpenAIChatMapper
             extra["min_p"] = minP;
         if (request.RepetitionPenalty is { } penalty)
             extra["repetition_penalty"] = penalty > 0 && double.IsFinite(penalty) ? penalty : throw OpenAIRequestException.Invalid("repetition_penalty", $"'repetition_penalty' must be a finite number > 0 (1 turns it off), not {penalty}.");
+        if (request.N is > 1)
+            extra[DbrxChatOptionsExtensions.ChoicesKey] = request.N.Value;
+        if (request.Logprobs == true)
+        {
+            extra[DbrxChatOptionsExtensions.LogProbabilitiesKey] = true;
+            extra[DbrxChatOptionsExtensions.TopLogProbabilitiesKey] = request.TopLogprobs ?? 0;
+        }
         if (extra.Count > 0)
             options.AdditionalProperties = extra;
         (options.Tools, options.ToolMode) = Tools(request.Tools, request.ToolChoice);
@@ -89,7 +98,7 @@ internal static partial class OpenAIChatMapper
             conversation.Add(Message(messages[i] ?? throw OpenAIRequestException.Invalid($"messages[{i}]", $"'messages[{i}]' must be a message object, not null."), $"messages[{i}]"));
         bool stream = request.Stream == true;
         string maxTokensParam = request.MaxCompletionTokens is not null ? "max_completion_tokens" : "max_tokens";
-        return new MappedChatRequest(request.Model, conversation, options, stream, stream && request.StreamOptions?.IncludeUsage == true, maxTokensParam);
+        return new MappedChatRequest(request.Model, conversation, options, stream, stream && request.StreamOptions?.IncludeUsage == true, maxTokensParam, request.Logprobs == true);
     }
 
     private static double? InRange(double? value, string param, double minimum, double maximum, string range) =>
@@ -288,87 +297,6 @@ internal static partial class OpenAIChatMapper
         return new FunctionCallContent(call.Id, call.Function.Name, arguments);
     }
 
-    /// <summary>The answer as a completion.</summary>
-    public static ChatCompletion ToCompletion(ChatResponse response, string id, string model, long created)
-    {
-        var calls = response.Messages.SelectMany(m => m.Contents).OfType<FunctionCallContent>().Select(ToolCall).ToList();
-        string text = response.Text;
-        return new ChatCompletion
-        {
-            Id = id,
-            Created = created,
-            Model = model,
-            Choices =
-            [
-                new ChatCompletionChoice
-                {
-                    Message = new AssistantMessageWire { Content = calls.Count > 0 && text.Length == 0 ? null : text, ToolCalls = calls.Count > 0 ? calls : null },
-                    FinishReason = FinishReason(response.FinishReason),
-                },
-            ],
-            Usage = response.Usage is { } usage ? Usage(usage) : null,
-        };
-    }
-
-    /// <summary>
-    /// The chunks one update becomes: its text or tool calls (the first chunk also carries the role), then, on the last
-    /// update, a chunk with the finish reason and, when asked for, one with the usage and no choices.
-    /// </summary>
-    public static IEnumerable<ChatCompletionChunk> ToChunks(ChatResponseUpdate update, ChunkStream stream)
-    {
-        ChatCompletionChunk Chunk(DeltaWire delta, string? finishReason = null) => new()
-        {
-            Id = stream.Id,
-            Created = stream.Created,
-            Model = stream.Model,
-            Choices = [new ChunkChoice { Delta = delta, FinishReason = finishReason }],
-        };
-
-        string text = string.Concat(update.Contents.OfType<TextContent>().Select(t => t.Text));
-        var calls = update.Contents.OfType<FunctionCallContent>()
-            .Select(call => new ToolCallDeltaWire { Index = stream.ToolCalls++, Id = call.CallId, Function = ToolCall(call).Function! })
-            .ToList();
-        if (!stream.RoleSent || text.Length > 0 || calls.Count > 0)
-        {
-            yield return Chunk(new DeltaWire
-            {
-                Role = stream.RoleSent ? null : "assistant",
-                Content = text.Length > 0 || (!stream.RoleSent && calls.Count == 0) ? text : null,
-                ToolCalls = calls.Count > 0 ? calls : null,
-            });
-            stream.RoleSent = true;
-        }
-        if (update.FinishReason is { } reason)
-            yield return Chunk(new DeltaWire(), FinishReason(reason));
-        if (stream.IncludeUsage && update.Contents.OfType<UsageContent>().FirstOrDefault() is { } usage)
-            yield return new ChatCompletionChunk { Id = stream.Id, Created = stream.Created, Model = stream.Model, Choices = [], Usage = Usage(usage.Details) };
-    }
-
-    private static ToolCallWire ToolCall(FunctionCallContent call) => new()
-    {
-        Id = call.CallId,
-        Type = "function",
-        Function = new FunctionCallWire { Name = call.Name, Arguments = JsonSerializer.Serialize(call.Arguments ?? new Dictionary<string, object?>(), CompactArguments) },
-    };
-
-    private static string? FinishReason(ChatFinishReason? reason) => reason switch
-    {
-        null => null,
-        var r when r == ChatFinishReason.Stop => "stop",
-        var r when r == ChatFinishReason.Length => "length",
-        var r when r == ChatFinishReason.ToolCalls => "tool_calls",
-        var r when r == ChatFinishReason.ContentFilter => "content_filter",
-        var r => r.Value.Value,
-    };
-
-    private static UsageWire Usage(UsageDetails usage) => new()
-    {
-        PromptTokens = usage.InputTokenCount ?? 0,
-        CompletionTokens = usage.OutputTokenCount ?? 0,
-        TotalTokens = usage.TotalTokenCount ?? (usage.InputTokenCount ?? 0) + (usage.OutputTokenCount ?? 0),
-        PromptTokensDetails = new PromptTokensDetailsWire { CachedTokens = usage.CachedInputTokenCount ?? 0 },
-    };
-
     private static string Describe(JsonElement element) => element.ValueKind switch
     {
         JsonValueKind.Object => "an object",
@@ -383,22 +311,4 @@ internal static partial class OpenAIChatMapper
 
     [GeneratedRegex("^[a-zA-Z0-9_-]{1,64}$")]
     private static partial Regex FunctionName();
-}
-
-/// <summary>Where a streamed answer stands: its id, model and creation time, and what its chunks have said so far.</summary>
-internal sealed class ChunkStream(string id, string model, long created, bool includeUsage)
-{
-    public string Id { get; } = id;
-
-    public string Model { get; } = model;
-
-    public long Created { get; } = created;
-
-    public bool IncludeUsage { get; } = includeUsage;
-
-    /// <summary>Whether the first chunk, which carries the role, has gone out.</summary>
-    public bool RoleSent { get; set; }
-
-    /// <summary>Tool calls sent so far: the next one's index.</summary>
-    public int ToolCalls { get; set; }
 }

@@ -60,4 +60,27 @@ public sealed class EndpointsTests(ServerFixture fixture)
         string text = await server.Http.GetStringAsync("/metrics", Cancellation);
         Assert.Contains("dbrx_server_cached_prompt_tokens_total", text, StringComparison.Ordinal);
     }
+
+    /// <summary>Streamed with <c>n</c>: each choice's chunks carry its index, its role first and its own finish reason, and the usage comes once.</summary>
+    [Fact]
+    public async Task StreamedChoicesEachHaveTheirIndexRoleAndFinishReason()
+    {
+        using HttpResponseMessage response = await server.Http.PostAsync("/v1/chat/completions", new StringContent(
+            """{"model":"tiny-dbrx","messages":[{"role":"user","content":"Hi"}],"max_tokens":4,"temperature":1,"seed":3,"n":2,"stream":true,"stream_options":{"include_usage":true},"logprobs":true}""",
+            System.Text.Encoding.UTF8, "application/json"), Cancellation);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        string[] events = [.. (await response.Content.ReadAsStringAsync(Cancellation)).Split("\n").Where(l => l.StartsWith("data: ", StringComparison.Ordinal)).Select(l => l["data: ".Length..])];
+        Assert.Equal("[DONE]", events[^1]);
+        JsonElement[] chunks = [.. events[..^1].Select(e => JsonDocument.Parse(e).RootElement)];
+        var byChoice = chunks.SelectMany(c => c.GetProperty("choices").EnumerateArray()).GroupBy(c => c.GetProperty("index").GetInt32()).OrderBy(g => g.Key).ToList();
+        Assert.Equal([0, 1], byChoice.Select(g => g.Key));
+        foreach (var choice in byChoice)
+        {
+            Assert.Equal("assistant", choice.First().GetProperty("delta").GetProperty("role").GetString());
+            Assert.Single(choice, c => c.GetProperty("finish_reason").ValueKind == JsonValueKind.String);
+            Assert.Equal(4, choice.Where(c => c.GetProperty("logprobs").ValueKind == JsonValueKind.Object).Sum(c => c.GetProperty("logprobs").GetProperty("content").GetArrayLength()));
+        }
+        JsonElement usage = Assert.Single(chunks, c => c.TryGetProperty("usage", out JsonElement u) && u.ValueKind == JsonValueKind.Object).GetProperty("usage");
+        Assert.Equal(8, usage.GetProperty("completion_tokens").GetInt32());
+    }
 }

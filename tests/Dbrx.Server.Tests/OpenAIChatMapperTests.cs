@@ -118,7 +118,7 @@ public sealed class OpenAIChatMapperTests
             FinishReason = ChatFinishReason.Stop,
             Usage = new UsageDetails { InputTokenCount = 10, OutputTokenCount = 3, TotalTokenCount = 13, CachedInputTokenCount = 8 },
         };
-        string json = JsonSerializer.Serialize(OpenAIChatMapper.ToCompletion(response, "chatcmpl-1", "m", 1700000000), Options);
+        string json = JsonSerializer.Serialize(OpenAIChatMapper.ToCompletion(response.ToChatResponseUpdates(), "chatcmpl-1", "m", 1700000000, logProbabilities: false), Options);
 
         AssertJson("""
             {"id":"chatcmpl-1","object":"chat.completion","created":1700000000,"model":"m",
@@ -133,7 +133,7 @@ public sealed class OpenAIChatMapperTests
     {
         var call = new FunctionCallContent("call_9", "get_weather", new Dictionary<string, object?> { ["city"] = "Oslo", ["days"] = 2 });
         var response = new ChatResponse(new ChatMessage(ChatRole.Assistant, [call])) { FinishReason = ChatFinishReason.ToolCalls };
-        string json = JsonSerializer.Serialize(OpenAIChatMapper.ToCompletion(response, "chatcmpl-2", "m", 1), Options);
+        string json = JsonSerializer.Serialize(OpenAIChatMapper.ToCompletion(response.ToChatResponseUpdates(), "chatcmpl-2", "m", 1, logProbabilities: false), Options);
 
         AssertJson("""
             {"id":"chatcmpl-2","object":"chat.completion","created":1,"model":"m",

@@ -116,4 +116,52 @@ public sealed class OpenAISdkTests(ServerFixture fixture)
         Assert.True(second.Usage.InputTokenDetails.CachedTokenCount < second.Usage.InputTokenCount);
         Assert.True(first.Usage.InputTokenCount > 40);
     }
+
+    [Fact]
+    public async Task LogProbabilitiesComeWithEveryTokenWholeAndStreamed()
+    {
+        var options = new ChatCompletionOptions { Temperature = 0, MaxOutputTokenCount = 6, IncludeLogProbabilities = true, TopLogProbabilityCount = 3 };
+        ChatMessage[] messages = [new UserChatMessage("Name a planet.")];
+
+        ChatCompletion whole = await chat.CompleteChatAsync(messages, options, Cancellation);
+        var streamed = new List<ChatTokenLogProbabilityDetails>();
+        await foreach (StreamingChatCompletionUpdate update in chat.CompleteChatStreamingAsync(messages, options, Cancellation))
+            streamed.AddRange(update.ContentTokenLogProbabilities);
+
+        Assert.Equal(whole.Usage.OutputTokenCount, whole.ContentTokenLogProbabilities.Count);
+        Assert.All(whole.ContentTokenLogProbabilities, token =>
+        {
+            Assert.InRange(token.LogProbability, float.NegativeInfinity, 0f);
+            Assert.Equal(3, token.TopLogProbabilities.Count);
+            // Greedy: each token is its position's most likely one.
+            Assert.Equal(token.Token, token.TopLogProbabilities[0].Token);
+        });
+        Assert.Equal(whole.ContentTokenLogProbabilities.Select(t => (t.Token, t.LogProbability)), streamed.Select(t => (t.Token, t.LogProbability)));
+        Assert.Equal(whole.Content[0].Text, string.Concat(whole.ContentTokenLogProbabilities.Select(t => t.Token)));
+    }
+
+    [Fact]
+    public async Task SeveralChoicesComeBackEachWithItsIndexAndThePromptCountedOnce()
+    {
+        // The SDK has no member for n (its Patch sets any field) and marks Seed and Patch as previews.
+#pragma warning disable OPENAI001, SCME0001
+        var options = new ChatCompletionOptions { Temperature = 1, MaxOutputTokenCount = 5, Seed = 21 };
+        options.Patch.Set("$.n"u8, 3);
+        ChatMessage[] messages = [new UserChatMessage("Tell me a colour.")];
+        var single = new ChatCompletionOptions { Temperature = 1, MaxOutputTokenCount = 5, Seed = 21 };
+#pragma warning restore OPENAI001, SCME0001
+
+        var result = await chat.CompleteChatAsync(messages, options, Cancellation);
+        ChatCompletion alone = await chat.CompleteChatAsync(messages, single, Cancellation);
+
+        // The SDK's completion is the first choice; the wire has all three.
+        using JsonDocument raw = JsonDocument.Parse(result.GetRawResponse().Content);
+        JsonElement[] choices = [.. raw.RootElement.GetProperty("choices").EnumerateArray()];
+        Assert.Equal([0, 1, 2], choices.Select(c => c.GetProperty("index").GetInt32()));
+        Assert.All(choices, c => Assert.Equal("assistant", c.GetProperty("message").GetProperty("role").GetString()));
+        Assert.Equal(alone.Content[0].Text, result.Value.Content[0].Text);
+        Assert.Equal(alone.Usage.InputTokenCount, result.Value.Usage.InputTokenCount);
+        Assert.Equal(result.Value.Usage.InputTokenCount + result.Value.Usage.OutputTokenCount, result.Value.Usage.TotalTokenCount);
+        Assert.InRange(result.Value.Usage.OutputTokenCount, 3, 15);
+    }
 }

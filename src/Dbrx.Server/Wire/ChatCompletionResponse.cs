@@ -13,15 +13,15 @@ internal sealed class ChatCompletion
     public UsageWire? Usage { get; init; }
 }
 
-/// <summary>The one choice of an answer (<c>n</c> is always 1).</summary>
+/// <summary>One choice of an answer (one per <c>n</c>).</summary>
 internal sealed class ChatCompletionChoice
 {
     public int Index { get; init; }
     public required AssistantMessageWire Message { get; init; }
 
-    /// <summary>Always null: log-probabilities are not offered (a request asking for them is refused).</summary>
+    /// <summary>The tokens' log-probabilities when the request asked for them (<c>logprobs</c>); null otherwise.</summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.Never)]
-    public object? Logprobs => null;
+    public LogprobsWire? Logprobs { get; init; }
 
     [JsonIgnore(Condition = JsonIgnoreCondition.Never)]
     public string? FinishReason { get; init; }
@@ -52,14 +52,15 @@ internal sealed class ChatCompletionChunk
     public UsageWire? Usage { get; init; }
 }
 
-/// <summary>What a chunk adds to the one choice, and how it ended (in the last content chunk only).</summary>
+/// <summary>What a chunk adds to one choice, and how it ended (in its last chunk only).</summary>
 internal sealed class ChunkChoice
 {
     public int Index { get; init; }
     public required DeltaWire Delta { get; init; }
 
+    /// <summary>The log-probabilities of the chunk's tokens when the request asked for them; null otherwise.</summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.Never)]
-    public object? Logprobs => null;
+    public LogprobsWire? Logprobs { get; init; }
 
     [JsonIgnore(Condition = JsonIgnoreCondition.Never)]
     public string? FinishReason { get; init; }
@@ -95,4 +96,30 @@ internal sealed class UsageWire
 internal sealed class PromptTokensDetailsWire
 {
     public long CachedTokens { get; init; }
+}
+
+/// <summary>OpenAI's <c>logprobs</c> object of a choice: one entry per token.</summary>
+internal sealed class LogprobsWire
+{
+    public required List<TokenLogprobWire> Content { get; init; }
+
+    [JsonIgnore(Condition = JsonIgnoreCondition.Never)]
+    public object? Refusal => null;
+}
+
+/// <summary>A token, its natural-log probability, its bytes (UTF-8, possibly part of a character) and the most likely alternatives.</summary>
+internal sealed class TokenLogprobWire
+{
+    public required string Token { get; init; }
+    public double Logprob { get; init; }
+    public required List<int> Bytes { get; init; }
+    public required List<TopLogprobWire> TopLogprobs { get; init; }
+}
+
+/// <summary>One of the most likely tokens at a position.</summary>
+internal sealed class TopLogprobWire
+{
+    public required string Token { get; init; }
+    public double Logprob { get; init; }
+    public required List<int> Bytes { get; init; }
 }
