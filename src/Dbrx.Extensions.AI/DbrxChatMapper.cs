@@ -18,6 +18,7 @@ namespace Dbrx.Extensions.AI;
 /// <param name="ToolCallRequired">The answer is constrained to a call envelope.</param>
 /// <param name="AllowMultipleToolCalls">More than one call may be returned.</param>
 /// <param name="DroppedMessages">The oldest messages left out so the conversation fits the context (<see cref="DbrxChatClientOptions.DropOldestMessages"/>).</param>
+/// <param name="Choices">How many answers to generate (<see cref="DbrxChatOptionsExtensions.WithChoices"/>).</param>
 internal sealed record DbrxChatRequest(int[] PromptTokenIds, DbrxGenerationOptions Options, bool ToolsOffered, bool ToolCallRequired, bool AllowMultipleToolCalls, int DroppedMessages = 0, int Choices = 1);
 
 /// <summary>

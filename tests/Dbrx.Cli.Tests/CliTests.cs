@@ -78,6 +78,33 @@ public sealed class CliTests : IClassFixture<CliTests.TinyCheckpoint>
         }
     }
 
+    /// <summary>
+    /// The session replay on the tiny model: every configuration reports what it reused, never more than a cache of
+    /// every prefix seen before could give, and the block cache keeps blocks while kept rows alone keep none.
+    /// </summary>
+    [Fact]
+    [Trait("Category", "Slow")]
+    public async Task Bench_sessions_reports_reuse_against_the_ideal_for_each_cache_configuration()
+    {
+        var result = await Cli.Run("bench", "--sessions", "--model", tiny.Directory, "--device", "cpu", "--session-count", "4", "--turns", "2", "--system-tokens", "64", "--batch", "2", "--block-tokens", "8", "--json");
+        Assert.True(result.ExitCode == 0, result.Error);
+        using var json = JsonDocument.Parse(result.Out);
+        JsonElement[] runs = [.. json.RootElement.GetProperty("runs").EnumerateArray()];
+        Assert.Equal(3, runs.Length);
+        foreach (JsonElement run in runs)
+        {
+            long prompt = run.GetProperty("prompt_tokens").GetInt64(), cached = run.GetProperty("cached_tokens").GetInt64(), ideal = run.GetProperty("ideal_cached_tokens").GetInt64();
+            Assert.InRange(cached, 0, ideal);
+            Assert.InRange(ideal, 1, prompt);
+        }
+        Assert.Equal(0, runs[0].GetProperty("prefix_blocks").GetProperty("device").GetInt32());
+        Assert.True(runs[1].GetProperty("prefix_blocks").GetProperty("device").GetInt32() > 0);
+        Assert.True(runs[2].GetProperty("prefix_blocks").GetProperty("host").GetInt32() > 0);
+        // The same requests replayed each time.
+        Assert.Single(runs.Select(r => r.GetProperty("prompt_tokens").GetInt64()).Distinct());
+        Assert.True(json.RootElement.GetProperty("sampling").GetProperty("sampled_tokens_per_s").GetDouble() > 0);
+    }
+
     [Fact]
     public async Task Tokenize_and_detokenize_round_trip_and_keep_special_text_ordinary()
     {

@@ -3,8 +3,10 @@ using System.Globalization;
 using System.Text.Json.Nodes;
 using Dbrx.Cli.Bench;
 using Dbrx.Extensions.AI;
+using Dbrx.Inference.Checkpoints;
 using Dbrx.Inference.Configuration;
 using Dbrx.Inference.Generation;
+using Dbrx.Inference.Loading;
 using Dbrx.Inference.Modeling;
 using Dbrx.Inference.Runtime;
 using Dbrx.Inference.Tokenization;
@@ -41,10 +43,26 @@ internal static class BenchCommand
         var serve = new Option<bool>("--serve") { Description = "Instead: the HTTP server's overhead, tokens/s and time to first token at each --concurrency through /v1/chat/completions on loopback against the same requests in-process." };
         var concurrency = new Option<string>("--concurrency") { Description = "With --serve: concurrent requests per level.", DefaultValueFactory = _ => "1,8,32" };
         var serveTokens = new Option<int>("--max-tokens") { Description = "With --serve: tokens per answer.", DefaultValueFactory = _ => 32 };
+        var sessions = new Option<bool>("--sessions") { Description = "Instead: replay many chat sessions sharing a long system turn, with kept rows only, then the prefix cache on the device, then with a host tier; and serve a batch with the default sampling options against greedy." };
+        var sessionCount = new Option<int>("--session-count") { Description = "With --sessions: concurrent sessions.", DefaultValueFactory = _ => 32 };
+        var turns = new Option<int>("--turns") { Description = "With --sessions: turns per session.", DefaultValueFactory = _ => 6 };
+        var systemTokens = new Option<int>("--system-tokens") { Description = "With --sessions: tokens of the shared system turn.", DefaultValueFactory = _ => 1024 };
+        var blockTokens = new Option<int>("--block-tokens") { Description = "With --sessions: tokens per prefix-cache block.", DefaultValueFactory = _ => new DbrxGeneratorOptions().PrefixBlockTokens };
+        var sessionBatch = new Option<int>("--batch") { Description = "With --sessions: batch rows.", DefaultValueFactory = _ => 8 };
+        var think = new Option<int>("--think-ms") { Description = "With --sessions: longest think time between a session's turns, in milliseconds (drawn uniformly).", DefaultValueFactory = _ => 200 };
         var command = new Command("bench", "Measure prefill and decode speed against this machine's read bandwidth and matmul rate.")
         {
             blocks, prefill, context, batches, steps, json, compare, quality, serve, concurrency, serveTokens,
+            sessions, sessionCount, turns, systemTokens, blockTokens, sessionBatch, think,
         };
+        foreach (var (option, least) in new[] { (sessionCount, 1), (turns, 1), (systemTokens, 1), (blockTokens, 1), (sessionBatch, 1), (think, 0) })
+        {
+            option.Validators.Add(result =>
+            {
+                if (result.GetValueOrDefault<int>() is var value && value < least)
+                    result.AddError($"{option.Name} must be at least {least}, not {value}.");
+            });
+        }
         models.AddTo(command);
         command.SetAction(CliAction.Run(async (parse, cancellation) =>
         {
@@ -77,6 +95,13 @@ internal static class BenchCommand
                 Console.WriteLine(quiet ? ServeJson(levelsMeasured, bench) : ServeTable(levelsMeasured, bench));
                 return 0;
             }
+            if (parse.GetValue(sessions))
+            {
+                var workload = new SessionWorkload(parse.GetValue(sessionCount), parse.GetValue(turns), parse.GetValue(systemTokens), 50, 200, 32, 64, TimeSpan.FromMilliseconds(parse.GetValue(think)));
+                var (runs, sampling) = await SessionsAsync(bench, workload, parse.GetValue(sessionBatch), parse.GetValue(blockTokens), Log, cancellation);
+                Console.WriteLine(quiet ? SessionsOutput.Json(runs, sampling, workload, bench) : SessionsOutput.Table(runs, sampling, workload, bench));
+                return 0;
+            }
             if (parse.GetValue(quality))
             {
                 var (cosine, agreement) = new DbrxBenchmark(bench, Log).CompareInt4(models.Quantization(parse), prompts: 8, length: 64);
@@ -89,6 +114,27 @@ internal static class BenchCommand
             return 0;
         }));
         return command;
+    }
+
+    /// <summary>
+    /// The session replays: kept rows only; the prefix cache on the device with room for the whole working set; a
+    /// quarter of that on the device with the rest in a host tier. Then default sampling against greedy.
+    /// </summary>
+    private static async Task<(List<SessionsRun> Runs, SamplingRun Sampling)> SessionsAsync(DbrxForCausalLM model, SessionWorkload workload, int batch, int blockTokens, Action<string> log, CancellationToken cancellationToken)
+    {
+        int context = Math.Min(model.Config.MaxSeqLen, workload.SystemTokens + (workload.Turns * (workload.UserMax + workload.AnswerMax)) + 1);
+        long tokenBytes = model.Config.NLayers * DbrxMemoryFootprint.BlockCacheBytes(model.Config, SafetensorsDTypes.FromScalarType(model.DType).Size(), 1, 1);
+        long workingSet = (long)(1.25 * tokenBytes * (workload.SystemTokens + ((long)workload.Sessions * workload.Turns * ((workload.UserMax + workload.AnswerMax) / 2))));
+        var baseline = new DbrxGeneratorOptions { ContextLength = context, PrefixBlockTokens = blockTokens };
+        var bench = new SessionsBenchmark(model, log);
+        List<SessionsRun> runs = await bench.RunAsync(workload, batch,
+        [
+            ("kept rows only", baseline with { PrefixCacheBytes = 0 }),
+            ($"prefix cache, device {ByteSize.Format(workingSet)}", baseline with { PrefixCacheBytes = workingSet }),
+            ($"prefix cache, device {ByteSize.Format(workingSet / 4)} + host {ByteSize.Format(workingSet)}", baseline with { PrefixCacheBytes = workingSet / 4, HostPrefixCacheBytes = workingSet }),
+        ], cancellationToken);
+        log("sampling: batch of default-sampling requests against greedy ...");
+        return (runs, await bench.SamplingAsync(batch, tokens: 64, cancellationToken));
     }
 
     private static DbrxForCausalLM RandomModel(string deviceName, string dtypeName, DbrxQuantization? quantization, AttentionImplementation attention, ExpertDispatch dispatch, int? blocks, Action<string> log)
