@@ -4,7 +4,9 @@ using System.Runtime.CompilerServices;
 using System.Text;
 using System.Text.Json;
 using Dbrx.Extensions.AI;
+using Dbrx.Inference.Configuration;
 using Dbrx.Inference.Generation;
+using Dbrx.Inference.Loading;
 using Microsoft.Extensions.AI;
 
 namespace Dbrx.Server.Tests;
@@ -184,26 +186,34 @@ public sealed class LoadAndFaultTests(TinyModel model)
 
     /// <summary>
     /// 2,000 short requests through a real server, streamed and whole, greedy and sampled, 16 clients at once: once they
-    /// are done, exactly as many tensors are alive as after the first 500 (the model, the KV cache and the rotary
-    /// tables, nothing per request), and nothing runs or waits. The process's resident memory over such a run is a
-    /// figure of <c>dbrx bench --serve</c>, not an assertion here.
+    /// are done, exactly as many tensors are alive as after the first 500 (the model, the KV cache, the rotary tables
+    /// and the prefix cache's slots, nothing per request), and nothing runs or waits. The prefix cache holds a few
+    /// blocks only, so the first 500 fill every slot it allocates and the rest evict and reuse them. The process's
+    /// resident memory over such a run is a figure of <c>dbrx bench --serve</c>, not an assertion here.
     /// </summary>
     [Fact]
     public async Task NoTensorOutlivesItsRequestOver2000Requests()
     {
+        const int prefixBlocks = 8;
+        DbrxConfig config = DbrxConfigJson.Load(Path.Combine(model.Directory, DbrxConfigJson.FileName));
+        long blockBytes = DbrxMemoryFootprint.BlockCacheBytes(config, elementBytes: sizeof(float), rows: 1, tokens: new DbrxChatClientOptions().PrefixBlockTokens) * config.NLayers;
         await using DbrxTestServer server = await DbrxTestServer.StartAsync(model, client =>
         {
             client.MaxBatchSize = 8;
             client.SystemPrompt = "";
+            client.PrefixCacheBytes = prefixBlocks * blockBytes;
         });
         const int total = 2000, warmUp = 500;
         // The first 500, then (nothing in flight) the count, then the rest, then the count again.
         await Requests(server, 1, warmUp);
         await WhenIdle(server);
         long afterWarmUp = LiveTensors();
+        DbrxEngineStatistics Engine() => server.InProcess.GetService<DbrxChatClient>()!.EngineStatistics;
+        Assert.Equal(prefixBlocks, Engine().PrefixCacheBlocks);
         await Requests(server, warmUp + 1, total);
         await WhenIdle(server);
         Assert.Equal(afterWarmUp, LiveTensors());
+        Assert.Equal(prefixBlocks, Engine().PrefixCacheBlocks);
         Assert.Equal(total, await server.MetricAsync("dbrx_server_requests_total", "outcome=\"ok\""));
     }
 
