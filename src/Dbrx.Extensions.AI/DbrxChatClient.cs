@@ -94,6 +94,17 @@ public sealed class DbrxChatClient : IChatClient
     /// <summary>Why the last load failed, with <see cref="DbrxModelState.Failed"/>; null otherwise.</summary>
     public string? LoadError => ModelState == DbrxModelState.Failed ? loadError : null;
 
+    /// <summary>
+    /// The blocks the engine's prefix cache gains and loses (see <see cref="DbrxGenerator.KvCacheChanged"/>), for
+    /// routers that send a conversation to the replica holding its prefix; a handler added before the model loads sees
+    /// every change.
+    /// </summary>
+    public event EventHandler<DbrxKvCacheChangedEventArgs>? KvCacheChanged
+    {
+        add => engine.KvCacheChanged += value;
+        remove => engine.KvCacheChanged -= value;
+    }
+
     /// <summary>What the engine is doing now: waiting and running requests, batch rows, KV cache use.</summary>
     public DbrxEngineStatistics EngineStatistics => engine.Statistics;
 

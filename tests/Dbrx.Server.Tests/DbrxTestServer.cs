@@ -53,7 +53,8 @@ public sealed partial class DbrxTestServer : IAsyncDisposable
     /// <param name="client">Changes to the chat client's options.</param>
     /// <param name="server">Changes to the server's options.</param>
     /// <param name="layer">A layer in front of the DBRX client (behind the recording one), for faults.</param>
-    public static async Task<DbrxTestServer> StartAsync(TinyModel model, Action<DbrxChatClientOptions>? client = null, Action<DbrxServerOptions>? server = null, Func<IChatClient, IChatClient>? layer = null)
+    /// <param name="services">More services the application registers.</param>
+    public static async Task<DbrxTestServer> StartAsync(TinyModel model, Action<DbrxChatClientOptions>? client = null, Action<DbrxServerOptions>? server = null, Func<IChatClient, IChatClient>? layer = null, Action<IServiceCollection>? services = null)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseUrls("http://127.0.0.1:0");
@@ -73,6 +74,7 @@ public sealed partial class DbrxTestServer : IAsyncDisposable
         });
         builder.Services.AddDbrxHealthChecks();
         builder.Services.AddDbrxPrometheusMetrics();
+        services?.Invoke(builder.Services);
         WebApplication app = builder.Build();
         app.MapDbrxOpenAI();
         app.MapDbrxHealthChecks();
@@ -87,6 +89,9 @@ public sealed partial class DbrxTestServer : IAsyncDisposable
 
     /// <summary>An HTTP client for this server, with the API key.</summary>
     public HttpClient Http { get; }
+
+    /// <summary>The application's services.</summary>
+    public IServiceProvider Services => app.Services;
 
     /// <summary>The application's own <see cref="IChatClient"/>: the same request in-process.</summary>
     public IChatClient InProcess => app.Services.GetRequiredService<IChatClient>();

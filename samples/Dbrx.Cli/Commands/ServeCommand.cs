@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Dbrx.Cli.Serving;
 using Dbrx.Extensions.AI;
+using Dbrx.KvEvents;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.AI;
@@ -35,10 +36,17 @@ internal static class ServeCommand
         var context = new Option<int?>("--context-length") { Description = "Tokens per request, prompt and answer (default: max_seq_len capped at 4096)." };
         var maxTokens = new Option<int>("--default-max-tokens") { Description = "Most tokens per answer when a request sets no max_tokens.", DefaultValueFactory = _ => ChatDefaults.DefaultMaxOutputTokens };
         var systemPrompt = new Option<string?>("--system-prompt") { Description = "System prompt for conversations without one (default: dbrx-instruct's; \"\" for none)." };
+        var kvEvents = new Option<string?>("--kv-events") { Description = "Publish prefix-cache events for routers (llm-d's format) on this ZeroMQ endpoint, for example tcp://*:5557 (default: off)." };
+        kvEvents.Validators.Add(result =>
+        {
+            if (result.GetValueOrDefault<string?>() is { } value && !new[] { "tcp://", "ipc://", "inproc://" }.Any(scheme => value.StartsWith(scheme, StringComparison.Ordinal)))
+                result.AddError($"--kv-events must be a ZeroMQ endpoint such as tcp://*:5557, not '{value}'.");
+        });
+        var kvEventsTopic = new Option<string?>("--kv-events-topic") { Description = "The KV events' topic, kv@<host:port>@<model>: how routers reach this replica (default: from --host, --port and the model id; set it when they are 0.0.0.0 or 0)." };
         var command = new Command("serve", "Serve the OpenAI chat completions API (/v1/chat/completions, /v1/models), /health/live, /health/ready and /metrics over HTTP.")
         {
             model.Model, model.Device, model.DType, model.Attention, model.Int4Modules, model.Int4GroupSize,
-            host, port, apiKeys, modelId, batch, queue, context, maxTokens, systemPrompt,
+            host, port, apiKeys, modelId, batch, queue, context, maxTokens, systemPrompt, kvEvents, kvEventsTopic,
         };
         command.SetAction(CliAction.Run(async (parse, _) =>
         {
@@ -67,6 +75,15 @@ internal static class ServeCommand
             builder.Services.AddDbrxOpenAI(options => options.ApiKeys = parse.GetValue(apiKeys) ?? []);
             builder.Services.AddDbrxHealthChecks();
             builder.Services.AddDbrxPrometheusMetrics();
+            if (parse.GetValue(kvEvents) is { } endpoint)
+            {
+                string modelName = parse.GetValue(modelId) ?? new DbrxChatClientOptions { ModelPath = model.Directory(parse) }.EffectiveModelId;
+                builder.Services.AddDbrxKvEvents(options =>
+                {
+                    options.Endpoint = endpoint;
+                    options.Topic = parse.GetValue(kvEventsTopic) ?? DbrxKvEventWire.Topic($"{parse.GetValue(host)}:{parse.GetValue(port)}", modelName);
+                });
+            }
             await using WebApplication app = builder.Build();
             app.MapDbrxOpenAI();
             app.MapDbrxHealthChecks();

@@ -59,7 +59,7 @@ public sealed class DbrxGenerator : IDbrxEngine
         ContextLength = Options.ContextLength ?? model.Config.DefaultContextLength;
         cache = model.CreateCache(Options.MaxBatchSize, ContextLength);
         queue = new RequestQueue(Options.MaxQueuedRequests);
-        prefixCache = PrefixCache.PrefixCache.Create(model, Options);
+        prefixCache = PrefixCache.PrefixCache.Create(model, Options, RaiseKvCacheChanged);
         scheduler = new BatchScheduler(model, cache, queue, Options, prefixCache);
         meter = meterFactory?.Create(MeterName) ?? new Meter(MeterName);
         meter.CreateObservableGauge("dbrx.engine.waiting_requests", () => WaitingRequests, "{request}", "Requests waiting for a batch row.");
@@ -70,6 +70,12 @@ public sealed class DbrxGenerator : IDbrxEngine
         meter.CreateObservableGauge("dbrx.engine.prefix_cache.blocks", () => prefixCache?.DeviceBlocks ?? 0, "{block}", "Prefix-cache blocks held on the model's devices.");
         meter.CreateObservableGauge("dbrx.engine.prefix_cache.host_blocks", () => prefixCache?.HostBlocks ?? 0, "{block}", "Prefix-cache blocks held in host memory.");
     }
+
+    /// <summary>
+    /// The blocks the prefix cache gained and lost, after each change, raised on the worker thread: a handler must be
+    /// quick (hand the events to a queue), and an exception it throws is dropped so that generation goes on.
+    /// </summary>
+    public event EventHandler<DbrxKvCacheChangedEventArgs>? KvCacheChanged;
 
     /// <summary>The model this generator runs.</summary>
     public DbrxForCausalLM Model { get; }
@@ -106,6 +112,18 @@ public sealed class DbrxGenerator : IDbrxEngine
         HostPrefixCacheBlocks = prefixCache?.HostBlocks ?? 0,
         PrefixBlockTokens = prefixCache?.BlockTokens ?? 0,
     };
+
+    private void RaiseKvCacheChanged(IReadOnlyList<DbrxKvCacheEvent> events)
+    {
+        try
+        {
+            KvCacheChanged?.Invoke(this, new DbrxKvCacheChangedEventArgs(events));
+        }
+        catch (Exception)
+        {
+            // A subscriber's failure (a full queue, a closed socket) must not end the requests this step serves.
+        }
+    }
 
     /// <summary>
     /// Starts generating from prompt token ids and streams the result. Options are validated and the request queued
