@@ -91,6 +91,9 @@ public sealed partial class DbrxTestServer : IAsyncDisposable
     /// <summary>The application's own <see cref="IChatClient"/>: the same request in-process.</summary>
     public IChatClient InProcess => app.Services.GetRequiredService<IChatClient>();
 
+    /// <summary>The DBRX client behind <see cref="InProcess"/>.</summary>
+    public DbrxChatClient Dbrx => app.Services.GetRequiredService<DbrxChatClient>();
+
     /// <summary>What each request the server ran asked the DBRX client for.</summary>
     public ConcurrentQueue<(List<ChatMessage> Messages, ChatOptions? Options)> Requests => ((RecordingChatClient)InProcess).Requests;
 
