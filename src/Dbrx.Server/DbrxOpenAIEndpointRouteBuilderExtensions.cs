@@ -10,8 +10,8 @@ namespace Microsoft.AspNetCore.Builder;
 public static class DbrxOpenAIEndpointRouteBuilderExtensions
 {
     /// <summary>
-    /// Maps <c>POST /v1/chat/completions</c>, <c>GET /v1/models</c> and <c>GET /v1/models/{id}</c> (behind the API key,
-    /// when one is configured). Needs <c>services.AddDbrxOpenAI()</c>. Health and metrics are the application's to map:
+    /// Maps <c>POST /v1/chat/completions</c>, <c>POST /v1/completions</c> (a raw text prompt, for a base model),
+    /// <c>GET /v1/models</c> and <c>GET /v1/models/{id}</c> (behind the API key, when one is configured). Needs <c>services.AddDbrxOpenAI()</c>. Health and metrics are the application's to map:
     /// <see cref="MapDbrxHealthChecks"/>, and any exporter of <c>DbrxServerTelemetry.MeterNames</c>.
     /// </summary>
     /// <returns>The <c>/v1</c> group, for more conventions (CORS, rate limiting, authorization).</returns>
@@ -22,6 +22,7 @@ public static class DbrxOpenAIEndpointRouteBuilderExtensions
         v1.MapPost("/chat/completions", (HttpContext context, ChatCompletionsEndpoint endpoint) => endpoint.HandleAsync(context));
         v1.MapGet("/models", ModelsEndpoint.List);
         v1.MapGet("/models/{id}", ModelsEndpoint.Get);
+        v1.MapPost("/completions", (HttpContext context, CompletionsEndpoint endpoint) => endpoint.HandleAsync(context));
         return v1;
     }
 

@@ -19,6 +19,8 @@ namespace Dbrx.Server.Wire;
 [JsonSerializable(typeof(OpenAIErrorResponse))]
 [JsonSerializable(typeof(ModelList))]
 [JsonSerializable(typeof(ModelWire))]
+[JsonSerializable(typeof(CompletionRequest))]
+[JsonSerializable(typeof(TextCompletion))]
 internal sealed partial class OpenAIJson : JsonSerializerContext
 {
     /// <summary>
