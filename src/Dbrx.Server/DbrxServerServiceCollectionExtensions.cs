@@ -28,6 +28,7 @@ public static class DbrxServerServiceCollectionExtensions
         services.AddSingleton<GenerationResponder>();
         services.AddSingleton<ChatCompletionsEndpoint>();
         services.AddSingleton<CompletionsEndpoint>();
+        services.AddSingleton<PromptEndpoints>();
         return services;
     }
 

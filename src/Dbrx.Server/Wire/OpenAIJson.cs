@@ -21,6 +21,11 @@ namespace Dbrx.Server.Wire;
 [JsonSerializable(typeof(ModelWire))]
 [JsonSerializable(typeof(CompletionRequest))]
 [JsonSerializable(typeof(TextCompletion))]
+[JsonSerializable(typeof(TokenizeRequest))]
+[JsonSerializable(typeof(TokenizeResponse))]
+[JsonSerializable(typeof(DetokenizeRequest))]
+[JsonSerializable(typeof(DetokenizeResponse))]
+[JsonSerializable(typeof(RenderResponse))]
 internal sealed partial class OpenAIJson : JsonSerializerContext
 {
     /// <summary>
