@@ -17,7 +17,9 @@ namespace Dbrx.Server;
 /// <list type="bullet">
 /// <item><c>POST /v1/chat/completions/render</c> and <c>POST /v1/completions/render</c>: the body of a chat or text
 /// completion, checked as one is, to <c>{"token_ids": [...]}</c>, the ids the engine would prefill for it
-/// (<see cref="DbrxChatClient.RenderPrompt"/>: the same template, system prompt, tools and response format).</item>
+/// (<see cref="DbrxChatClient.RenderPrompt"/>: the same template, system prompt, tools and response format). A text
+/// completion's comes as an array of one, <c>[{"token_ids": [...]}]</c>: vLLM answers one entry per prompt, and
+/// llm-d's token producer reads it so.</item>
 /// <item><c>POST /tokenize</c> (a <c>prompt</c> or <c>messages</c>, rendered the same way) to
 /// <c>{"count", "max_model_len", "tokens"}</c>, and <c>POST /detokenize</c> (<c>tokens</c>) to <c>{"prompt"}</c>, in vLLM's shapes.</item>
 /// </list>
@@ -45,7 +47,7 @@ internal sealed class PromptEndpoints(IChatClient client, ServedModel model, Dbr
     {
         CompletionRequest body = await ChatCompletionRequestReader.ReadAsync(context, options.MaxRequestBodyBytes, OpenAIJson.Wire.CompletionRequest, stop);
         return OpenAICompletionMapper.ToChatRequest(body, options);
-    }, tokens => new RenderResponse { TokenIds = tokens }, OpenAIJson.Wire.RenderResponse);
+    }, tokens => new[] { new RenderResponse { TokenIds = tokens } }, OpenAIJson.Wire.RenderResponseArray);
 
     public Task<IResult> TokenizeAsync(HttpContext context) => Respond(context, async stop =>
     {

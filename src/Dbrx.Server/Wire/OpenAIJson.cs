@@ -26,6 +26,7 @@ namespace Dbrx.Server.Wire;
 [JsonSerializable(typeof(DetokenizeRequest))]
 [JsonSerializable(typeof(DetokenizeResponse))]
 [JsonSerializable(typeof(RenderResponse))]
+[JsonSerializable(typeof(RenderResponse[]), TypeInfoPropertyName = "RenderResponseArray")]
 internal sealed partial class OpenAIJson : JsonSerializerContext
 {
     /// <summary>
