@@ -35,7 +35,7 @@ internal static class ServeCommand
         var context = new Option<int?>("--context-length") { Description = "Tokens per request, prompt and answer (default: max_seq_len capped at 4096)." };
         var maxTokens = new Option<int>("--default-max-tokens") { Description = "Most tokens per answer when a request sets no max_tokens.", DefaultValueFactory = _ => ChatDefaults.DefaultMaxOutputTokens };
         var systemPrompt = new Option<string?>("--system-prompt") { Description = "System prompt for conversations without one (default: dbrx-instruct's; \"\" for none)." };
-        var command = new Command("serve", "Serve the OpenAI chat completions API (/v1/chat/completions, /v1/models), /health/live, /health/ready and /metrics over HTTP.")
+        var command = new Command("serve", "Serve the OpenAI API (/v1/chat/completions, /v1/completions, /v1/models), the render and tokenizer endpoints (/v1/chat/completions/render, /v1/completions/render, /tokenize, /detokenize), /health/live, /health/ready and /metrics over HTTP.")
         {
             model.Model, model.Device, model.DType, model.Attention, model.Int4Modules, model.Int4GroupSize,
             host, port, apiKeys, modelId, batch, queue, context, maxTokens, systemPrompt,
