@@ -155,6 +155,24 @@ public sealed class CompletionsTests(ServerFixture fixture)
         Assert.Equal(HttpStatusCode.Unauthorized, refused.StatusCode);
     }
 
+    [Fact]
+    public async Task AClientThatGoesAwayMidStreamCancelsItsRequest()
+    {
+        long cancelled = server.Counted("cancelled");
+        // The model's end tokens are banned, so the answer runs until the client leaves.
+        string bias = string.Join(',', Tokenizer.SpecialTokens.Values.Select(id => $"\"{id}\":-100"));
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/completions")
+        {
+            Content = new StringContent($$$"""{"model":"tiny-dbrx","prompt":"{{{Prompt}}}","max_tokens":1500,"temperature":0,"stream":true,"logit_bias":{{{{bias}}}}}""", Encoding.UTF8, "application/json"),
+        };
+        HttpResponseMessage response = await server.Http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, Cancellation);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        using (var reader = new StreamReader(await response.Content.ReadAsStreamAsync(Cancellation)))
+            Assert.StartsWith("data: {", await reader.ReadLineAsync(Cancellation), StringComparison.Ordinal);
+        response.Dispose();
+        await server.WhenCountedAsync(cancelled + 1, "cancelled");
+    }
+
     private static string Text(JsonElement answer) => answer.GetProperty("choices")[0].GetProperty("text").GetString()!;
 
     private async Task<JsonElement> Complete(string body)
