@@ -53,7 +53,7 @@ internal sealed class PromptEndpoints(IChatClient client, ServedModel model, Dbr
     {
         TokenizeRequest body = await ChatCompletionRequestReader.ReadAsync(context, options.MaxRequestBodyBytes, OpenAIJson.Wire.TokenizeRequest, stop);
         string modelId = body.Model ?? model.Id;
-        if (body.Messages is not null == body.Prompt is not null)
+        if ((body.Messages is null) == (body.Prompt is null))
             throw OpenAIRequestException.Invalid("prompt", "Send either 'prompt' (text) or 'messages' (a conversation), not both or neither.");
         if (body.Prompt is not null)
             return OpenAICompletionMapper.ToChatRequest(new CompletionRequest { Model = modelId, Prompt = body.Prompt }, options);

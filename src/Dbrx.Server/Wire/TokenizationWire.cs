@@ -5,7 +5,7 @@ namespace Dbrx.Server.Wire;
 /// <summary>
 /// <c>POST /tokenize</c>, in vLLM's shape: a completion's <c>prompt</c>, or a chat's <c>messages</c> with the fields
 /// that change its rendering (<c>tools</c>, <c>tool_choice</c>, <c>parallel_tool_calls</c>, <c>response_format</c>).
-/// <c>model</c> is optional. <c>add_special_tokens</c> is accepted and changes nothing: DBRX's tokenizer adds no
+/// <c>model</c> is optional. <c>add_special_tokens</c>, like any unknown field, is ignored: DBRX's tokenizer adds no
 /// beginning-of-sequence token, and a chat's special tokens are the template's.
 /// </summary>
 internal sealed class TokenizeRequest
@@ -18,7 +18,6 @@ internal sealed class TokenizeRequest
     public bool? ParallelToolCalls { get; set; }
     public ResponseFormatWire? ResponseFormat { get; set; }
     public bool? AddGenerationPrompt { get; set; }
-    public bool? AddSpecialTokens { get; set; }
 }
 
 /// <summary>The prompt's token ids, how many, and the most a request may hold (prompt and answer).</summary>
