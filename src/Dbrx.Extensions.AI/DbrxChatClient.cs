@@ -201,6 +201,26 @@ public sealed class DbrxChatClient : IChatClient
         return DbrxChatMapper.CountPromptTokens(messages, options, this.options, engine);
     }
 
+    /// <summary>
+    /// The token ids a request with these messages and options prefills: exactly the prompt
+    /// <see cref="GetStreamingResponseAsync"/> hands the engine, after the template, the system prompt, the tools and
+    /// response format described in it and any oldest messages dropped (<see cref="DbrxChatClientOptions.DropOldestMessages"/>),
+    /// or a raw prompt's tokens (<see cref="DbrxChatOptionsExtensions.WithRawPrompt"/>). The request is checked as a real
+    /// one is, with the same exceptions. A router that scores replicas by the prompt's cached blocks renders with it
+    /// (the server's render endpoints). Loads no model. With <see cref="DbrxChatClientOptions.TruncatePromptFromLeft"/>
+    /// the engine may still drop the oldest of these tokens to fit the context.
+    /// </summary>
+    /// <param name="messages">The conversation, or the raw prompt.</param>
+    /// <param name="options">The request's options.</param>
+    /// <param name="cancellationToken">Stops a long encoding.</param>
+    /// <exception cref="ArgumentException">An option is invalid or a message cannot be read.</exception>
+    /// <exception cref="DbrxChatContextLengthException">The prompt leaves no room for an answer in the context.</exception>
+    public int[] RenderPrompt(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(messages);
+        return DbrxChatMapper.Map(messages, options, this.options, engine, constraints, this, logger, cancellationToken).PromptTokenIds;
+    }
+
     /// <inheritdoc/>
     public object? GetService(Type serviceType, object? serviceKey = null)
     {

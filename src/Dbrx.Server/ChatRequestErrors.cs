@@ -55,12 +55,15 @@ internal static partial class ChatRequestErrors
     private static OpenAIRequestException TooLong(DbrxChatContextLengthException error, MappedChatRequest? request)
     {
         string maxTokens = request?.MaxTokensParam ?? "max_tokens";
+        string field = request?.PromptParam ?? "messages";
         string prompt = $"{(error.PromptTokensAtLeast ? "at least " : "")}{error.PromptTokens:N0} tokens";
-        // The prompt is the messages with the tools and the response format described in its system turn.
+        // A chat prompt is the messages with the tools and the response format described in its system turn.
+        string what = field == "messages" ? "The prompt ('messages', with 'tools' and 'response_format' described in it)" : $"The prompt ('{field}')";
+        string shorten = field == "messages" ? "the messages" : $"'{field}'";
         string message = error.PromptTokens >= error.ContextLength
-            ? $"The prompt ('messages', with 'tools' and 'response_format' described in it) is {prompt}, which leaves no room for an answer in this model's context of {error.ContextLength:N0} tokens. Shorten the messages."
-            : $"The prompt ('messages', with 'tools' and 'response_format' described in it) is {prompt}; with '{maxTokens}' of {error.MaxOutputTokens:N0} that is more than this model's context of {error.ContextLength:N0} tokens. Shorten the messages or lower '{maxTokens}'.";
-        return new(StatusCodes.Status400BadRequest, message, "messages", code: "context_length_exceeded");
+            ? $"{what} is {prompt}, which leaves no room for an answer in this model's context of {error.ContextLength:N0} tokens. Shorten {shorten}."
+            : $"{what} is {prompt}; with '{maxTokens}' of {error.MaxOutputTokens:N0} that is more than this model's context of {error.ContextLength:N0} tokens. Shorten {shorten} or lower '{maxTokens}'.";
+        return new(StatusCodes.Status400BadRequest, message, field, code: "context_length_exceeded");
     }
 
     private static OpenAIRequestException Schema(JsonSchemaException error, MappedChatRequest? request)

@@ -25,7 +25,10 @@ public static class DbrxServerServiceCollectionExtensions
         services.AddHostedService<OpenAccessWarning>();
         services.AddMetrics();
         services.AddSingleton<DbrxServerMetrics>();
+        services.AddSingleton<GenerationResponder>();
         services.AddSingleton<ChatCompletionsEndpoint>();
+        services.AddSingleton<CompletionsEndpoint>();
+        services.AddSingleton<PromptEndpoints>();
         return services;
     }
 

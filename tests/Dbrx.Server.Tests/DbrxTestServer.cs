@@ -8,6 +8,7 @@ using Dbrx.Cli.Serving;
 using Dbrx.Extensions.AI;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -95,6 +96,12 @@ public sealed partial class DbrxTestServer : IAsyncDisposable
 
     /// <summary>The application's own <see cref="IChatClient"/>: the same request in-process.</summary>
     public IChatClient InProcess => app.Services.GetRequiredService<IChatClient>();
+
+    /// <summary>The route patterns the application maps (<c>/v1/chat/completions</c>, <c>/health/ready</c>, ...).</summary>
+    public IReadOnlyList<string> Routes => [.. app.Services.GetRequiredService<EndpointDataSource>().Endpoints.OfType<RouteEndpoint>().Select(e => e.RoutePattern.RawText ?? "")];
+
+    /// <summary>The DBRX client behind <see cref="InProcess"/>.</summary>
+    public DbrxChatClient Dbrx => app.Services.GetRequiredService<DbrxChatClient>();
 
     /// <summary>What each request the server ran asked the DBRX client for.</summary>
     public ConcurrentQueue<(List<ChatMessage> Messages, ChatOptions? Options)> Requests => ((RecordingChatClient)InProcess).Requests;

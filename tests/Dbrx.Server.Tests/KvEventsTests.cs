@@ -19,8 +19,10 @@ namespace Dbrx.Server.Tests;
 
 /// <summary>
 /// The prefix cache's events in llm-d's wire format: the format both ways, a router written with pyzmq and msgpack
-/// replaying a real server's events into exactly the blocks the engine holds, and <c>dbrx serve --kv-events</c>.
+/// replaying a real server's events into exactly the blocks the engine holds, and <c>dbrx serve --kv-events</c>. In the
+/// Load collection: a server of its own disposed beside the shared one would stop its engine gauges' export.
 /// </summary>
+[Collection("Load")]
 public sealed class KvEventsTests(TinyModel model)
 {
     private static CancellationToken Cancellation => TestContext.Current.CancellationToken;

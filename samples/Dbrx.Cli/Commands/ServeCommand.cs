@@ -43,7 +43,7 @@ internal static class ServeCommand
                 result.AddError($"--kv-events must be a ZeroMQ endpoint such as tcp://*:5557, not '{value}'.");
         });
         var kvEventsTopic = new Option<string?>("--kv-events-topic") { Description = "The KV events' topic, kv@<host:port>@<model>: how routers reach this replica (default: from --host, --port and the model id; set it when they are 0.0.0.0 or 0)." };
-        var command = new Command("serve", "Serve the OpenAI chat completions API (/v1/chat/completions, /v1/models), /health/live, /health/ready and /metrics over HTTP.")
+        var command = new Command("serve", "Serve the OpenAI API (/v1/chat/completions, /v1/completions, /v1/models), the render and tokenizer endpoints (/v1/chat/completions/render, /v1/completions/render, /tokenize, /detokenize), /health/live, /health/ready and /metrics over HTTP.")
         {
             model.Model, model.Device, model.DType, model.Attention, model.Int4Modules, model.Int4GroupSize,
             host, port, apiKeys, modelId, batch, queue, context, maxTokens, systemPrompt, kvEvents, kvEventsTopic,

@@ -19,6 +19,14 @@ namespace Dbrx.Server.Wire;
 [JsonSerializable(typeof(OpenAIErrorResponse))]
 [JsonSerializable(typeof(ModelList))]
 [JsonSerializable(typeof(ModelWire))]
+[JsonSerializable(typeof(CompletionRequest))]
+[JsonSerializable(typeof(TextCompletion))]
+[JsonSerializable(typeof(TokenizeRequest))]
+[JsonSerializable(typeof(TokenizeResponse))]
+[JsonSerializable(typeof(DetokenizeRequest))]
+[JsonSerializable(typeof(DetokenizeResponse))]
+[JsonSerializable(typeof(RenderResponse))]
+[JsonSerializable(typeof(RenderResponse[]), TypeInfoPropertyName = "RenderResponseArray")]
 internal sealed partial class OpenAIJson : JsonSerializerContext
 {
     /// <summary>

@@ -46,6 +46,8 @@ internal sealed class PrefixCache : IDisposable
 
     public int HostBlocks => index.HostBlocks;
 
+    public int HostSlots => index.HostSlots;
+
     /// <summary>Tokens of <paramref name="prompt"/> the cache could give, short of its last token (which must run).</summary>
     public int PrefixLength(IReadOnlyList<int> prompt) => index.PrefixLength(prompt, prompt.Count - 1);
 
