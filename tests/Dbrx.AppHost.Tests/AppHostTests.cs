@@ -1,6 +1,5 @@
 using System.ClientModel;
 using Aspire.Hosting;
-using Aspire.Hosting.ApplicationModel;
 using Aspire.Hosting.Testing;
 using OpenAI;
 using OpenAI.Chat;
