@@ -186,6 +186,25 @@ public sealed class DbrxChatClient : IChatClient
     /// <summary>Tokens per conversation, prompt and answer together (<see cref="DbrxChatClientOptions.ContextLength"/>, else the model's default).</summary>
     public int ContextLength => engine.ContextLength;
 
+    /// <summary>Token ids the tokenizer has (and <see cref="Detokenize"/> takes): 0 to this, exclusive.</summary>
+    public int VocabularySize => engine.Tokenizer.VocabularySize;
+
+    /// <summary>
+    /// The text of token ids (<see cref="RenderPrompt"/>'s or an answer's), special tokens as their text, for a
+    /// server's detokenize endpoint.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">An id is not a token of the model; the message names its index.</exception>
+    public string Detokenize(IReadOnlyList<int> tokenIds)
+    {
+        ArgumentNullException.ThrowIfNull(tokenIds);
+        for (int i = 0; i < tokenIds.Count; i++)
+        {
+            if (tokenIds[i] < 0 || tokenIds[i] >= VocabularySize)
+                throw new ArgumentOutOfRangeException(nameof(tokenIds), tokenIds[i], $"Token {i} is {tokenIds[i]}, not a token id of this model (0 to {VocabularySize - 1}).");
+        }
+        return engine.Tokenizer.Decode(tokenIds);
+    }
+
     /// <summary>
     /// The length in tokens of the prompt a request with these messages and options renders to: the system turn (with
     /// the instructions, tools and response format), the conversation and the generation prompt, counted before

@@ -1,6 +1,5 @@
 using System.Text.Json.Serialization.Metadata;
 using Dbrx.Extensions.AI;
-using Dbrx.Inference.Tokenization;
 using Dbrx.Server.Wire;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Connections;
@@ -78,12 +77,11 @@ internal sealed class PromptEndpoints(IChatClient client, ServedModel model, Dbr
             CheckModel(body.Model ?? model.Id);
             if (body.Tokens is not { } tokens)
                 throw OpenAIRequestException.Invalid("tokens", "Missing required parameter: 'tokens'.");
-            DbrxTokenizer tokenizer = Dbrx.GetService<DbrxTokenizer>()!;
-            int vocabulary = tokenizer.VocabularySize;
+            int vocabulary = Dbrx.VocabularySize;
             int bad = tokens.FindIndex(id => id < 0 || id >= vocabulary);
             if (bad >= 0)
                 throw OpenAIRequestException.Invalid($"tokens[{bad}]", $"'tokens[{bad}]' is {tokens[bad]}, not a token id of this model (0 to {vocabulary - 1}).");
-            return Results.Json(new DetokenizeResponse { Prompt = tokenizer.Decode(tokens) }, OpenAIJson.Wire.DetokenizeResponse);
+            return Results.Json(new DetokenizeResponse { Prompt = Dbrx.Detokenize(tokens) }, OpenAIJson.Wire.DetokenizeResponse);
         }
         catch (Exception e)
         {
