@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Json.Serialization.Metadata;
 using System.Text.RegularExpressions;
 using Dbrx.Server.Wire;
 using Microsoft.AspNetCore.Http;
@@ -7,13 +8,17 @@ using Microsoft.AspNetCore.Http.Features;
 namespace Dbrx.Server;
 
 /// <summary>
-/// Reads a chat completion request's body: no more than <see cref="DbrxServerOptions.MaxRequestBodyBytes"/> (else 413),
+/// Reads a request's body (chat completions', responses'): no more than <see cref="DbrxServerOptions.MaxRequestBodyBytes"/> (else 413),
 /// all of it (a body cut short is a 400), JSON that parses (else 400 saying where), fields of the right JSON type (else
 /// 400 naming the field).
 /// </summary>
 internal static partial class ChatCompletionRequestReader
 {
-    public static async Task<ChatCompletionRequest> ReadAsync(HttpContext context, long maxBytes, CancellationToken cancellationToken)
+    public static Task<ChatCompletionRequest> ReadAsync(HttpContext context, long maxBytes, CancellationToken cancellationToken) =>
+        ReadAsync(context, maxBytes, OpenAIJson.Wire.ChatCompletionRequest, cancellationToken);
+
+    /// <summary>Reads a body of type <typeparamref name="T"/> (another endpoint's request) under the same rules.</summary>
+    public static async Task<T> ReadAsync<T>(HttpContext context, long maxBytes, JsonTypeInfo<T> type, CancellationToken cancellationToken)
     {
         if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit)
             limit.MaxRequestBodySize = maxBytes;
@@ -21,7 +26,7 @@ internal static partial class ChatCompletionRequestReader
             throw TooLarge(context, maxBytes);
         try
         {
-            return await JsonSerializer.DeserializeAsync(context.Request.Body, OpenAIJson.Wire.ChatCompletionRequest, cancellationToken)
+            return await JsonSerializer.DeserializeAsync(context.Request.Body, type, cancellationToken)
                 ?? throw new OpenAIRequestException(StatusCodes.Status400BadRequest, "The request body must be a JSON object, not null.");
         }
         catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)

@@ -1,6 +1,5 @@
 using System.Text.Json;
 using Dbrx.Server.Wire;
-using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Hosting;
@@ -19,7 +18,7 @@ namespace Dbrx.Server;
 /// over-long prompt, a full queue) still gets its own status: 400, or 429 with <c>Retry-After</c>. A failure after
 /// streaming has begun ends the stream with an error event.
 /// </remarks>
-internal sealed class ChatCompletionsEndpoint(IChatClient client, ServedModel model, DbrxServerOptions options, DbrxServerMetrics metrics, IHostApplicationLifetime lifetime, ILogger<ChatCompletionsEndpoint> logger)
+internal sealed class ChatCompletionsEndpoint(IChatClient client, ServedModel model, DbrxServerOptions options, DbrxServerMetrics metrics, IHostApplicationLifetime lifetime, RequestRefusal refusal, ILogger<ChatCompletionsEndpoint> logger)
 {
     public async Task<IResult> HandleAsync(HttpContext context)
     {
@@ -55,7 +54,7 @@ internal sealed class ChatCompletionsEndpoint(IChatClient client, ServedModel mo
         }
         catch (Exception e)
         {
-            return Refuse(context, e, request, observation);
+            return refusal.Refuse(context, e, request, observation);
         }
         finally
         {
@@ -113,26 +112,5 @@ internal sealed class ChatCompletionsEndpoint(IChatClient client, ServedModel mo
                 observation.End(RequestObservation.Cancelled);
             }
         }
-    }
-
-    /// <summary>The error response for a request that failed before its answer started, with its outcome counted.</summary>
-    private IResult Refuse(HttpContext context, Exception error, MappedChatRequest? request, RequestObservation observation)
-    {
-        // The client went away: whatever failed on the way (a cancelled read or generation, a reset while the body was
-        // read, which Kestrel may report before it aborts the request) is no fault.
-        if (context.RequestAborted.IsCancellationRequested || error is ConnectionResetException)
-        {
-            observation.End(RequestObservation.Cancelled);
-            return Results.Empty;
-        }
-        OpenAIRequestException refusal = error is OperationCanceledException or ObjectDisposedException && lifetime.ApplicationStopping.IsCancellationRequested
-            ? new(StatusCodes.Status503ServiceUnavailable, "The server is shutting down.", type: "server_error")
-            : ChatRequestErrors.Translate(error, request, context.TraceIdentifier);
-        if (refusal.Status == StatusCodes.Status500InternalServerError)
-            logger.LogError(error, "A chat completion failed (request id {RequestId}).", context.TraceIdentifier);
-        if (refusal.Status == StatusCodes.Status429TooManyRequests)
-            context.Response.Headers.RetryAfter = options.RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        observation.End(RequestObservation.ForStatus(refusal.Status));
-        return refusal.ToResult();
     }
 }

@@ -25,6 +25,7 @@ public static class DbrxServerServiceCollectionExtensions
         services.AddHostedService<OpenAccessWarning>();
         services.AddMetrics();
         services.AddSingleton<DbrxServerMetrics>();
+        services.AddSingleton<RequestRefusal>();
         services.AddSingleton<ChatCompletionsEndpoint>();
         return services;
     }

@@ -101,7 +101,8 @@ internal static partial class OpenAIChatMapper
         return new MappedChatRequest(request.Model, conversation, options, stream, stream && request.StreamOptions?.IncludeUsage == true, maxTokensParam, request.Logprobs == true);
     }
 
-    private static double? InRange(double? value, string param, double minimum, double maximum, string range) =>
+    /// <summary><paramref name="value"/> when it is absent or in [<paramref name="minimum"/>, <paramref name="maximum"/>]; a 400 naming <paramref name="param"/> otherwise.</summary>
+    internal static double? InRange(double? value, string param, double minimum, double maximum, string range) =>
         value is not { } v || (v >= minimum && v <= maximum) ? value : throw OpenAIRequestException.Invalid(param, $"'{param}' must be in {range}, not {v.ToString(CultureInfo.InvariantCulture)}.");
 
     private static int? MaxTokens(ChatCompletionRequest request)
@@ -154,14 +155,20 @@ internal static partial class OpenAIChatMapper
             case "json_schema":
                 if (format.JsonSchema is not { } schema)
                     throw OpenAIRequestException.Invalid("response_format.json_schema", "'response_format.json_schema' is required when 'response_format.type' is 'json_schema'.");
-                if (schema.Schema is not { } body || body.ValueKind == JsonValueKind.Null)
-                    return ChatResponseFormat.Json;
-                if (body.ValueKind != JsonValueKind.Object)
-                    throw OpenAIRequestException.Invalid("response_format.json_schema.schema", $"'response_format.json_schema.schema' must be a JSON schema object, not {Describe(body)}.");
-                return ChatResponseFormat.ForJsonSchema(body, schema.Name, schema.Description);
+                return SchemaFormat(schema.Schema, schema.Name, schema.Description, "response_format.json_schema.schema");
             default:
                 throw OpenAIRequestException.Invalid("response_format.type", $"'response_format.type' must be 'text', 'json_object' or 'json_schema', not '{format.Type}'.");
         }
+    }
+
+    /// <summary>A JSON schema response format (always enforced, <c>strict</c> or not); no schema at all is any JSON.</summary>
+    internal static ChatResponseFormat SchemaFormat(JsonElement? schema, string? name, string? description, string path)
+    {
+        if (schema is not { } body || body.ValueKind == JsonValueKind.Null)
+            return ChatResponseFormat.Json;
+        if (body.ValueKind != JsonValueKind.Object)
+            throw OpenAIRequestException.Invalid(path, $"'{path}' must be a JSON schema object, not {Describe(body)}.");
+        return ChatResponseFormat.ForJsonSchema(body, name, description);
     }
 
     private static (IList<AITool>? Tools, ChatToolMode? Mode) Tools(List<ToolWire?>? tools, JsonElement? choice)
@@ -173,27 +180,42 @@ internal static partial class OpenAIChatMapper
             ToolWire tool = tools![i] ?? throw OpenAIRequestException.Invalid(path, $"'{path}' must be a tool object, not null.");
             if (tool.Type != "function")
                 throw OpenAIRequestException.Invalid($"{path}.type", $"'{path}.type' must be 'function', not '{tool.Type}'.");
-            if (tool.Function?.Name is not { } name || !FunctionName().IsMatch(name))
-                throw OpenAIRequestException.Invalid($"{path}.function.name", $"'{path}.function.name' must be 1 to 64 letters, digits, underscores or dashes, not '{tool.Function?.Name}'.");
-            JsonElement schema = tool.Function.Parameters is { ValueKind: not JsonValueKind.Null } parameters ? parameters : EmptyObjectSchema;
-            if (schema.ValueKind != JsonValueKind.Object)
-                throw OpenAIRequestException.Invalid($"{path}.function.parameters", $"'{path}.function.parameters' must be a JSON schema object, not {Describe(schema)}.");
-            declared.Add(AIFunctionFactory.CreateDeclaration(name, tool.Function.Description, schema));
+            declared.Add(Declare(tool.Function?.Name, tool.Function?.Description, tool.Function?.Parameters, $"{path}.function"));
         }
 
         ChatToolMode? mode = choice switch
         {
             null or { ValueKind: JsonValueKind.Null } => null,
-            { ValueKind: JsonValueKind.String } text => text.GetString() switch
-            {
-                "none" => ChatToolMode.None,
-                "auto" => ChatToolMode.Auto,
-                "required" => ChatToolMode.RequireAny,
-                var other => throw OpenAIRequestException.Invalid("tool_choice", $"'tool_choice' must be 'none', 'auto', 'required' or a function, not '{other}'."),
-            },
+            { ValueKind: JsonValueKind.String } text => ToolMode(text.GetString()),
             { ValueKind: JsonValueKind.Object } named => ChatToolMode.RequireSpecific(NamedFunction(named)),
             { } other => throw OpenAIRequestException.Invalid("tool_choice", $"'tool_choice' must be a string or an object, not {Describe(other)}."),
         };
+        return (declared.Count == 0 ? null : declared, Checked(mode, declared));
+    }
+
+    /// <summary>A function declaration; <paramref name="path"/> is where the name and parameters are, for errors.</summary>
+    internal static AITool Declare(string? name, string? description, JsonElement? parameters, string path)
+    {
+        if (name is null || !FunctionName().IsMatch(name))
+            throw OpenAIRequestException.Invalid($"{path}.name", $"'{path}.name' must be 1 to 64 letters, digits, underscores or dashes, not '{name}'.");
+        JsonElement schema = parameters is { ValueKind: not JsonValueKind.Null } given ? given : EmptyObjectSchema;
+        if (schema.ValueKind != JsonValueKind.Object)
+            throw OpenAIRequestException.Invalid($"{path}.parameters", $"'{path}.parameters' must be a JSON schema object, not {Describe(schema)}.");
+        return AIFunctionFactory.CreateDeclaration(name, description, schema);
+    }
+
+    /// <summary>The tool mode a string <c>tool_choice</c> names.</summary>
+    internal static ChatToolMode ToolMode(string? choice) => choice switch
+    {
+        "none" => ChatToolMode.None,
+        "auto" => ChatToolMode.Auto,
+        "required" => ChatToolMode.RequireAny,
+        _ => throw OpenAIRequestException.Invalid("tool_choice", $"'tool_choice' must be 'none', 'auto', 'required' or a function, not '{choice}'."),
+    };
+
+    /// <summary><paramref name="mode"/>, refused when it requires a call that <paramref name="declared"/> cannot give.</summary>
+    internal static ChatToolMode? Checked(ChatToolMode? mode, List<AITool> declared)
+    {
         if (mode is RequiredChatToolMode required)
         {
             if (declared.Count == 0)
@@ -201,7 +223,7 @@ internal static partial class OpenAIChatMapper
             if (required.RequiredFunctionName is { } wanted && !declared.Any(t => t.Name == wanted))
                 throw OpenAIRequestException.Invalid("tool_choice", $"'tool_choice' names the function '{wanted}', which is not in 'tools'.");
         }
-        return (declared.Count == 0 ? null : declared, mode);
+        return mode;
     }
 
     private static string NamedFunction(JsonElement choice)
@@ -283,21 +305,26 @@ internal static partial class OpenAIChatMapper
             throw OpenAIRequestException.Invalid($"{path}.id", $"'{path}.id' is required.");
         if (string.IsNullOrEmpty(call.Function?.Name))
             throw OpenAIRequestException.Invalid($"{path}.function.name", $"'{path}.function.name' is required.");
-        Dictionary<string, object?> arguments;
+        return new FunctionCallContent(call.Id, call.Function.Name, Arguments(call.Function.Arguments, $"{path}.function.arguments"));
+    }
+
+    /// <summary>A call's arguments: a JSON object in a string (empty is no arguments).</summary>
+    internal static Dictionary<string, object?> Arguments(string? json, string path)
+    {
         try
         {
-            arguments = string.IsNullOrWhiteSpace(call.Function.Arguments)
+            return string.IsNullOrWhiteSpace(json)
                 ? []
-                : JsonSerializer.Deserialize<Dictionary<string, object?>>(call.Function.Arguments, AIJsonUtilities.DefaultOptions) ?? throw new JsonException("null");
+                : JsonSerializer.Deserialize<Dictionary<string, object?>>(json, AIJsonUtilities.DefaultOptions) ?? throw new JsonException("null");
         }
         catch (JsonException)
         {
-            throw OpenAIRequestException.Invalid($"{path}.function.arguments", $"'{path}.function.arguments' must be a JSON object in a string, not '{Shorten(call.Function.Arguments!)}'.");
+            throw OpenAIRequestException.Invalid(path, $"'{path}' must be a JSON object in a string, not '{Shorten(json!)}'.");
         }
-        return new FunctionCallContent(call.Id, call.Function.Name, arguments);
     }
 
-    private static string Describe(JsonElement element) => element.ValueKind switch
+    /// <summary>A JSON value's type, as errors name it.</summary>
+    internal static string Describe(JsonElement element) => element.ValueKind switch
     {
         JsonValueKind.Object => "an object",
         JsonValueKind.Array => "an array",
