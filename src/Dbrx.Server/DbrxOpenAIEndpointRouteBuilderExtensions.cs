@@ -10,7 +10,7 @@ namespace Microsoft.AspNetCore.Builder;
 public static class DbrxOpenAIEndpointRouteBuilderExtensions
 {
     /// <summary>
-    /// Maps <c>POST /v1/chat/completions</c>, <c>GET /v1/models</c> and <c>GET /v1/models/{id}</c> (behind the API key,
+    /// Maps <c>POST /v1/chat/completions</c>, <c>POST /v1/responses</c> with <c>GET</c> and <c>DELETE /v1/responses/{id}</c>, <c>GET /v1/models</c> and <c>GET /v1/models/{id}</c> (behind the API key,
     /// when one is configured). Needs <c>services.AddDbrxOpenAI()</c>. Health and metrics are the application's to map:
     /// <see cref="MapDbrxHealthChecks"/>, and any exporter of <c>DbrxServerTelemetry.MeterNames</c>.
     /// </summary>
@@ -20,6 +20,9 @@ public static class DbrxOpenAIEndpointRouteBuilderExtensions
         ArgumentNullException.ThrowIfNull(endpoints);
         RouteGroupBuilder v1 = endpoints.MapGroup("/v1").AddEndpointFilter<ApiKeyFilter>();
         v1.MapPost("/chat/completions", (HttpContext context, ChatCompletionsEndpoint endpoint) => endpoint.HandleAsync(context));
+        v1.MapPost("/responses", (HttpContext context, ResponsesEndpoint endpoint) => endpoint.CreateAsync(context));
+        v1.MapGet("/responses/{id}", (string id, ResponsesEndpoint endpoint, CancellationToken cancellationToken) => endpoint.GetAsync(id, cancellationToken));
+        v1.MapDelete("/responses/{id}", (string id, ResponsesEndpoint endpoint, CancellationToken cancellationToken) => endpoint.DeleteAsync(id, cancellationToken));
         v1.MapGet("/models", ModelsEndpoint.List);
         v1.MapGet("/models/{id}", ModelsEndpoint.Get);
         return v1;

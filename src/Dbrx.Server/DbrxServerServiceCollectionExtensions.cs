@@ -27,6 +27,8 @@ public static class DbrxServerServiceCollectionExtensions
         services.AddSingleton<DbrxServerMetrics>();
         services.AddSingleton<RequestRefusal>();
         services.AddSingleton<ChatCompletionsEndpoint>();
+        services.AddSingleton<IResponseStore>(_ => options.ResponseStore.SqlitePath is null ? new MemoryResponseStore(options.ResponseStore) : new SqliteResponseStore(options.ResponseStore));
+        services.AddSingleton<ResponsesEndpoint>();
         return services;
     }
 

@@ -19,6 +19,11 @@ namespace Dbrx.Server.Wire;
 [JsonSerializable(typeof(OpenAIErrorResponse))]
 [JsonSerializable(typeof(ModelList))]
 [JsonSerializable(typeof(ModelWire))]
+[JsonSerializable(typeof(ResponseCreateRequest))]
+[JsonSerializable(typeof(ResponseObject))]
+[JsonSerializable(typeof(ResponseStreamEvent))]
+[JsonSerializable(typeof(ResponseDeletedWire))]
+[JsonSerializable(typeof(List<JsonElement>))]
 internal sealed partial class OpenAIJson : JsonSerializerContext
 {
     /// <summary>
