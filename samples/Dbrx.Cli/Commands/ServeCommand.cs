@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Dbrx.Cli.Serving;
 using Dbrx.Extensions.AI;
+using Dbrx.Server;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.AI;
@@ -35,10 +36,12 @@ internal static class ServeCommand
         var context = new Option<int?>("--context-length") { Description = "Tokens per request, prompt and answer (default: max_seq_len capped at 4096)." };
         var maxTokens = new Option<int>("--default-max-tokens") { Description = "Most tokens per answer when a request sets no max_tokens.", DefaultValueFactory = _ => ChatDefaults.DefaultMaxOutputTokens };
         var systemPrompt = new Option<string?>("--system-prompt") { Description = "System prompt for conversations without one (default: dbrx-instruct's; \"\" for none)." };
-        var command = new Command("serve", "Serve the OpenAI chat completions API (/v1/chat/completions, /v1/models), /health/live, /health/ready and /metrics over HTTP.")
+        var responsesDb = new Option<string?>("--responses-db") { Description = "A SQLite file to keep stored /v1/responses in (created if missing), so a restart loses none and previous_response_id still works (default: in memory)." };
+        var maxStored = new Option<int>("--max-stored-responses") { Description = "Most stored responses kept; beyond it the least recently used go.", DefaultValueFactory = _ => new DbrxResponseStoreOptions().MaxStoredResponses };
+        var command = new Command("serve", "Serve the OpenAI chat completions and Responses APIs (/v1/chat/completions, /v1/responses, /v1/models), /health/live, /health/ready and /metrics over HTTP.")
         {
             model.Model, model.Device, model.DType, model.Attention, model.Int4Modules, model.Int4GroupSize,
-            host, port, apiKeys, modelId, batch, queue, context, maxTokens, systemPrompt,
+            host, port, apiKeys, modelId, batch, queue, context, maxTokens, systemPrompt, responsesDb, maxStored,
         };
         command.SetAction(CliAction.Run(async (parse, _) =>
         {
@@ -64,7 +67,12 @@ internal static class ServeCommand
                 options.DefaultMaxOutputTokens = parse.GetValue(maxTokens);
                 options.SystemPrompt = parse.GetValue(systemPrompt);
             });
-            builder.Services.AddDbrxOpenAI(options => options.ApiKeys = parse.GetValue(apiKeys) ?? []);
+            builder.Services.AddDbrxOpenAI(options =>
+            {
+                options.ApiKeys = parse.GetValue(apiKeys) ?? [];
+                options.ResponseStore.SqlitePath = parse.GetValue(responsesDb);
+                options.ResponseStore.MaxStoredResponses = parse.GetValue(maxStored);
+            });
             builder.Services.AddDbrxHealthChecks();
             builder.Services.AddDbrxPrometheusMetrics();
             await using WebApplication app = builder.Build();
