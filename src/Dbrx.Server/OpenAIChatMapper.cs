@@ -15,7 +15,12 @@ namespace Dbrx.Server;
 /// <param name="IncludeUsage">With <paramref name="Stream"/>: end with a chunk that holds the usage.</param>
 /// <param name="MaxTokensParam">The field the answer's length came in (<c>max_completion_tokens</c> or <c>max_tokens</c>), for errors about it.</param>
 /// <param name="LogProbabilities">The request asked for log-probabilities: each choice carries its tokens'.</param>
-internal sealed record MappedChatRequest(string Model, List<ChatMessage> Messages, ChatOptions Options, bool Stream, bool IncludeUsage, string MaxTokensParam = "max_tokens", bool LogProbabilities = false);
+/// <param name="FieldNames">The API's names of the fields errors point at (chat completions' by default).</param>
+internal sealed record MappedChatRequest(string Model, List<ChatMessage> Messages, ChatOptions Options, bool Stream, bool IncludeUsage, string MaxTokensParam = "max_tokens", bool LogProbabilities = false, RequestFieldNames? FieldNames = null)
+{
+    /// <summary>The names errors use.</summary>
+    public RequestFieldNames Fields => FieldNames ?? RequestFieldNames.ChatCompletions;
+}
 
 /// <summary>
 /// The one translation between OpenAI's chat completions wire format and Microsoft.Extensions.AI, both ways: a request

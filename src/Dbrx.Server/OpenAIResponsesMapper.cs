@@ -71,7 +71,7 @@ internal static partial class OpenAIResponsesMapper
             Add(conversation, input[i], $"input[{i}]");
         if (conversation.Count == 0)
             throw OpenAIRequestException.Invalid("input", "'input' must be a string or a non-empty array of items.");
-        var chat = new MappedChatRequest(request.Model, conversation, options, request.Stream == true, IncludeUsage: false, MaxTokensParam: "max_output_tokens");
+        var chat = new MappedChatRequest(request.Model, conversation, options, request.Stream == true, IncludeUsage: false, MaxTokensParam: "max_output_tokens", FieldNames: RequestFieldNames.Responses);
         return new MappedResponsesRequest(chat, request, [.. previous, .. input]);
     }
 

@@ -63,6 +63,18 @@ public sealed class ResponsesBadInputTests(ServerFixture fixture)
         await AssertStillServing();
     }
 
+    [Theory]
+    [InlineData("""{"model":"tiny-dbrx","input":"Hi","text":{"format":{"type":"json_schema","name":"x","schema":{"type":"object","unevaluatedProperties":false}}}}""", "text.format.schema", "in 'text.format'")]
+    [InlineData("""{"model":"tiny-dbrx","input":"Hi","tool_choice":"required","tools":[""" + Tool + """,{"type":"function","name":"bad","parameters":{"type":"object","unevaluatedProperties":false}}]}""", "tools[1].parameters", "tool 'bad'")]
+    public async Task ASchemaTheDecoderCannotEnforceIsA400NamingItsField(string body, string param, string message)
+    {
+        JsonElement error = await BadInputTests.ExpectError(await Post(body), HttpStatusCode.BadRequest);
+        Assert.Equal(param, error.GetProperty("param").GetString());
+        Assert.Equal("invalid_json_schema", error.GetProperty("code").GetString());
+        Assert.Contains(message, error.GetProperty("message").GetString(), StringComparison.Ordinal);
+        await AssertStillServing();
+    }
+
     [Fact]
     public async Task MoreThanSixteenMetadataPairsAreA400()
     {
@@ -137,6 +149,8 @@ public sealed class ResponsesBadInputTests(ServerFixture fixture)
     {
         JsonElement error = await BadInputTests.ExpectError(await Post("""{"model":"tiny-dbrx","input":"Hi","max_output_tokens":5000}"""), HttpStatusCode.BadRequest);
         Assert.Contains("'max_output_tokens' of 5,000", error.GetProperty("message").GetString(), StringComparison.Ordinal);
+        Assert.Contains("('input', with 'tools' and 'text.format' described in it)", error.GetProperty("message").GetString(), StringComparison.Ordinal);
+        Assert.Equal("input", error.GetProperty("param").GetString());
         await AssertStillServing();
     }
 
