@@ -270,7 +270,15 @@ internal static partial class OpenAIChatMapper
     }
 
     /// <summary>A content string, or its text parts joined; other parts are refused, naming the part.</summary>
-    private static string? Text(JsonElement? content, string path, bool required)
+    private static string? Text(JsonElement? content, string path, bool required) => Text(content, path, required, ChatTextParts);
+
+    private static readonly string[] ChatTextParts = ["text"];
+
+    /// <summary>
+    /// A content string, or its parts of a type in <paramref name="textParts"/> joined (each with a string <c>text</c>);
+    /// other parts are refused, naming the part.
+    /// </summary>
+    internal static string? Text(JsonElement? content, string path, bool required, string[] textParts)
     {
         switch (content)
         {
@@ -285,14 +293,15 @@ internal static partial class OpenAIChatMapper
                 {
                     string partPath = $"{path}[{i++}]";
                     string? type = part.ValueKind == JsonValueKind.Object && part.TryGetProperty("type", out JsonElement t) && t.ValueKind == JsonValueKind.String ? t.GetString() : null;
-                    if (type is "text" && part.TryGetProperty("text", out JsonElement value) && value.ValueKind == JsonValueKind.String)
+                    bool isText = type is not null && textParts.Contains(type);
+                    if (isText && part.TryGetProperty("text", out JsonElement value) && value.ValueKind == JsonValueKind.String)
                         joined.Add(value.GetString()!);
-                    else if (type is "text")
+                    else if (isText)
                         throw OpenAIRequestException.Invalid($"{partPath}.text", $"'{partPath}.text' must be a string.");
                     else if (type is null)
                         throw OpenAIRequestException.Invalid($"{partPath}.type", $"'{partPath}' must be a content part object with a 'type'.");
                     else
-                        throw OpenAIRequestException.Invalid(partPath, $"'{partPath}' is a '{type}' part: this server's model reads text only, so only 'text' parts are accepted.");
+                        throw OpenAIRequestException.Invalid(partPath, $"'{partPath}' is a '{type}' part: this server's model reads text only, so only {string.Join(" and ", textParts.Select(p => $"'{p}'"))} parts are accepted.");
                 }
                 return string.Join("\n", joined);
             case { } other:

@@ -32,6 +32,9 @@ internal sealed record MappedResponsesRequest(MappedChatRequest Chat, ResponseCr
 /// </remarks>
 internal static partial class OpenAIResponsesMapper
 {
+    // An earlier answer replayed as input has output_text parts; a message the client writes, input_text ones.
+    private static readonly string[] TextParts = ["input_text", "output_text"];
+
     /// <summary>Checks and translates a request (the caller checks <c>model</c> and finds <c>previous_response_id</c>'s items).</summary>
     /// <param name="request">The request as read.</param>
     /// <param name="previous">The stored conversation <c>previous_response_id</c> continues: its input items and output; empty without one.</param>
@@ -160,7 +163,7 @@ internal static partial class OpenAIResponsesMapper
                 break;
             case "function_call_output":
                 string callId = Name(item, "call_id", path);
-                string output = Text(item.TryGetProperty("output", out JsonElement o) ? o : null, $"{path}.output", "input_text");
+                string output = Text(item.TryGetProperty("output", out JsonElement o) ? o : null, $"{path}.output");
                 conversation.Add(new ChatMessage(ChatRole.Tool, [new FunctionResultContent(callId, output)]));
                 break;
             case null:
@@ -176,40 +179,15 @@ internal static partial class OpenAIResponsesMapper
         JsonElement? content = item.TryGetProperty("content", out JsonElement c) ? c : null;
         return role switch
         {
-            "system" or "developer" => new ChatMessage(ChatRole.System, Text(content, $"{path}.content", "input_text")),
-            "user" => new ChatMessage(ChatRole.User, Text(content, $"{path}.content", "input_text")),
-            "assistant" => new ChatMessage(ChatRole.Assistant, Text(content, $"{path}.content", "output_text")),
+            "system" or "developer" => new ChatMessage(ChatRole.System, Text(content, $"{path}.content")),
+            "user" => new ChatMessage(ChatRole.User, Text(content, $"{path}.content")),
+            "assistant" => new ChatMessage(ChatRole.Assistant, Text(content, $"{path}.content")),
             _ => throw OpenAIRequestException.Invalid($"{path}.role", $"'{path}.role' must be 'system', 'developer', 'user' or 'assistant', not '{role}'."),
         };
     }
 
-    /// <summary>A string, or text parts of type <paramref name="partType"/> joined; other parts are refused, naming the part.</summary>
-    private static string Text(JsonElement? content, string path, string partType)
-    {
-        switch (content)
-        {
-            case null or { ValueKind: JsonValueKind.Null }:
-                throw OpenAIRequestException.Invalid(path, $"'{path}' is required.");
-            case { ValueKind: JsonValueKind.String } text:
-                return text.GetString()!;
-            case { ValueKind: JsonValueKind.Array } parts:
-                var joined = new List<string>();
-                int i = 0;
-                foreach (JsonElement part in parts.EnumerateArray())
-                {
-                    string partPath = $"{path}[{i++}]";
-                    if (part.ValueKind != JsonValueKind.Object)
-                        throw OpenAIRequestException.Invalid(partPath, $"'{partPath}' must be a content part object, not {OpenAIChatMapper.Describe(part)}.");
-                    string? type = String(part, "type", partPath, required: true);
-                    if (type != partType && type is not ("input_text" or "output_text"))
-                        throw OpenAIRequestException.Invalid(partPath, $"'{partPath}' is a '{type}' part: this server's model reads text only, so only '{partType}' parts are accepted.");
-                    joined.Add(String(part, "text", partPath, required: true)!);
-                }
-                return string.Join("\n", joined);
-            case { } other:
-                throw OpenAIRequestException.Invalid(path, $"'{path}' must be a string or an array of content parts, not {OpenAIChatMapper.Describe(other)}.");
-        }
-    }
+    /// <summary>A required string, or text parts joined (as chat completions reads content, with the Responses API's part types).</summary>
+    private static string Text(JsonElement? content, string path) => OpenAIChatMapper.Text(content, path, required: true, TextParts)!;
 
     /// <summary>A string field of an item; absent (or null) is null unless <paramref name="required"/>.</summary>
     private static string? String(JsonElement item, string name, string path, bool required)

@@ -42,16 +42,11 @@ internal sealed class ResponsesEndpoint(IChatClient client, ServedModel model, D
                 streaming = true;
                 return TypedResults.ServerSentEvents(Stream(updates, stop, observation, writer, request, context.TraceIdentifier));
             }
+            // A whole response is the events' final state: the writer keeps it as they are made.
             do
-            {
-                foreach (ResponseStreamEvent _ in writer.Add(updates.Current))
-                {
-                }
-            }
+                Make(writer.Add(updates.Current));
             while (await Next(updates, observation));
-            foreach (ResponseStreamEvent _ in writer.Finish())
-            {
-            }
+            Make(writer.Finish());
             string json = JsonSerializer.Serialize(writer.Final!, OpenAIJson.Wire.ResponseObject);
             await SaveAsync(request, writer.Final!, json);
             observation.End(RequestObservation.Ok);
@@ -99,6 +94,13 @@ internal sealed class ResponsesEndpoint(IChatClient client, ServedModel model, D
     private Task SaveAsync(MappedResponsesRequest request, ResponseObject response, string json) => request.Store
         ? store.SaveAsync(new StoredResponse(response.Id, json, JsonSerializer.Serialize(request.Items, OpenAIJson.Wire.ListJsonElement)), CancellationToken.None)
         : Task.CompletedTask;
+
+    private static void Make(IEnumerable<ResponseStreamEvent> events)
+    {
+        foreach (ResponseStreamEvent _ in events)
+        {
+        }
+    }
 
     private static async ValueTask<bool> Next(IAsyncEnumerator<ChatResponseUpdate> updates, RequestObservation observation)
     {

@@ -7,6 +7,8 @@ namespace Dbrx.Server.Tests;
 /// The stores behind <c>store</c> and <c>previous_response_id</c>: both bound by count and bytes, dropping the least
 /// recently used first; the SQLite one keeps what it stored across a server's restart.
 /// </summary>
+// Own servers: with the others' ("Load"), so their meters never show in the shared server's /metrics mid-test.
+[Collection("Load")]
 public sealed class ResponseStoreTests(TinyModel model) : IDisposable
 {
     private readonly string folder = Directory.CreateTempSubdirectory("dbrx-responses-").FullName;

@@ -34,7 +34,7 @@ public sealed class ResponsesBadInputTests(ServerFixture fixture)
     [InlineData("""{"model":"tiny-dbrx","input":[{"role":"user"}]}""", "input[0].content", "is required")]
     [InlineData("""{"model":"tiny-dbrx","input":[{"role":"tool","content":"x"}]}""", "input[0].role", "'tool'")]
     [InlineData("""{"model":"tiny-dbrx","input":[{"type":"message","role":"user","content":[{"type":"input_image","image_url":"https://x/y.png"}]}]}""", "input[0].content[0]", "'input_image' part")]
-    [InlineData("""{"model":"tiny-dbrx","input":[{"type":"message","role":"user","content":[{"type":"input_text"}]}]}""", "input[0].content[0].text", "is required")]
+    [InlineData("""{"model":"tiny-dbrx","input":[{"type":"message","role":"user","content":[{"type":"input_text"}]}]}""", "input[0].content[0].text", "must be a string")]
     [InlineData("""{"model":"tiny-dbrx","input":[{"type":"reasoning","summary":[]}]}""", "input[0].type", "'reasoning'")]
     [InlineData("""{"model":"tiny-dbrx","input":[{"type":"item_reference","id":"msg_1"}]}""", "input[0].type", "'item_reference'")]
     [InlineData("""{"model":"tiny-dbrx","input":[{"content":"Hi"}]}""", "input[0].type", "'type'")]

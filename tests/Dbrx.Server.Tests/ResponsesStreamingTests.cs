@@ -10,6 +10,8 @@ namespace Dbrx.Server.Tests;
 /// <c>/v1/responses</c> streams as raw server-sent events, as a client other than the .NET SDK reads them; and what a
 /// stream does when its client goes away or the model fails after it started.
 /// </summary>
+// Own servers: with the others' ("Load"), so their meters never show in the shared server's /metrics mid-test.
+[Collection("Load")]
 public sealed class ResponsesStreamingTests(TinyModel model)
 {
     private static CancellationToken Cancellation => TestContext.Current.CancellationToken;
