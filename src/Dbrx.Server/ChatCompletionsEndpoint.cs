@@ -1,4 +1,3 @@
-using System.Text.Json;
 using Dbrx.Server.Wire;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.AI;
@@ -23,94 +22,25 @@ internal sealed class ChatCompletionsEndpoint(IChatClient client, ServedModel mo
     public async Task<IResult> HandleAsync(HttpContext context)
     {
         RequestObservation observation = metrics.Observe();
-        var stop = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, lifetime.ApplicationStopping);
-        IAsyncEnumerator<ChatResponseUpdate>? updates = null;
+        await using var answer = new ModelAnswer(context, lifetime, observation);
         MappedChatRequest? request = null;
-        bool streaming = false;
         try
         {
-            request = OpenAIChatMapper.ToChatRequest(await ChatCompletionRequestReader.ReadAsync(context, options.MaxRequestBodyBytes, stop.Token), options);
+            request = OpenAIChatMapper.ToChatRequest(await ChatCompletionRequestReader.ReadAsync(context, options.MaxRequestBodyBytes, answer.Cancellation), options);
             if (request.Model != model.Id)
                 throw ModelsEndpoint.NotFound(request.Model, model);
             string id = "chatcmpl-" + Guid.NewGuid().ToString("N");
             long created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
-            updates = client.GetStreamingResponseAsync(request.Messages, request.Options, stop.Token).GetAsyncEnumerator(stop.Token);
-            if (!await updates.MoveNextAsync())
-                throw new InvalidOperationException("The chat client ended the answer without any update.");
-            observation.Saw(updates.Current);
+            await answer.StartAsync(client, request);
             if (request.Stream)
-            {
-                streaming = true;
-                return TypedResults.ServerSentEvents(Stream(updates, stop, observation, new ChunkStream(id, model.Id, created, request.IncludeUsage, request.LogProbabilities), context.TraceIdentifier));
-            }
-            var all = new List<ChatResponseUpdate> { updates.Current };
-            while (await updates.MoveNextAsync())
-            {
-                observation.Saw(updates.Current);
-                all.Add(updates.Current);
-            }
+                return TypedResults.ServerSentEvents(answer.Stream(new ChunkStream(id, model.Id, created, request.IncludeUsage, request.LogProbabilities), logger));
+            List<ChatResponseUpdate> all = await answer.ReadToEndAsync();
             observation.End(RequestObservation.Ok);
             return Results.Json(OpenAIChatMapper.ToCompletion(all, id, model.Id, created, request.LogProbabilities), OpenAIJson.Wire.ChatCompletion);
         }
         catch (Exception e)
         {
             return refusal.Refuse(context, e, request, observation);
-        }
-        finally
-        {
-            // A stream owns these from here on (see Stream).
-            if (!streaming)
-            {
-                if (updates is not null)
-                    await updates.DisposeAsync();
-                stop.Dispose();
-            }
-        }
-    }
-
-    /// <summary>The chunks of a streamed answer, as server-sent event data, whose first update is already <c>Current</c>.</summary>
-    private async IAsyncEnumerable<string> Stream(IAsyncEnumerator<ChatResponseUpdate> updates, CancellationTokenSource stop, RequestObservation observation, ChunkStream chunks, string requestId)
-    {
-        using (stop)
-        await using (updates)
-        {
-            try
-            {
-                Exception? failure = null;
-                while (true)
-                {
-                    foreach (ChatCompletionChunk chunk in OpenAIChatMapper.ToChunks(updates.Current, chunks))
-                        yield return JsonSerializer.Serialize(chunk, OpenAIJson.Wire.ChatCompletionChunk);
-                    try
-                    {
-                        if (!await updates.MoveNextAsync())
-                            break;
-                        observation.Saw(updates.Current);
-                    }
-                    catch (Exception e)
-                    {
-                        failure = e;
-                        break;
-                    }
-                }
-                if (failure is null)
-                {
-                    observation.End(RequestObservation.Ok);
-                    yield return "[DONE]";
-                }
-                else if (!(failure is OperationCanceledException && stop.IsCancellationRequested))
-                {
-                    logger.LogError(failure, "A streamed chat completion failed after it started (request id {RequestId}).", requestId);
-                    observation.End(RequestObservation.Error);
-                    OpenAIRequestException error = ChatRequestErrors.ServerError(requestId);
-                    yield return JsonSerializer.Serialize(new OpenAIErrorResponse(new OpenAIError(error.Message, error.Type, null, null)), OpenAIJson.Wire.OpenAIErrorResponse);
-                }
-            }
-            finally
-            {
-                // Not ended above: the client went away (or the host is stopping) mid-stream. No-op otherwise.
-                observation.End(RequestObservation.Cancelled);
-            }
         }
     }
 }

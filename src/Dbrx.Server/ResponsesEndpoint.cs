@@ -22,30 +22,21 @@ internal sealed class ResponsesEndpoint(IChatClient client, ServedModel model, D
     public async Task<IResult> CreateAsync(HttpContext context)
     {
         RequestObservation observation = metrics.Observe();
-        var stop = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, lifetime.ApplicationStopping);
-        IAsyncEnumerator<ChatResponseUpdate>? updates = null;
+        await using var answer = new ModelAnswer(context, lifetime, observation);
         MappedResponsesRequest? request = null;
-        bool streaming = false;
         try
         {
-            ResponseCreateRequest body = await ChatCompletionRequestReader.ReadAsync(context, options.MaxRequestBodyBytes, OpenAIJson.Wire.ResponseCreateRequest, stop.Token);
-            request = OpenAIResponsesMapper.ToChatRequest(body, await PreviousItemsAsync(body.PreviousResponseId, stop.Token), options);
+            ResponseCreateRequest body = await ChatCompletionRequestReader.ReadAsync(context, options.MaxRequestBodyBytes, OpenAIJson.Wire.ResponseCreateRequest, answer.Cancellation);
+            request = OpenAIResponsesMapper.ToChatRequest(body, await PreviousItemsAsync(body.PreviousResponseId, answer.Cancellation), options);
             if (request.Chat.Model != model.Id)
                 throw ModelsEndpoint.NotFound(request.Chat.Model, model);
             var writer = new ResponseEventWriter(new ResponseHeader("resp_" + Guid.NewGuid().ToString("N"), DateTimeOffset.UtcNow.ToUnixTimeSeconds(), model.Id, request));
-            updates = client.GetStreamingResponseAsync(request.Chat.Messages, request.Chat.Options, stop.Token).GetAsyncEnumerator(stop.Token);
-            if (!await updates.MoveNextAsync())
-                throw new InvalidOperationException("The chat client ended the answer without any update.");
-            observation.Saw(updates.Current);
+            await answer.StartAsync(client, request.Chat);
             if (request.Chat.Stream)
-            {
-                streaming = true;
-                return TypedResults.ServerSentEvents(Stream(updates, stop, observation, writer, request, context.TraceIdentifier));
-            }
+                return TypedResults.ServerSentEvents(answer.Stream(new StreamedResponse(writer, (final, json) => SaveAsync(request, final, json)), logger));
             // A whole response is the events' final state: the writer keeps it as they are made.
-            do
-                Make(writer.Add(updates.Current));
-            while (await Next(updates, observation));
+            foreach (ChatResponseUpdate update in await answer.ReadToEndAsync())
+                Make(writer.Add(update));
             Make(writer.Finish());
             string json = JsonSerializer.Serialize(writer.Final!, OpenAIJson.Wire.ResponseObject);
             await SaveAsync(request, writer.Final!, json);
@@ -55,16 +46,6 @@ internal sealed class ResponsesEndpoint(IChatClient client, ServedModel model, D
         catch (Exception e)
         {
             return refusal.Refuse(context, e, request?.Chat, observation);
-        }
-        finally
-        {
-            // A stream owns these from here on (see Stream).
-            if (!streaming)
-            {
-                if (updates is not null)
-                    await updates.DisposeAsync();
-                stop.Dispose();
-            }
         }
     }
 
@@ -102,60 +83,21 @@ internal sealed class ResponsesEndpoint(IChatClient client, ServedModel model, D
         }
     }
 
-    private static async ValueTask<bool> Next(IAsyncEnumerator<ChatResponseUpdate> updates, RequestObservation observation)
+    /// <summary>A streamed response's events, named by their type; once it is complete, it is stored (when asked).</summary>
+    private sealed class StreamedResponse(ResponseEventWriter writer, Func<ResponseObject, string, Task> save) : IAnswerEvents<SseItem<string>>
     {
-        if (!await updates.MoveNextAsync())
-            return false;
-        observation.Saw(updates.Current);
-        return true;
-    }
+        public IEnumerable<SseItem<string>> Start() => writer.Start().Select(Sse);
 
-    /// <summary>The events of a streamed response, whose first update is already <c>Current</c>.</summary>
-    private async IAsyncEnumerable<SseItem<string>> Stream(IAsyncEnumerator<ChatResponseUpdate> updates, CancellationTokenSource stop, RequestObservation observation, ResponseEventWriter writer, MappedResponsesRequest request, string requestId)
-    {
-        using (stop)
-        await using (updates)
+        public IEnumerable<SseItem<string>> Add(ChatResponseUpdate update) => writer.Add(update).Select(Sse);
+
+        public async ValueTask<IEnumerable<SseItem<string>>> FinishAsync()
         {
-            try
-            {
-                foreach (ResponseStreamEvent e in writer.Start())
-                    yield return Sse(e);
-                Exception? failure = null;
-                while (true)
-                {
-                    foreach (ResponseStreamEvent e in writer.Add(updates.Current))
-                        yield return Sse(e);
-                    try
-                    {
-                        if (!await Next(updates, observation))
-                            break;
-                    }
-                    catch (Exception e)
-                    {
-                        failure = e;
-                        break;
-                    }
-                }
-                if (failure is null)
-                {
-                    foreach (ResponseStreamEvent e in writer.Finish())
-                        yield return Sse(e);
-                    await SaveAsync(request, writer.Final!, JsonSerializer.Serialize(writer.Final!, OpenAIJson.Wire.ResponseObject));
-                    observation.End(RequestObservation.Ok);
-                }
-                else if (!(failure is OperationCanceledException && stop.IsCancellationRequested))
-                {
-                    logger.LogError(failure, "A streamed response failed after it started (request id {RequestId}).", requestId);
-                    observation.End(RequestObservation.Error);
-                    yield return Sse(writer.Fail(ChatRequestErrors.ServerError(requestId).Message));
-                }
-            }
-            finally
-            {
-                // Not ended above: the client went away (or the host is stopping) mid-stream. No-op otherwise.
-                observation.End(RequestObservation.Cancelled);
-            }
+            List<SseItem<string>> events = [.. writer.Finish().Select(Sse)];
+            await save(writer.Final!, JsonSerializer.Serialize(writer.Final!, OpenAIJson.Wire.ResponseObject));
+            return events;
         }
+
+        public SseItem<string> Fail(string message) => Sse(writer.Fail(message));
     }
 
     private static SseItem<string> Sse(ResponseStreamEvent e) => new(JsonSerializer.Serialize(e, OpenAIJson.Wire.ResponseStreamEvent), e.Type);
