@@ -1,5 +1,4 @@
 using System.ClientModel;
-using System.Text;
 using System.Text.Json;
 using Json.Schema;
 using Microsoft.Extensions.AI;
