@@ -34,10 +34,9 @@ internal sealed class ResponsesEndpoint(IChatClient client, ServedModel model, D
             await answer.StartAsync(client, request.Chat);
             if (request.Chat.Stream)
                 return TypedResults.ServerSentEvents(answer.Stream(new StreamedResponse(writer, (final, json) => SaveAsync(request, final, json)), logger));
-            // A whole response is the events' final state: the writer keeps it as they are made.
             foreach (ChatResponseUpdate update in await answer.ReadToEndAsync())
-                Make(writer.Add(update));
-            Make(writer.Finish());
+                Discard(writer.Add(update));
+            Discard(writer.Finish());
             string json = JsonSerializer.Serialize(writer.Final!, OpenAIJson.Wire.ResponseObject);
             await SaveAsync(request, writer.Final!, json);
             observation.End(RequestObservation.Ok);
@@ -76,7 +75,8 @@ internal sealed class ResponsesEndpoint(IChatClient client, ServedModel model, D
         ? store.SaveAsync(new StoredResponse(response.Id, json, JsonSerializer.Serialize(request.Items, OpenAIJson.Wire.ListJsonElement)), CancellationToken.None)
         : Task.CompletedTask;
 
-    private static void Make(IEnumerable<ResponseStreamEvent> events)
+    /// <summary>Runs the writer over events no one reads: a whole response needs only the state they leave.</summary>
+    private static void Discard(IEnumerable<ResponseStreamEvent> events)
     {
         foreach (ResponseStreamEvent _ in events)
         {
