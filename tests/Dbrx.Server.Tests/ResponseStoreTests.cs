@@ -74,6 +74,17 @@ public sealed class ResponseStoreTests(TinyModel model) : IDisposable
         Assert.False(await store.DeleteAsync("resp_1", Cancellation));
     }
 
+    [Theory]
+    [InlineData(0, 1 << 20, null, "ResponseStore.MaxStoredResponses must be at least 1")]
+    [InlineData(10, 100, null, "ResponseStore.MaxStoredBytes must be at least 1024")]
+    [InlineData(10, 1 << 20, " ", "ResponseStore.SqlitePath must be a file path")]
+    public void OptionsThatCannotWorkAreRefusedNamingTheOption(int count, long bytes, string? path, string message)
+    {
+        var options = new DbrxServerOptions { ResponseStore = { MaxStoredResponses = count, MaxStoredBytes = bytes, SqlitePath = path } };
+
+        Assert.Contains(message, Assert.Throws<ArgumentException>(options.Validate).Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task ASqliteStoreKeepsResponsesAcrossARestart()
     {
