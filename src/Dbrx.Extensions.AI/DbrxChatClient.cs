@@ -94,6 +94,17 @@ public sealed class DbrxChatClient : IChatClient
     /// <summary>Why the last load failed, with <see cref="DbrxModelState.Failed"/>; null otherwise.</summary>
     public string? LoadError => ModelState == DbrxModelState.Failed ? loadError : null;
 
+    /// <summary>
+    /// The blocks the engine's prefix cache gains and loses (see <see cref="DbrxGenerator.KvCacheChanged"/>), for
+    /// routers that send a conversation to the replica holding its prefix; a handler added before the model loads sees
+    /// every change.
+    /// </summary>
+    public event EventHandler<DbrxKvCacheChangedEventArgs>? KvCacheChanged
+    {
+        add => engine.KvCacheChanged += value;
+        remove => engine.KvCacheChanged -= value;
+    }
+
     /// <summary>What the engine is doing now: waiting and running requests, batch rows, KV cache use.</summary>
     public DbrxEngineStatistics EngineStatistics => engine.Statistics;
 
@@ -188,6 +199,26 @@ public sealed class DbrxChatClient : IChatClient
     {
         ArgumentNullException.ThrowIfNull(messages);
         return DbrxChatMapper.CountPromptTokens(messages, options, this.options, engine);
+    }
+
+    /// <summary>
+    /// The token ids a request with these messages and options prefills: exactly the prompt
+    /// <see cref="GetStreamingResponseAsync"/> hands the engine, after the template, the system prompt, the tools and
+    /// response format described in it and any oldest messages dropped (<see cref="DbrxChatClientOptions.DropOldestMessages"/>),
+    /// or a raw prompt's tokens (<see cref="DbrxChatOptionsExtensions.WithRawPrompt"/>). The request is checked as a real
+    /// one is, with the same exceptions. A router that scores replicas by the prompt's cached blocks renders with it
+    /// (the server's render endpoints). Loads no model. With <see cref="DbrxChatClientOptions.TruncatePromptFromLeft"/>
+    /// the engine may still drop the oldest of these tokens to fit the context.
+    /// </summary>
+    /// <param name="messages">The conversation, or the raw prompt.</param>
+    /// <param name="options">The request's options.</param>
+    /// <param name="cancellationToken">Stops a long encoding.</param>
+    /// <exception cref="ArgumentException">An option is invalid or a message cannot be read.</exception>
+    /// <exception cref="DbrxChatContextLengthException">The prompt leaves no room for an answer in the context.</exception>
+    public int[] RenderPrompt(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(messages);
+        return DbrxChatMapper.Map(messages, options, this.options, engine, constraints, this, logger, cancellationToken).PromptTokenIds;
     }
 
     /// <inheritdoc/>

@@ -52,6 +52,9 @@ internal static class DbrxChatMapper
     {
         List<ChatMessage> history = [.. messages];
         DbrxGenerationOptions generation = BaseOptions(options, clientOptions, client);
+        bool raw = DbrxChatOptionsExtensions.IsRawPrompt(options);
+        if (raw)
+            RefuseTemplateOnlyOptions(options);
 
         var (tools, required, allowMultiple) = SelectTools(options);
         List<string> extras = SystemExtras(options, tools, required, allowMultiple);
@@ -71,6 +74,8 @@ internal static class DbrxChatMapper
         }
         int[] Encode()
         {
+            if (raw)
+                return engine.Tokenizer.Encode(RawText(history, clientOptions, logger), cancellationToken);
             var (conversation, template) = Render(history, extras, clientOptions, logger);
             return template.Encode(conversation, addGenerationPrompt: true, engine.Tokenizer, cancellationToken);
         }
@@ -79,7 +84,7 @@ internal static class DbrxChatMapper
         // Room for the whole answer, then the oldest exchanges go first; the system turn and the latest user turn stay.
         // How many go is found by bisection over the number of exchanges, so a long conversation is encoded a few
         // times, not once per exchange left out.
-        if (clientOptions.DropOldestMessages && (long)prompt.Length + generation.MaxNewTokens > engine.ContextLength)
+        if (!raw && clientOptions.DropOldestMessages && (long)prompt.Length + generation.MaxNewTokens > engine.ContextLength)
         {
             List<ChatMessage> original = history;
             int exchanges = WithoutOldest(original, int.MaxValue).Exchanges;
@@ -122,6 +127,23 @@ internal static class DbrxChatMapper
         }
 
         return new DbrxChatRequest(prompt, generation, tools.Count > 0, required, allowMultiple, dropped, Choices(options, clientOptions));
+    }
+
+    /// <summary>A raw prompt's text: the messages' text joined as it is (<see cref="DbrxChatOptionsExtensions.WithRawPrompt"/>).</summary>
+    private static string RawText(List<ChatMessage> history, DbrxChatClientOptions clientOptions, ILogger? logger)
+    {
+        if (history.Count == 0)
+            throw new ArgumentException("The prompt has no messages.");
+        return string.Concat(history.Select((message, index) => MessageContent.Text(message, index, clientOptions.SkipUnreadableContent, logger)));
+    }
+
+    /// <summary>A raw prompt has no system turn to describe tools or instructions in: asking for them is an error, not silently nothing.</summary>
+    private static void RefuseTemplateOnlyOptions(ChatOptions? options)
+    {
+        if (options?.Tools is { Count: > 0 })
+            throw new DbrxChatOptionException(nameof(ChatOptions.Tools), "Tools cannot be offered with a raw prompt (WithRawPrompt): it has no chat template to describe them in.");
+        if (!string.IsNullOrWhiteSpace(options?.Instructions))
+            throw new DbrxChatOptionException(nameof(ChatOptions.Instructions), "Instructions cannot be given with a raw prompt (WithRawPrompt): it has no system turn; put them in the prompt's text.");
     }
 
     /// <summary>The messages <see cref="DbrxChatClientOptions.DropOldestMessages"/> never leaves out: system messages and all from the latest user message on.</summary>

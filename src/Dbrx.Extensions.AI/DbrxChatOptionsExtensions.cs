@@ -110,6 +110,29 @@ public static class DbrxChatOptionsExtensions
         return update.AdditionalProperties?.TryGetValue(ChoiceIndexKey, out object? value) == true && value is int index ? index : 0;
     }
 
+    /// <summary>The <see cref="ChatOptions.AdditionalProperties"/> key <see cref="WithRawPrompt"/> sets (true).</summary>
+    public const string RawPromptKey = "raw_prompt";
+
+    /// <summary>
+    /// Makes the request a plain text completion, for a base model: the messages' text, joined as it is, is the whole
+    /// prompt, encoded as ordinary tokens with no chat template, no system prompt and nothing added. Tools and
+    /// <see cref="ChatOptions.Instructions"/> have no place in such a prompt and are refused; a JSON response format is
+    /// still enforced, but not described to the model. Everything else (sampling, stop strings, choices,
+    /// log-probabilities, usage, the prefix cache) is as for a chat request.
+    /// </summary>
+    /// <param name="options">The request's options; changed and returned.</param>
+    public static ChatOptions WithRawPrompt(this ChatOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        options.AdditionalProperties ??= [];
+        options.AdditionalProperties[RawPromptKey] = true;
+        return options;
+    }
+
+    /// <summary>Whether a request's options ask for a raw prompt (<see cref="WithRawPrompt"/>).</summary>
+    internal static bool IsRawPrompt(ChatOptions? options) =>
+        options?.AdditionalProperties?.TryGetValue(RawPromptKey, out object? value) == true && value is true;
+
     /// <summary>The response type a request's options carry (only ever a <see cref="Type"/> object set in-process).</summary>
     internal static Type? ResponseType(ChatOptions? options) =>
         options?.AdditionalProperties?.TryGetValue(ResponseTypeKey, out object? value) == true ? value as Type : null;

@@ -47,6 +47,9 @@ internal sealed class LazyDbrxEngine : IDbrxEngine
     /// <summary>How the generator serves this client's requests.</summary>
     internal DbrxGeneratorOptions ServingOptions => options.ToServingOptions(ContextLength);
 
+    /// <summary>The loaded generator's prefix-cache changes; a handler added before the load sees them all.</summary>
+    public event EventHandler<DbrxKvCacheChangedEventArgs>? KvCacheChanged;
+
     /// <summary>The generator once loaded; null before (reading it never loads).</summary>
     public DbrxGenerator? Loaded => generator;
 
@@ -73,6 +76,7 @@ internal sealed class LazyDbrxEngine : IDbrxEngine
             var load = LoadOptions with { Progress = progress, Logger = logger };
             var model = await Task.Run(() => DbrxModelLoader.Load(options.ModelPath!, load, cancellationToken), cancellationToken).ConfigureAwait(false);
             var created = new DbrxGenerator(model, Tokenizer, ServingOptions, ownsModel: true, meterFactory);
+            created.KvCacheChanged += (_, changes) => KvCacheChanged?.Invoke(this, changes);
             lock (publish)
             {
                 if (disposed)

@@ -57,8 +57,7 @@ internal static partial class ChatRequestErrors
         string maxTokens = request?.MaxTokensParam ?? "max_tokens";
         RequestFieldNames fields = request?.Fields ?? RequestFieldNames.ChatCompletions;
         string prompt = $"{(error.PromptTokensAtLeast ? "at least " : "")}{error.PromptTokens:N0} tokens";
-        // The prompt is the conversation with the tools and the response format described in its system turn.
-        string what = $"The prompt ('{fields.Messages}', with 'tools' and '{fields.ResponseFormat}' described in it) is {prompt}";
+        string what = $"The prompt ({fields.Prompt}) is {prompt}";
         string message = error.PromptTokens >= error.ContextLength
             ? $"{what}, which leaves no room for an answer in this model's context of {error.ContextLength:N0} tokens. Shorten '{fields.Messages}'."
             : $"{what}; with '{maxTokens}' of {error.MaxOutputTokens:N0} that is more than this model's context of {error.ContextLength:N0} tokens. Shorten '{fields.Messages}' or lower '{maxTokens}'.";

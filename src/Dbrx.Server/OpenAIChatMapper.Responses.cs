@@ -106,7 +106,7 @@ internal static partial class OpenAIChatMapper
         var r => r.Value.Value,
     };
 
-    private static UsageWire Usage(UsageDetails usage) => new()
+    internal static UsageWire Usage(UsageDetails usage) => new()
     {
         PromptTokens = usage.InputTokenCount ?? 0,
         CompletionTokens = usage.OutputTokenCount ?? 0,

@@ -7,7 +7,7 @@ using Microsoft.Extensions.AI;
 
 namespace Dbrx.Server;
 
-/// <summary>A chat completion request translated to Microsoft.Extensions.AI, with how to answer it.</summary>
+/// <summary>A generation request (a chat or text completion, a response) translated to Microsoft.Extensions.AI, with how to answer it.</summary>
 /// <param name="Model">The model the client asked for.</param>
 /// <param name="Messages">The conversation.</param>
 /// <param name="Options">Sampling, length, stop strings, tools and the response format.</param>
@@ -15,7 +15,7 @@ namespace Dbrx.Server;
 /// <param name="IncludeUsage">With <paramref name="Stream"/>: end with a chunk that holds the usage.</param>
 /// <param name="MaxTokensParam">The field the answer's length came in (<c>max_completion_tokens</c> or <c>max_tokens</c>), for errors about it.</param>
 /// <param name="LogProbabilities">The request asked for log-probabilities: each choice carries its tokens'.</param>
-/// <param name="FieldNames">The API's names of the fields errors point at (chat completions' by default).</param>
+/// <param name="FieldNames">The API's names of the fields errors point at (chat completions' by default; a text completion's and a response's differ).</param>
 internal sealed record MappedChatRequest(string Model, List<ChatMessage> Messages, ChatOptions Options, bool Stream, bool IncludeUsage, string MaxTokensParam = "max_tokens", bool LogProbabilities = false, RequestFieldNames? FieldNames = null)
 {
     /// <summary>The names errors use.</summary>

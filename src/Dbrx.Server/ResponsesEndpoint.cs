@@ -3,50 +3,26 @@ using System.Text.Json;
 using Dbrx.Server.Wire;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.AI;
-using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Logging;
 
 namespace Dbrx.Server;
 
 /// <summary>
 /// OpenAI's Responses API over the same chat client as chat completions: <c>POST /v1/responses</c> reads and checks
 /// the request (<see cref="OpenAIResponsesMapper"/>), continues a stored conversation for <c>previous_response_id</c>,
-/// runs it, and answers with the response or, with <c>stream</c>, its typed server-sent events
+/// and answers with the response or, with <c>stream</c>, its typed server-sent events
 /// (<see cref="ResponseEventWriter"/>); a response with <c>store</c> is kept (<see cref="IResponseStore"/>) for
 /// <c>GET</c> and <c>DELETE /v1/responses/{id}</c> and for follow-ups. Limits, errors, cancellation on disconnect and
-/// metrics are chat completions': the first update is awaited before the response starts, so failures up front get
-/// their own status.
+/// metrics are chat completions' (<see cref="GenerationResponder"/> runs it).
 /// </summary>
-internal sealed class ResponsesEndpoint(IChatClient client, ServedModel model, DbrxServerOptions options, DbrxServerMetrics metrics, IHostApplicationLifetime lifetime, RequestRefusal refusal, IResponseStore store, ILogger<ResponsesEndpoint> logger)
+internal sealed class ResponsesEndpoint(GenerationResponder responder, ServedModel model, DbrxServerOptions options, IResponseStore store)
 {
-    public async Task<IResult> CreateAsync(HttpContext context)
+    public Task<IResult> CreateAsync(HttpContext context) => responder.RespondAsync(context, async stop =>
     {
-        RequestObservation observation = metrics.Observe();
-        await using var answer = new ModelAnswer(context, lifetime, observation);
-        MappedResponsesRequest? request = null;
-        try
-        {
-            ResponseCreateRequest body = await ChatCompletionRequestReader.ReadAsync(context, options.MaxRequestBodyBytes, OpenAIJson.Wire.ResponseCreateRequest, answer.Cancellation);
-            request = OpenAIResponsesMapper.ToChatRequest(body, await PreviousItemsAsync(body.PreviousResponseId, answer.Cancellation), options);
-            if (request.Chat.Model != model.Id)
-                throw ModelsEndpoint.NotFound(request.Chat.Model, model);
-            var writer = new ResponseEventWriter(new ResponseHeader("resp_" + Guid.NewGuid().ToString("N"), DateTimeOffset.UtcNow.ToUnixTimeSeconds(), model.Id, request));
-            await answer.StartAsync(client, request.Chat);
-            if (request.Chat.Stream)
-                return TypedResults.ServerSentEvents(answer.Stream(new StreamedResponse(writer, (final, json) => SaveAsync(request, final, json)), logger));
-            foreach (ChatResponseUpdate update in await answer.ReadToEndAsync())
-                Discard(writer.Add(update));
-            Discard(writer.Finish());
-            string json = JsonSerializer.Serialize(writer.Final!, OpenAIJson.Wire.ResponseObject);
-            await SaveAsync(request, writer.Final!, json);
-            observation.End(RequestObservation.Ok);
-            return Results.Text(json, "application/json");
-        }
-        catch (Exception e)
-        {
-            return refusal.Refuse(context, e, request?.Chat, observation);
-        }
-    }
+        ResponseCreateRequest body = await RequestBodyReader.ReadAsync(context, options.MaxRequestBodyBytes, OpenAIJson.Wire.ResponseCreateRequest, stop);
+        MappedResponsesRequest request = OpenAIResponsesMapper.ToChatRequest(body, await PreviousItemsAsync(body.PreviousResponseId, stop), options);
+        var writer = new ResponseEventWriter(new ResponseHeader("resp_" + Guid.NewGuid().ToString("N"), DateTimeOffset.UtcNow.ToUnixTimeSeconds(), model.Id, request));
+        return new Format(request, writer, store);
+    });
 
     /// <summary><c>GET /v1/responses/{id}</c>: a stored response as it was served.</summary>
     public async Task<IResult> GetAsync(string id, CancellationToken cancellationToken) =>
@@ -71,34 +47,52 @@ internal sealed class ResponsesEndpoint(IChatClient client, ServedModel model, D
         return [.. items.RootElement.EnumerateArray().Select(i => i.Clone()), .. response.RootElement.GetProperty("output").EnumerateArray().Select(i => i.Clone())];
     }
 
-    private Task SaveAsync(MappedResponsesRequest request, ResponseObject response, string json) => request.Store
-        ? store.SaveAsync(new StoredResponse(response.Id, json, JsonSerializer.Serialize(request.Items, OpenAIJson.Wire.ListJsonElement)), CancellationToken.None)
-        : Task.CompletedTask;
-
-    /// <summary>Runs the writer over events no one reads: a whole response needs only the state they leave.</summary>
-    private static void Discard(IEnumerable<ResponseStreamEvent> events)
+    /// <summary>
+    /// A response, whole or as its events named by their type; one writer makes both, so they cannot differ. Once it is
+    /// complete, it is stored (when asked) before it is answered, so a client can fetch or continue it at once.
+    /// </summary>
+    private sealed class Format(MappedResponsesRequest request, ResponseEventWriter writer, IResponseStore store) : IAnswerFormat
     {
-        foreach (ResponseStreamEvent _ in events)
+        public MappedChatRequest Request => request.Chat;
+
+        public async Task<IResult> WholeAsync(IReadOnlyList<ChatResponseUpdate> updates)
         {
+            foreach (ChatResponseUpdate update in updates)
+                Discard(writer.Add(update));
+            Discard(writer.Finish());
+            return Results.Text(await SaveAsync(), "application/json");
         }
-    }
 
-    /// <summary>A streamed response's events, named by their type; once it is complete, it is stored (when asked).</summary>
-    private sealed class StreamedResponse(ResponseEventWriter writer, Func<ResponseObject, string, Task> save) : IAnswerEvents<SseItem<string>>
-    {
         public IEnumerable<SseItem<string>> Start() => writer.Start().Select(Sse);
 
         public IEnumerable<SseItem<string>> Add(ChatResponseUpdate update) => writer.Add(update).Select(Sse);
 
-        public async ValueTask<IEnumerable<SseItem<string>>> FinishAsync()
+        public async Task<IEnumerable<SseItem<string>>> FinishAsync()
         {
             List<SseItem<string>> events = [.. writer.Finish().Select(Sse)];
-            await save(writer.Final!, JsonSerializer.Serialize(writer.Final!, OpenAIJson.Wire.ResponseObject));
+            await SaveAsync();
             return events;
         }
 
         public SseItem<string> Fail(string message) => Sse(writer.Fail(message));
-    }
 
-    private static SseItem<string> Sse(ResponseStreamEvent e) => new(JsonSerializer.Serialize(e, OpenAIJson.Wire.ResponseStreamEvent), e.Type);
+        /// <summary>Stores the finished response when the request asked to; its JSON, as it is served.</summary>
+        private async Task<string> SaveAsync()
+        {
+            string json = JsonSerializer.Serialize(writer.Final!, OpenAIJson.Wire.ResponseObject);
+            if (request.Store)
+                await store.SaveAsync(new StoredResponse(writer.Final!.Id, json, JsonSerializer.Serialize(request.Items, OpenAIJson.Wire.ListJsonElement)), CancellationToken.None);
+            return json;
+        }
+
+        /// <summary>Runs the writer over events no one reads: a whole response needs only the state they leave.</summary>
+        private static void Discard(IEnumerable<ResponseStreamEvent> events)
+        {
+            foreach (ResponseStreamEvent _ in events)
+            {
+            }
+        }
+
+        private static SseItem<string> Sse(ResponseStreamEvent e) => new(JsonSerializer.Serialize(e, OpenAIJson.Wire.ResponseStreamEvent), e.Type);
+    }
 }

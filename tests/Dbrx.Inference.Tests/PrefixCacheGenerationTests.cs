@@ -62,6 +62,28 @@ public sealed class PrefixCacheGenerationTests(TinyModel tiny) : IClassFixture<T
         Assert.True(statistics.PrefixCacheHits >= answer.Usage.CachedPromptTokens);
     }
 
+    [Fact]
+    public async Task The_generator_tells_its_subscribers_each_block_it_stores_and_a_failing_subscriber_changes_no_answer()
+    {
+        using var generator = Generator(batch: 1, deviceBlocks: 64);
+        var stored = new List<ulong>();
+        generator.KvCacheChanged += (_, changes) => stored.AddRange(changes.Events.OfType<DbrxKvCacheEvent.BlockStored>().SelectMany(e => e.BlockHashes));
+        generator.KvCacheChanged += (_, _) => throw new InvalidOperationException("a subscriber's own failure");
+        int[] prompt = Prompt("You are a careful assistant. Tell me about the weather in Oslo today, please.");
+        GenerationResult answer = await generator.GenerateAsync(prompt, Greedy, Ct);
+
+        Assert.Equal(await Solo(prompt), answer.TokenIds);
+        // The prompt's whole blocks (short of its last token) when it was prefilled, then the rest of the row at the end:
+        // every whole block of what the row held, each once, chained from the first.
+        int held = prompt.Length + answer.TokenIds.Count - 1;
+        int[] tokens = [.. prompt, .. answer.TokenIds];
+        var expected = new List<ulong>();
+        for (int block = 0; block < held / BlockTokens; block++)
+            expected.Add(DbrxPrefixBlockHash.Of(block == 0 ? DbrxPrefixBlockHash.Root : expected[^1], tokens.AsSpan(block * BlockTokens, BlockTokens)));
+        Assert.Equal(expected, stored);
+        Assert.Equal(expected.Count, generator.Statistics.PrefixCacheBlocks);
+    }
+
     [Theory]
     [InlineData(1, 1000, 0)]
     [InlineData(2, 12, 0)]

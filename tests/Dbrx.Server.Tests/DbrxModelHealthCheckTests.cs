@@ -5,6 +5,12 @@ using Microsoft.Extensions.Diagnostics.HealthChecks;
 namespace Dbrx.Server.Tests;
 
 /// <summary>/health/ready's check over real clients: loading until the model is loaded, unhealthy with the reason when loading fails.</summary>
+/// <remarks>
+/// Not beside the shared server: these clients' engines publish on the engine's meter name, and OpenTelemetry merges
+/// instruments of the same name across meters, so disposing one stops the server's exporter reporting the engine's
+/// gauges (which the llm-d tests read).
+/// </remarks>
+[Collection("Load")]
 public sealed class DbrxModelHealthCheckTests(TinyModel model)
 {
     private static Task<HealthCheckResult> Check(IChatClient client) =>

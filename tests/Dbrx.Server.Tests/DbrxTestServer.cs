@@ -8,6 +8,7 @@ using Dbrx.Cli.Serving;
 using Dbrx.Extensions.AI;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -53,7 +54,8 @@ public sealed partial class DbrxTestServer : IAsyncDisposable
     /// <param name="client">Changes to the chat client's options.</param>
     /// <param name="server">Changes to the server's options.</param>
     /// <param name="layer">A layer in front of the DBRX client (behind the recording one), for faults.</param>
-    public static async Task<DbrxTestServer> StartAsync(TinyModel model, Action<DbrxChatClientOptions>? client = null, Action<DbrxServerOptions>? server = null, Func<IChatClient, IChatClient>? layer = null)
+    /// <param name="services">More services the application registers.</param>
+    public static async Task<DbrxTestServer> StartAsync(TinyModel model, Action<DbrxChatClientOptions>? client = null, Action<DbrxServerOptions>? server = null, Func<IChatClient, IChatClient>? layer = null, Action<IServiceCollection>? services = null)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseUrls("http://127.0.0.1:0");
@@ -73,6 +75,7 @@ public sealed partial class DbrxTestServer : IAsyncDisposable
         });
         builder.Services.AddDbrxHealthChecks();
         builder.Services.AddDbrxPrometheusMetrics();
+        services?.Invoke(builder.Services);
         WebApplication app = builder.Build();
         app.MapDbrxOpenAI();
         app.MapDbrxHealthChecks();
@@ -88,8 +91,17 @@ public sealed partial class DbrxTestServer : IAsyncDisposable
     /// <summary>An HTTP client for this server, with the API key.</summary>
     public HttpClient Http { get; }
 
+    /// <summary>The application's services.</summary>
+    public IServiceProvider Services => app.Services;
+
     /// <summary>The application's own <see cref="IChatClient"/>: the same request in-process.</summary>
     public IChatClient InProcess => app.Services.GetRequiredService<IChatClient>();
+
+    /// <summary>The route patterns the application maps (<c>/v1/chat/completions</c>, <c>/health/ready</c>, ...).</summary>
+    public IReadOnlyList<string> Routes => [.. app.Services.GetRequiredService<EndpointDataSource>().Endpoints.OfType<RouteEndpoint>().Select(e => e.RoutePattern.RawText ?? "")];
+
+    /// <summary>The DBRX client behind <see cref="InProcess"/>.</summary>
+    public DbrxChatClient Dbrx => app.Services.GetRequiredService<DbrxChatClient>();
 
     /// <summary>What each request the server ran asked the DBRX client for.</summary>
     public ConcurrentQueue<(List<ChatMessage> Messages, ChatOptions? Options)> Requests => ((RecordingChatClient)InProcess).Requests;

@@ -1,3 +1,4 @@
+using Dbrx.KvEvents;
 using Dbrx.Server;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Routing;
@@ -16,7 +17,7 @@ internal static class PrometheusMetrics
     {
         // Scrapes read the instruments as they are now (the exporter's default caches a scrape for 300 ms).
         services.AddOpenTelemetry().WithMetrics(metrics => metrics
-            .AddMeter([.. DbrxServerTelemetry.MeterNames])
+            .AddMeter([.. DbrxServerTelemetry.MeterNames, DbrxKvEventPublisher.MeterName])
             .AddPrometheusExporter(exporter => exporter.ScrapeResponseCacheDurationMilliseconds = 0));
         return services;
     }

@@ -1,4 +1,5 @@
 using System.Diagnostics.Metrics;
+using System.Globalization;
 using System.Runtime.CompilerServices;
 using Dbrx.Inference.Chat;
 using Dbrx.Inference.Modeling;
@@ -59,7 +60,7 @@ public sealed class DbrxGenerator : IDbrxEngine
         ContextLength = Options.ContextLength ?? model.Config.DefaultContextLength;
         cache = model.CreateCache(Options.MaxBatchSize, ContextLength);
         queue = new RequestQueue(Options.MaxQueuedRequests);
-        prefixCache = PrefixCache.PrefixCache.Create(model, Options);
+        prefixCache = PrefixCache.PrefixCache.Create(model, Options, RaiseKvCacheChanged);
         scheduler = new BatchScheduler(model, cache, queue, Options, prefixCache);
         meter = meterFactory?.Create(MeterName) ?? new Meter(MeterName);
         meter.CreateObservableGauge("dbrx.engine.waiting_requests", () => WaitingRequests, "{request}", "Requests waiting for a batch row.");
@@ -69,7 +70,23 @@ public sealed class DbrxGenerator : IDbrxEngine
         meter.CreateObservableCounter("dbrx.engine.prefix_cache.hits", () => scheduler.PromptTokensCached, "{token}", "Prompt tokens found in the cache and not computed again.");
         meter.CreateObservableGauge("dbrx.engine.prefix_cache.blocks", () => prefixCache?.DeviceBlocks ?? 0, "{block}", "Prefix-cache blocks held on the model's devices.");
         meter.CreateObservableGauge("dbrx.engine.prefix_cache.host_blocks", () => prefixCache?.HostBlocks ?? 0, "{block}", "Prefix-cache blocks held in host memory.");
+        // An info gauge, as vLLM's cache_config_info: the figures are its attributes, fixed for the engine's life. A router
+        // (llm-d's endpoint picker) reads the block size its prefix hashes must use and how many blocks each replica holds.
+        KeyValuePair<string, object?>[] cacheConfig =
+        [
+            new("block_size", (prefixCache?.BlockTokens ?? Options.PrefixBlockTokens).ToString(CultureInfo.InvariantCulture)),
+            new("num_gpu_blocks", (prefixCache?.DeviceSlots ?? 0).ToString(CultureInfo.InvariantCulture)),
+            new("num_cpu_blocks", (prefixCache?.HostSlots ?? 0).ToString(CultureInfo.InvariantCulture)),
+        ];
+        meter.CreateObservableGauge("dbrx.engine.cache_config_info", () => new Measurement<int>(1, cacheConfig), "1",
+            "Always 1; its attributes are the prefix cache's configuration: block_size (tokens per block), num_gpu_blocks and num_cpu_blocks (blocks the device and host tiers can hold).");
     }
+
+    /// <summary>
+    /// The blocks the prefix cache gained and lost, after each change, raised on the worker thread: a handler must be
+    /// quick (hand the events to a queue), and an exception it throws is dropped so that generation goes on.
+    /// </summary>
+    public event EventHandler<DbrxKvCacheChangedEventArgs>? KvCacheChanged;
 
     /// <summary>The model this generator runs.</summary>
     public DbrxForCausalLM Model { get; }
@@ -106,6 +123,18 @@ public sealed class DbrxGenerator : IDbrxEngine
         HostPrefixCacheBlocks = prefixCache?.HostBlocks ?? 0,
         PrefixBlockTokens = prefixCache?.BlockTokens ?? 0,
     };
+
+    private void RaiseKvCacheChanged(IReadOnlyList<DbrxKvCacheEvent> events)
+    {
+        try
+        {
+            KvCacheChanged?.Invoke(this, new DbrxKvCacheChangedEventArgs(events));
+        }
+        catch (Exception)
+        {
+            // A subscriber's failure (a full queue, a closed socket) must not end the requests this step serves.
+        }
+    }
 
     /// <summary>
     /// Starts generating from prompt token ids and streams the result. Options are validated and the request queued

@@ -21,6 +21,16 @@ public interface IDbrxEngine : IDisposable
     /// <summary>What the engine is doing now: waiting and running requests, batch rows, KV cache use.</summary>
     DbrxEngineStatistics Statistics => default;
 
+    /// <summary>
+    /// The blocks the engine's prefix cache gained and lost (see <see cref="DbrxGenerator.KvCacheChanged"/>); an engine
+    /// without one never raises it.
+    /// </summary>
+    event EventHandler<DbrxKvCacheChangedEventArgs>? KvCacheChanged
+    {
+        add { }
+        remove { }
+    }
+
     /// <summary>The tokenizer prompts are encoded with.</summary>
     DbrxTokenizer Tokenizer { get; }
 

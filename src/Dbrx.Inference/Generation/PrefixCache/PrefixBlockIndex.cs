@@ -2,8 +2,9 @@ namespace Dbrx.Inference.Generation.PrefixCache;
 
 /// <summary>
 /// Which token prefixes the prefix cache holds and where, without tensors: blocks of <see cref="BlockTokens"/> tokens,
-/// each identified by its whole prefix (<see cref="PrefixBlockHash"/>), in a device tier of slots and an optional host
+/// each identified by its whole prefix (<see cref="DbrxPrefixBlockHash"/>), in a device tier of slots and an optional host
 /// tier. Every change returns the <see cref="PrefixBlockOperation"/>s that make the slots match; the store applies them.
+/// Every block a tier gains or loses is also written to <see cref="Events"/>, for routers that track what it holds.
 /// </summary>
 /// <remarks>
 /// The rules:
@@ -35,9 +36,13 @@ internal sealed class PrefixBlockIndex
         ArgumentOutOfRangeException.ThrowIfNegative(deviceSlots);
         ArgumentOutOfRangeException.ThrowIfNegative(hostSlots);
         BlockTokens = blockTokens;
-        device = new Tier(PrefixTier.Device, deviceSlots);
-        host = new Tier(PrefixTier.Host, hostSlots);
+        device = new Tier(DbrxKvCacheMedium.Device, deviceSlots);
+        host = new Tier(DbrxKvCacheMedium.Host, hostSlots);
+        Events = new KvCacheEventLog(blockTokens);
     }
+
+    /// <summary>The blocks each tier gained and lost, since they were last taken.</summary>
+    public KvCacheEventLog Events { get; }
 
     /// <summary>Tokens per block.</summary>
     public int BlockTokens { get; }
@@ -86,13 +91,13 @@ internal sealed class PrefixBlockIndex
         for (int i = 0; i < count; i++)
         {
             int[] blockTokens = Tokens(tokens, i);
-            ulong hash = PrefixBlockHash.Of(parent?.Hash ?? PrefixBlockHash.Root, blockTokens);
+            ulong hash = DbrxPrefixBlockHash.Of(parent?.Hash ?? DbrxPrefixBlockHash.Root, blockTokens);
             Block? block = blocks.GetValueOrDefault(hash);
             if (block is not null && !block.Matches(parent, blockTokens))
                 break;   // a hash collision: the rest cannot be stored under this chain
             if (block is not null)
                 pinned.Add(block);
-            if (block is null || block.Tier == PrefixTier.Host)
+            if (block is null || block.Tier == DbrxKvCacheMedium.Host)
             {
                 if (AllocateDeviceSlot(pinned, operations) is not int slot)
                     break;
@@ -107,8 +112,10 @@ internal sealed class PrefixBlockIndex
                 else
                 {
                     host.Release(block);
+                    Events.Removed(block.Hash, DbrxKvCacheMedium.Host);
                 }
                 device.Place(block, slot);
+                Events.Stored(block.Hash, parent?.Hash, blockTokens, DbrxKvCacheMedium.Device);
                 operations.Add(new PrefixBlockOperation.Save(i * BlockTokens, slot));
             }
             chain.Add(block);
@@ -124,10 +131,11 @@ internal sealed class PrefixBlockIndex
         blocks.Clear();
         device.Clear();
         host.Clear();
+        Events.Cleared();
     }
 
     /// <summary>The blocks each tier holds, by slot: for the tests' checks.</summary>
-    internal IEnumerable<(PrefixTier Tier, int Slot, int[] Prefix)> Contents() =>
+    internal IEnumerable<(DbrxKvCacheMedium Tier, int Slot, int[] Prefix)> Contents() =>
         blocks.Values.Select(b => (b.Tier, b.Slot, b.Prefix()));
 
     private List<Block> Chain(IReadOnlyList<int> tokens, int count)
@@ -137,7 +145,7 @@ internal sealed class PrefixBlockIndex
         for (int i = 0; i < count; i++)
         {
             int[] blockTokens = Tokens(tokens, i);
-            Block? block = blocks.GetValueOrDefault(PrefixBlockHash.Of(parent?.Hash ?? PrefixBlockHash.Root, blockTokens));
+            Block? block = blocks.GetValueOrDefault(DbrxPrefixBlockHash.Of(parent?.Hash ?? DbrxPrefixBlockHash.Root, blockTokens));
             if (block is null || !block.Matches(parent, blockTokens))
                 break;
             chain.Add(block);
@@ -160,6 +168,8 @@ internal sealed class PrefixBlockIndex
                 operations.Add(new PrefixBlockOperation.Demote(victim.Slot, hostSlot));
                 device.Release(victim);
                 host.Place(victim, hostSlot);
+                Events.Removed(victim.Hash, DbrxKvCacheMedium.Device);
+                Events.Stored(victim.Hash, victim.Parent?.Hash, victim.Tokens, DbrxKvCacheMedium.Host);
                 return device.FreeSlot();
             }
             if (victim.Children == 0)
@@ -185,7 +195,8 @@ internal sealed class PrefixBlockIndex
 
     private void Drop(Block block)
     {
-        (block.Tier == PrefixTier.Device ? device : host).Release(block);
+        (block.Tier == DbrxKvCacheMedium.Device ? device : host).Release(block);
+        Events.Removed(block.Hash, block.Tier);
         blocks.Remove(block.Hash);
         if (block.Parent is not null)
             block.Parent.Children--;
@@ -195,7 +206,7 @@ internal sealed class PrefixBlockIndex
     private void Touch(List<Block> chain)
     {
         for (int i = chain.Count - 1; i >= 0; i--)
-            (chain[i].Tier == PrefixTier.Device ? device : host).Touch(chain[i]);
+            (chain[i].Tier == DbrxKvCacheMedium.Device ? device : host).Touch(chain[i]);
     }
 
     private int[] Tokens(IReadOnlyList<int> tokens, int block)
@@ -215,7 +226,7 @@ internal sealed class PrefixBlockIndex
 
         public int[] Tokens { get; } = tokens;
 
-        public PrefixTier Tier { get; set; }
+        public DbrxKvCacheMedium Tier { get; set; }
 
         public int Slot { get; set; } = -1;
 
@@ -229,7 +240,7 @@ internal sealed class PrefixBlockIndex
     }
 
     /// <summary>A tier's slots: which are free, and its blocks from least to most recently used.</summary>
-    private sealed class Tier(PrefixTier kind, int capacity)
+    private sealed class Tier(DbrxKvCacheMedium kind, int capacity)
     {
         private readonly Stack<int> free = new(Enumerable.Range(0, capacity).Reverse());
         private readonly LinkedList<Block> lru = new();

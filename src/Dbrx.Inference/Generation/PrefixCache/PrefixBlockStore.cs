@@ -78,7 +78,7 @@ internal sealed class PrefixBlockStore : IDisposable
         using var mode = inference_mode();
         for (int i = 0; i < blocks.Count; i++)
         {
-            Tensor[] source = (blocks[i].Tier == PrefixTier.Device ? deviceSlots : hostSlots)[blocks[i].Slot];
+            Tensor[] source = (blocks[i].Tier == DbrxKvCacheMedium.Device ? deviceSlots : hostSlots)[blocks[i].Slot];
             for (int layer = 0; layer < layers; layer++)
             {
                 var (keys, values) = cache.Positions(layer, row, (long)i * BlockTokens, BlockTokens);

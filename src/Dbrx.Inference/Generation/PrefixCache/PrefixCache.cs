@@ -4,21 +4,27 @@ namespace Dbrx.Inference.Generation.PrefixCache;
 
 /// <summary>
 /// The generator's prefix cache beyond its batch rows: which prefixes it holds (<see cref="PrefixBlockIndex"/>) and their
-/// keys and values (<see cref="PrefixBlockStore"/>), kept in step. Used on the worker thread only.
+/// keys and values (<see cref="PrefixBlockStore"/>), kept in step, and what changed after each change (for routers).
+/// Used on the worker thread only.
 /// </summary>
 internal sealed class PrefixCache : IDisposable
 {
     private readonly PrefixBlockIndex index;
     private readonly PrefixBlockStore store;
+    private readonly Action<IReadOnlyList<DbrxKvCacheEvent>> changed;
 
-    private PrefixCache(PrefixBlockIndex index, PrefixBlockStore store)
+    private PrefixCache(PrefixBlockIndex index, PrefixBlockStore store, Action<IReadOnlyList<DbrxKvCacheEvent>> changed)
     {
         this.index = index;
         this.store = store;
+        this.changed = changed;
     }
 
-    /// <summary>The cache the options ask for, for <paramref name="model"/>; null when they turn it off.</summary>
-    public static PrefixCache? Create(DbrxForCausalLM model, DbrxGeneratorOptions options)
+    /// <summary>
+    /// The cache the options ask for, for <paramref name="model"/>, telling <paramref name="changed"/> the blocks it
+    /// gains and loses after each change; null when the options turn it off.
+    /// </summary>
+    public static PrefixCache? Create(DbrxForCausalLM model, DbrxGeneratorOptions options, Action<IReadOnlyList<DbrxKvCacheEvent>> changed)
     {
         if (!options.ReusePromptPrefixes || options.PrefixCacheBytes == 0)
             return null;
@@ -28,7 +34,8 @@ internal sealed class PrefixCache : IDisposable
             return null;
         return new PrefixCache(
             new PrefixBlockIndex(options.PrefixBlockTokens, Slots(options.PrefixCacheBytes), Slots(options.HostPrefixCacheBytes)),
-            new PrefixBlockStore(model.Config, model.DType, model.Placement.Blocks, options.PrefixBlockTokens));
+            new PrefixBlockStore(model.Config, model.DType, model.Placement.Blocks, options.PrefixBlockTokens),
+            changed);
     }
 
     public int BlockTokens => index.BlockTokens;
@@ -38,6 +45,8 @@ internal sealed class PrefixCache : IDisposable
     public int DeviceSlots => index.DeviceSlots;
 
     public int HostBlocks => index.HostBlocks;
+
+    public int HostSlots => index.HostSlots;
 
     /// <summary>Tokens of <paramref name="prompt"/> the cache could give, short of its last token (which must run).</summary>
     public int PrefixLength(IReadOnlyList<int> prompt) => index.PrefixLength(prompt, prompt.Count - 1);
@@ -63,10 +72,25 @@ internal sealed class PrefixCache : IDisposable
             index.Clear();
             throw;
         }
+        finally
+        {
+            Publish();
+        }
     }
 
     /// <summary>Forgets every block (the tensors stay allocated for reuse).</summary>
-    public void Clear() => index.Clear();
+    public void Clear()
+    {
+        index.Clear();
+        Publish();
+    }
+
+    private void Publish()
+    {
+        IReadOnlyList<DbrxKvCacheEvent> events = index.Events.Take();
+        if (events.Count > 0)
+            changed(events);
+    }
 
     public void Dispose() => store.Dispose();
 }

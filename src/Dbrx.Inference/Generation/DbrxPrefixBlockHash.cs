@@ -1,14 +1,15 @@
 using System.Buffers.Binary;
 using System.IO.Hashing;
 
-namespace Dbrx.Inference.Generation.PrefixCache;
+namespace Dbrx.Inference.Generation;
 
 /// <summary>
 /// A block's identity: a chained hash of its tokens and its parent block's hash (the scheme of vLLM's prefix caching
 /// and llm-d's indexer), so a block stands for its whole prefix. XxHash64; the index keeps each block's tokens and
-/// parent too and compares them, so a collision is a miss, never a wrong answer.
+/// parent too and compares them, so a collision is a miss, never a wrong answer. Public so that a router can compute
+/// the identities the engine reports in its <see cref="DbrxKvCacheEvent"/>s from a prompt's tokens.
 /// </summary>
-internal static class PrefixBlockHash
+public static class DbrxPrefixBlockHash
 {
     /// <summary>The parent hash of a sequence's first block.</summary>
     public const ulong Root = 0;
