@@ -11,20 +11,19 @@ namespace Dbrx.Server;
 /// </summary>
 internal sealed class ChatCompletionsEndpoint(GenerationResponder responder, ServedModel model, DbrxServerOptions options)
 {
-    public Task<IResult> HandleAsync(HttpContext context) => responder.RespondAsync(
-        context,
-        async stop => OpenAIChatMapper.ToChatRequest(await ChatCompletionRequestReader.ReadAsync(context, options.MaxRequestBodyBytes, stop), options),
-        request => new Format(request, model.Id));
+    public Task<IResult> HandleAsync(HttpContext context) => responder.RespondAsync(context, async stop =>
+    {
+        ChatCompletionRequest body = await RequestBodyReader.ReadAsync(context, options.MaxRequestBodyBytes, OpenAIJson.Wire.ChatCompletionRequest, stop);
+        return new Format(OpenAIChatMapper.ToChatRequest(body, options), model.Id);
+    });
 
     /// <summary>A chat completion, or its <c>chat.completion.chunk</c>s.</summary>
-    private sealed class Format(MappedChatRequest request, string model) : IAnswerFormat
+    private sealed class Format(MappedChatRequest request, string model) : ChunkedAnswerFormat(request, "chatcmpl-", model)
     {
-        private readonly ChunkStream chunks = new("chatcmpl-" + Guid.NewGuid().ToString("N"), model, DateTimeOffset.UtcNow.ToUnixTimeSeconds(), request.IncludeUsage, request.LogProbabilities);
+        protected override IResult Whole(IReadOnlyList<ChatResponseUpdate> updates) =>
+            Results.Json(OpenAIChatMapper.ToCompletion(updates, Stream.Id, Stream.Model, Stream.Created, Request.LogProbabilities), OpenAIJson.Wire.ChatCompletion);
 
-        public IResult Whole(IReadOnlyList<ChatResponseUpdate> updates) =>
-            Results.Json(OpenAIChatMapper.ToCompletion(updates, chunks.Id, chunks.Model, chunks.Created, request.LogProbabilities), OpenAIJson.Wire.ChatCompletion);
-
-        public IEnumerable<string> Chunks(ChatResponseUpdate update) =>
-            OpenAIChatMapper.ToChunks(update, chunks).Select(chunk => JsonSerializer.Serialize(chunk, OpenAIJson.Wire.ChatCompletionChunk));
+        protected override IEnumerable<string> Chunks(ChatResponseUpdate update) =>
+            OpenAIChatMapper.ToChunks(update, Stream).Select(chunk => JsonSerializer.Serialize(chunk, OpenAIJson.Wire.ChatCompletionChunk));
     }
 }

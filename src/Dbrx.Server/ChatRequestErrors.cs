@@ -55,25 +55,24 @@ internal static partial class ChatRequestErrors
     private static OpenAIRequestException TooLong(DbrxChatContextLengthException error, MappedChatRequest? request)
     {
         string maxTokens = request?.MaxTokensParam ?? "max_tokens";
-        string field = request?.PromptParam ?? "messages";
+        RequestFieldNames fields = request?.Fields ?? RequestFieldNames.ChatCompletions;
         string prompt = $"{(error.PromptTokensAtLeast ? "at least " : "")}{error.PromptTokens:N0} tokens";
-        // A chat prompt is the messages with the tools and the response format described in its system turn.
-        string what = field == "messages" ? "The prompt ('messages', with 'tools' and 'response_format' described in it)" : $"The prompt ('{field}')";
-        string shorten = field == "messages" ? "the messages" : $"'{field}'";
+        string what = $"The prompt ({fields.Prompt}) is {prompt}";
         string message = error.PromptTokens >= error.ContextLength
-            ? $"{what} is {prompt}, which leaves no room for an answer in this model's context of {error.ContextLength:N0} tokens. Shorten {shorten}."
-            : $"{what} is {prompt}; with '{maxTokens}' of {error.MaxOutputTokens:N0} that is more than this model's context of {error.ContextLength:N0} tokens. Shorten {shorten} or lower '{maxTokens}'.";
-        return new(StatusCodes.Status400BadRequest, message, field, code: "context_length_exceeded");
+            ? $"{what}, which leaves no room for an answer in this model's context of {error.ContextLength:N0} tokens. Shorten '{fields.Messages}'."
+            : $"{what}; with '{maxTokens}' of {error.MaxOutputTokens:N0} that is more than this model's context of {error.ContextLength:N0} tokens. Shorten '{fields.Messages}' or lower '{maxTokens}'.";
+        return new(StatusCodes.Status400BadRequest, message, fields.Messages, code: "context_length_exceeded");
     }
 
     private static OpenAIRequestException Schema(JsonSchemaException error, MappedChatRequest? request)
     {
-        string param = "response_format.json_schema.schema";
-        string where = "'response_format'";
+        RequestFieldNames fields = request?.Fields ?? RequestFieldNames.ChatCompletions;
+        string param = fields.Schema;
+        string where = $"'{fields.ResponseFormat}'";
         if (error.ToolName is { } tool)
         {
             int index = request?.Options.Tools?.Select(t => t.Name).ToList().IndexOf(tool) ?? -1;
-            param = index >= 0 ? $"tools[{index}].function.parameters" : "tools";
+            param = index >= 0 ? fields.ToolParametersOf(index) : "tools";
             where = $"the parameters of tool '{tool}'";
         }
         // The limits a schema can exceed are the server's options: named so its operator knows which to raise.
@@ -83,7 +82,12 @@ internal static partial class ChatRequestErrors
 
     private static OpenAIRequestException Invalid(ArgumentException error, MappedChatRequest? request)
     {
-        string Wire(string name) => name is "MaxOutputTokens" or "MaxNewTokens" ? request?.MaxTokensParam ?? "max_tokens" : WireNames.GetValueOrDefault(name, name);
+        string Wire(string name) => name switch
+        {
+            "MaxOutputTokens" or "MaxNewTokens" => request?.MaxTokensParam ?? "max_tokens",
+            "ResponseFormat" or "Messages" when request is not null => name == "Messages" ? request.Fields.Messages : request.Fields.ResponseFormat,
+            _ => WireNames.GetValueOrDefault(name, name),
+        };
         string message = error.ParamName is { } parameter ? error.Message.Replace($" (Parameter '{parameter}')", "", StringComparison.Ordinal) : error.Message;
         string? param = null;
         message = DotNetName().Replace(message, match =>

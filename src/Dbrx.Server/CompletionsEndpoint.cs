@@ -14,24 +14,24 @@ namespace Dbrx.Server;
 /// </summary>
 internal sealed class CompletionsEndpoint(GenerationResponder responder, ServedModel model, DbrxServerOptions options)
 {
-    public Task<IResult> HandleAsync(HttpContext context) => responder.RespondAsync(
-        context,
-        async stop => OpenAICompletionMapper.ToChatRequest(await ChatCompletionRequestReader.ReadAsync(context, options.MaxRequestBodyBytes, OpenAIJson.Wire.CompletionRequest, stop), options),
-        request => new Format(request, model.Id));
+    public Task<IResult> HandleAsync(HttpContext context) => responder.RespondAsync(context, async stop =>
+    {
+        CompletionRequest body = await RequestBodyReader.ReadAsync(context, options.MaxRequestBodyBytes, OpenAIJson.Wire.CompletionRequest, stop);
+        return new Format(OpenAICompletionMapper.ToChatRequest(body, options), model.Id);
+    });
 
     /// <summary>A text completion, or its chunks; each choice's log-probability offsets run on across its chunks.</summary>
-    private sealed class Format(MappedChatRequest request, string model) : IAnswerFormat
+    private sealed class Format(MappedChatRequest request, string model) : ChunkedAnswerFormat(request, "cmpl-", model)
     {
-        private readonly ChunkStream chunks = new("cmpl-" + Guid.NewGuid().ToString("N"), model, DateTimeOffset.UtcNow.ToUnixTimeSeconds(), request.IncludeUsage, request.LogProbabilities);
         private readonly Dictionary<int, int> offsets = [];
 
-        public IResult Whole(IReadOnlyList<ChatResponseUpdate> updates) =>
-            Results.Json(OpenAICompletionMapper.ToCompletion(updates, chunks.Id, chunks.Model, chunks.Created, request.LogProbabilities), OpenAIJson.Wire.TextCompletion);
+        protected override IResult Whole(IReadOnlyList<ChatResponseUpdate> updates) =>
+            Results.Json(OpenAICompletionMapper.ToCompletion(updates, Stream.Id, Stream.Model, Stream.Created, Request.LogProbabilities), OpenAIJson.Wire.TextCompletion);
 
-        public IEnumerable<string> Chunks(ChatResponseUpdate update)
+        protected override IEnumerable<string> Chunks(ChatResponseUpdate update)
         {
             int offset = offsets.GetValueOrDefault(update.GetChoiceIndex());
-            IEnumerable<TextCompletion> made = OpenAICompletionMapper.ToChunks(update, chunks, ref offset);
+            IEnumerable<TextCompletion> made = OpenAICompletionMapper.ToChunks(update, Stream, ref offset);
             offsets[update.GetChoiceIndex()] = offset;
             return made.Select(chunk => JsonSerializer.Serialize(chunk, OpenAIJson.Wire.TextCompletion));
         }

@@ -11,10 +11,11 @@ public static class DbrxOpenAIEndpointRouteBuilderExtensions
 {
     /// <summary>
     /// Maps <c>POST /v1/chat/completions</c>, <c>POST /v1/completions</c> (a raw text prompt, for a base model),
-    /// <c>GET /v1/models</c> and <c>GET /v1/models/{id}</c>, and the endpoints that render a request to the token ids
-    /// the engine would prefill: <c>POST /v1/chat/completions/render</c>, <c>POST /v1/completions/render</c>,
-    /// <c>POST /tokenize</c> and <c>POST /detokenize</c> (vLLM's shapes; what llm-d's precise prefix-cache routing
-    /// calls). All behind the API key, when one is configured. Needs <c>services.AddDbrxOpenAI()</c>. Health and metrics are the application's to map:
+    /// <c>POST /v1/responses</c> with <c>GET</c> and <c>DELETE /v1/responses/{id}</c>, <c>GET /v1/models</c> and
+    /// <c>GET /v1/models/{id}</c>, and the endpoints that render a request to the token ids the engine would prefill:
+    /// <c>POST /v1/chat/completions/render</c>, <c>POST /v1/completions/render</c>, <c>POST /tokenize</c> and
+    /// <c>POST /detokenize</c> (vLLM's shapes; what llm-d's precise prefix-cache routing calls). All behind the API
+    /// key, when one is configured. Needs <c>services.AddDbrxOpenAI()</c>. Health and metrics are the application's to map:
     /// <see cref="MapDbrxHealthChecks"/>, and any exporter of <c>DbrxServerTelemetry.MeterNames</c>.
     /// </summary>
     /// <returns>The <c>/v1</c> group, for more conventions (CORS, rate limiting, authorization).</returns>
@@ -23,9 +24,12 @@ public static class DbrxOpenAIEndpointRouteBuilderExtensions
         ArgumentNullException.ThrowIfNull(endpoints);
         RouteGroupBuilder v1 = endpoints.MapGroup("/v1").AddEndpointFilter<ApiKeyFilter>();
         v1.MapPost("/chat/completions", (HttpContext context, ChatCompletionsEndpoint endpoint) => endpoint.HandleAsync(context));
+        v1.MapPost("/completions", (HttpContext context, CompletionsEndpoint endpoint) => endpoint.HandleAsync(context));
+        v1.MapPost("/responses", (HttpContext context, ResponsesEndpoint endpoint) => endpoint.CreateAsync(context));
+        v1.MapGet("/responses/{id}", (string id, ResponsesEndpoint endpoint, CancellationToken cancellationToken) => endpoint.GetAsync(id, cancellationToken));
+        v1.MapDelete("/responses/{id}", (string id, ResponsesEndpoint endpoint, CancellationToken cancellationToken) => endpoint.DeleteAsync(id, cancellationToken));
         v1.MapGet("/models", ModelsEndpoint.List);
         v1.MapGet("/models/{id}", ModelsEndpoint.Get);
-        v1.MapPost("/completions", (HttpContext context, CompletionsEndpoint endpoint) => endpoint.HandleAsync(context));
         PromptEndpoints.Map(v1, endpoints);
         return v1;
     }

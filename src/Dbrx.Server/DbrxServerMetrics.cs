@@ -4,7 +4,7 @@ using Microsoft.Extensions.AI;
 namespace Dbrx.Server;
 
 /// <summary>
-/// The server's instruments, on the meter <see cref="DbrxServerTelemetry.MeterName"/>: chat completion requests by
+/// The server's instruments, on the meter <see cref="DbrxServerTelemetry.MeterName"/>: model requests (chat and text completions, responses) by
 /// outcome, prompt, cached and generated tokens, and histograms of the time to the first token and per output token.
 /// The engine's queue and batch figures and the JSON-schema cache's are on the chat client's meters.
 /// </summary>
@@ -20,7 +20,7 @@ internal sealed class DbrxServerMetrics
     public DbrxServerMetrics(IMeterFactory meters)
     {
         Meter meter = meters.Create(DbrxServerTelemetry.MeterName);
-        requests = meter.CreateCounter<long>("dbrx.server.requests", "{request}", "Chat completion requests by outcome (ok, cancelled, bad_request, not_found, too_large, busy, unavailable, error), and requests refused for their API key (unauthorized).");
+        requests = meter.CreateCounter<long>("dbrx.server.requests", "{request}", "Chat completion, text completion and Responses API requests by outcome (ok, cancelled, bad_request, not_found, too_large, busy, unavailable, error), and requests refused for their API key (unauthorized).");
         promptTokens = meter.CreateCounter<long>("dbrx.server.prompt_tokens", "{token}", "Prompt tokens of answered requests.");
         cachedPromptTokens = meter.CreateCounter<long>("dbrx.server.cached_prompt_tokens", "{token}", "Prompt tokens taken from an earlier request's cache instead of prefilled.");
         generatedTokens = meter.CreateCounter<long>("dbrx.server.generated_tokens", "{token}", "Tokens generated for answered requests.");
@@ -30,7 +30,7 @@ internal sealed class DbrxServerMetrics
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5] });
     }
 
-    /// <summary>Starts measuring one chat completion request.</summary>
+    /// <summary>Starts measuring one model request.</summary>
     public RequestObservation Observe() => new(this);
 
     /// <summary>Counts a request that ended with <paramref name="outcome"/>.</summary>

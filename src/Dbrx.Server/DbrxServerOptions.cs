@@ -32,6 +32,9 @@ public sealed class DbrxServerOptions
     /// <summary>Most choices (<c>n</c>) a request may ask for; each takes a batch row. Keep it within the chat client's own limit (<c>DbrxChatClientOptions.MaxChoices</c>, 8 by default). Default 8.</summary>
     public int MaxChoices { get; set; } = 8;
 
+    /// <summary>Where <c>/v1/responses</c> keeps stored responses, and how many (configuration key <c>DbrxServer:ResponseStore</c>).</summary>
+    public DbrxResponseStoreOptions ResponseStore { get; set; } = new();
+
     /// <summary>Throws <see cref="ArgumentException"/> naming the first option that cannot work.</summary>
     public void Validate()
     {
@@ -47,5 +50,8 @@ public sealed class DbrxServerOptions
             throw new ArgumentException($"DbrxServerOptions.RetryAfterSeconds must be at least 1, not {RetryAfterSeconds}.");
         if (MaxChoices < 1)
             throw new ArgumentException($"DbrxServerOptions.MaxChoices must be at least 1, not {MaxChoices}.");
+        if (ResponseStore is null)
+            throw new ArgumentException("DbrxServerOptions.ResponseStore must not be null.");
+        ResponseStore.Validate();
     }
 }

@@ -25,9 +25,12 @@ public static class DbrxServerServiceCollectionExtensions
         services.AddHostedService<OpenAccessWarning>();
         services.AddMetrics();
         services.AddSingleton<DbrxServerMetrics>();
+        services.AddSingleton<RequestRefusal>();
         services.AddSingleton<GenerationResponder>();
         services.AddSingleton<ChatCompletionsEndpoint>();
         services.AddSingleton<CompletionsEndpoint>();
+        services.AddSingleton<IResponseStore>(_ => options.ResponseStore.SqlitePath is null ? new MemoryResponseStore(options.ResponseStore) : new SqliteResponseStore(options.ResponseStore));
+        services.AddSingleton<ResponsesEndpoint>();
         services.AddSingleton<PromptEndpoints>();
         return services;
     }

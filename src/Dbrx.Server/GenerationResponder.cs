@@ -1,6 +1,4 @@
-using System.Text.Json;
-using Dbrx.Server.Wire;
-using Microsoft.AspNetCore.Connections;
+using System.Net.ServerSentEvents;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Hosting;
@@ -9,32 +7,35 @@ using Microsoft.Extensions.Logging;
 namespace Dbrx.Server;
 
 /// <summary>
-/// What every generating endpoint does with a request once it has read it: checks the model, runs it on the chat
-/// client, and answers with the whole answer or, with <c>stream</c>, server-sent chunks ending in <c>data: [DONE]</c>,
+/// What every generating endpoint (chat completions, text completions, responses) does with a request: reads it, checks
+/// the model, runs it on the chat client, and answers with the whole answer or, with <c>stream</c>, server-sent events,
 /// in the endpoint's <see cref="IAnswerFormat"/>. The request is cancelled, and its batch row freed, when the client
 /// disconnects or the host stops; its outcome, first token and usage are counted (<see cref="RequestObservation"/>).
 /// </summary>
 /// <remarks>
 /// The model's first update is awaited before the response starts, so every failure the engine reports up front (an
-/// over-long prompt, a full queue) still gets its own status: 400, or 429 with <c>Retry-After</c>. A failure after
-/// streaming has begun ends the stream with an error event.
+/// over-long prompt, a full queue) still gets its own status (<see cref="RequestRefusal"/>): 400, or 429 with
+/// <c>Retry-After</c>. A failure after streaming has begun is logged and ends the stream with the format's error event,
+/// which says only where to look.
 /// </remarks>
-internal sealed class GenerationResponder(IChatClient client, ServedModel model, DbrxServerOptions options, DbrxServerMetrics metrics, IHostApplicationLifetime lifetime, ILogger<GenerationResponder> logger)
+internal sealed class GenerationResponder(IChatClient client, ServedModel model, DbrxServerMetrics metrics, IHostApplicationLifetime lifetime, RequestRefusal refusal, ILogger<GenerationResponder> logger)
 {
-    /// <summary>Reads the request with <paramref name="read"/> and answers it in the format <paramref name="format"/> makes for it.</summary>
-    public async Task<IResult> RespondAsync(HttpContext context, Func<CancellationToken, Task<MappedChatRequest>> read, Func<MappedChatRequest, IAnswerFormat> format)
+    /// <summary>Reads the request with <paramref name="read"/>, as the format it is answered in, and answers it.</summary>
+    /// <param name="context">The HTTP request.</param>
+    /// <param name="read">Reads, checks and maps the body; cancelled when the client goes away or the host stops.</param>
+    public async Task<IResult> RespondAsync(HttpContext context, Func<CancellationToken, Task<IAnswerFormat>> read)
     {
         RequestObservation observation = metrics.Observe();
         var stop = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, lifetime.ApplicationStopping);
         IAsyncEnumerator<ChatResponseUpdate>? updates = null;
-        MappedChatRequest? request = null;
+        IAnswerFormat? answer = null;
         bool streaming = false;
         try
         {
-            request = await read(stop.Token);
+            answer = await read(stop.Token);
+            MappedChatRequest request = answer.Request;
             if (request.Model != model.Id)
                 throw ModelsEndpoint.NotFound(request.Model, model);
-            IAnswerFormat answer = format(request);
             updates = client.GetStreamingResponseAsync(request.Messages, request.Options, stop.Token).GetAsyncEnumerator(stop.Token);
             if (!await updates.MoveNextAsync())
                 throw new InvalidOperationException("The chat client ended the answer without any update.");
@@ -50,12 +51,13 @@ internal sealed class GenerationResponder(IChatClient client, ServedModel model,
                 observation.Saw(updates.Current);
                 all.Add(updates.Current);
             }
+            IResult whole = await answer.WholeAsync(all);
             observation.End(RequestObservation.Ok);
-            return answer.Whole(all);
+            return whole;
         }
         catch (Exception e)
         {
-            return Refuse(context, e, request, observation);
+            return refusal.Refuse(context, e, answer?.Request, observation);
         }
         finally
         {
@@ -69,19 +71,21 @@ internal sealed class GenerationResponder(IChatClient client, ServedModel model,
         }
     }
 
-    /// <summary>The chunks of a streamed answer, as server-sent event data, whose first update is already <c>Current</c>.</summary>
-    private async IAsyncEnumerable<string> Stream(IAsyncEnumerator<ChatResponseUpdate> updates, CancellationTokenSource stop, RequestObservation observation, IAnswerFormat answer, string requestId)
+    /// <summary>The events of a streamed answer whose first update is already <c>Current</c>.</summary>
+    private async IAsyncEnumerable<SseItem<string>> Stream(IAsyncEnumerator<ChatResponseUpdate> updates, CancellationTokenSource stop, RequestObservation observation, IAnswerFormat answer, string requestId)
     {
         using (stop)
         await using (updates)
         {
             try
             {
+                foreach (SseItem<string> e in answer.Start())
+                    yield return e;
                 Exception? failure = null;
                 while (true)
                 {
-                    foreach (string chunk in answer.Chunks(updates.Current))
-                        yield return chunk;
+                    foreach (SseItem<string> e in answer.Add(updates.Current))
+                        yield return e;
                     try
                     {
                         if (!await updates.MoveNextAsync())
@@ -96,15 +100,17 @@ internal sealed class GenerationResponder(IChatClient client, ServedModel model,
                 }
                 if (failure is null)
                 {
+                    // Counted before the last events go out: a client that has read them may look at /metrics at once.
+                    IEnumerable<SseItem<string>> last = await answer.FinishAsync();
                     observation.End(RequestObservation.Ok);
-                    yield return "[DONE]";
+                    foreach (SseItem<string> e in last)
+                        yield return e;
                 }
                 else if (!(failure is OperationCanceledException && stop.IsCancellationRequested))
                 {
                     logger.LogError(failure, "A streamed answer failed after it started (request id {RequestId}).", requestId);
                     observation.End(RequestObservation.Error);
-                    OpenAIRequestException error = ChatRequestErrors.ServerError(requestId);
-                    yield return JsonSerializer.Serialize(new OpenAIErrorResponse(new OpenAIError(error.Message, error.Type, null, null)), OpenAIJson.Wire.OpenAIErrorResponse);
+                    yield return answer.Fail(ChatRequestErrors.ServerError(requestId).Message);
                 }
             }
             finally
@@ -113,26 +119,5 @@ internal sealed class GenerationResponder(IChatClient client, ServedModel model,
                 observation.End(RequestObservation.Cancelled);
             }
         }
-    }
-
-    /// <summary>The error response for a request that failed before its answer started, with its outcome counted.</summary>
-    private IResult Refuse(HttpContext context, Exception error, MappedChatRequest? request, RequestObservation observation)
-    {
-        // The client went away: whatever failed on the way (a cancelled read or generation, a reset while the body was
-        // read, which Kestrel may report before it aborts the request) is no fault.
-        if (context.RequestAborted.IsCancellationRequested || error is ConnectionResetException)
-        {
-            observation.End(RequestObservation.Cancelled);
-            return Results.Empty;
-        }
-        OpenAIRequestException refusal = error is OperationCanceledException or ObjectDisposedException && lifetime.ApplicationStopping.IsCancellationRequested
-            ? new(StatusCodes.Status503ServiceUnavailable, "The server is shutting down.", type: "server_error")
-            : ChatRequestErrors.Translate(error, request, context.TraceIdentifier);
-        if (refusal.Status == StatusCodes.Status500InternalServerError)
-            logger.LogError(error, "A request failed (request id {RequestId}).", context.TraceIdentifier);
-        if (refusal.Status == StatusCodes.Status429TooManyRequests)
-            context.Response.Headers.RetryAfter = options.RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        observation.End(RequestObservation.ForStatus(refusal.Status));
-        return refusal.ToResult();
     }
 }

@@ -90,8 +90,11 @@ internal static partial class OpenAIChatMapper
     {
         Id = call.CallId,
         Type = "function",
-        Function = new FunctionCallWire { Name = call.Name, Arguments = JsonSerializer.Serialize(call.Arguments ?? new Dictionary<string, object?>(), CompactArguments) },
+        Function = new FunctionCallWire { Name = call.Name, Arguments = ArgumentsText(call) },
     };
+
+    /// <summary>A call's arguments as OpenAI writes them: a compact JSON object in a string.</summary>
+    internal static string ArgumentsText(FunctionCallContent call) => JsonSerializer.Serialize(call.Arguments ?? new Dictionary<string, object?>(), CompactArguments);
 
     private static string? FinishReason(ChatFinishReason? reason) => reason switch
     {

@@ -7,7 +7,7 @@ using Microsoft.Extensions.AI;
 
 namespace Dbrx.Server;
 
-/// <summary>A chat completion request translated to Microsoft.Extensions.AI, with how to answer it.</summary>
+/// <summary>A generation request (a chat or text completion, a response) translated to Microsoft.Extensions.AI, with how to answer it.</summary>
 /// <param name="Model">The model the client asked for.</param>
 /// <param name="Messages">The conversation.</param>
 /// <param name="Options">Sampling, length, stop strings, tools and the response format.</param>
@@ -15,8 +15,12 @@ namespace Dbrx.Server;
 /// <param name="IncludeUsage">With <paramref name="Stream"/>: end with a chunk that holds the usage.</param>
 /// <param name="MaxTokensParam">The field the answer's length came in (<c>max_completion_tokens</c> or <c>max_tokens</c>), for errors about it.</param>
 /// <param name="LogProbabilities">The request asked for log-probabilities: each choice carries its tokens'.</param>
-/// <param name="PromptParam">The field the prompt came in (<c>messages</c>, or a completion's <c>prompt</c>), for errors about its length.</param>
-internal sealed record MappedChatRequest(string Model, List<ChatMessage> Messages, ChatOptions Options, bool Stream, bool IncludeUsage, string MaxTokensParam = "max_tokens", bool LogProbabilities = false, string PromptParam = "messages");
+/// <param name="FieldNames">The API's names of the fields errors point at (chat completions' by default; a text completion's and a response's differ).</param>
+internal sealed record MappedChatRequest(string Model, List<ChatMessage> Messages, ChatOptions Options, bool Stream, bool IncludeUsage, string MaxTokensParam = "max_tokens", bool LogProbabilities = false, RequestFieldNames? FieldNames = null)
+{
+    /// <summary>The names errors use.</summary>
+    public RequestFieldNames Fields => FieldNames ?? RequestFieldNames.ChatCompletions;
+}
 
 /// <summary>
 /// The one translation between OpenAI's chat completions wire format and Microsoft.Extensions.AI, both ways: a request
@@ -102,7 +106,8 @@ internal static partial class OpenAIChatMapper
         return new MappedChatRequest(request.Model, conversation, options, stream, stream && request.StreamOptions?.IncludeUsage == true, maxTokensParam, request.Logprobs == true);
     }
 
-    private static double? InRange(double? value, string param, double minimum, double maximum, string range) =>
+    /// <summary><paramref name="value"/> when it is absent or in [<paramref name="minimum"/>, <paramref name="maximum"/>]; a 400 naming <paramref name="param"/> otherwise.</summary>
+    internal static double? InRange(double? value, string param, double minimum, double maximum, string range) =>
         value is not { } v || (v >= minimum && v <= maximum) ? value : throw OpenAIRequestException.Invalid(param, $"'{param}' must be in {range}, not {v.ToString(CultureInfo.InvariantCulture)}.");
 
     private static int? MaxTokens(ChatCompletionRequest request)
@@ -155,14 +160,20 @@ internal static partial class OpenAIChatMapper
             case "json_schema":
                 if (format.JsonSchema is not { } schema)
                     throw OpenAIRequestException.Invalid("response_format.json_schema", "'response_format.json_schema' is required when 'response_format.type' is 'json_schema'.");
-                if (schema.Schema is not { } body || body.ValueKind == JsonValueKind.Null)
-                    return ChatResponseFormat.Json;
-                if (body.ValueKind != JsonValueKind.Object)
-                    throw OpenAIRequestException.Invalid("response_format.json_schema.schema", $"'response_format.json_schema.schema' must be a JSON schema object, not {Describe(body)}.");
-                return ChatResponseFormat.ForJsonSchema(body, schema.Name, schema.Description);
+                return SchemaFormat(schema.Schema, schema.Name, schema.Description, "response_format.json_schema.schema");
             default:
                 throw OpenAIRequestException.Invalid("response_format.type", $"'response_format.type' must be 'text', 'json_object' or 'json_schema', not '{format.Type}'.");
         }
+    }
+
+    /// <summary>A JSON schema response format (always enforced, <c>strict</c> or not); no schema at all is any JSON.</summary>
+    internal static ChatResponseFormat SchemaFormat(JsonElement? schema, string? name, string? description, string path)
+    {
+        if (schema is not { } body || body.ValueKind == JsonValueKind.Null)
+            return ChatResponseFormat.Json;
+        if (body.ValueKind != JsonValueKind.Object)
+            throw OpenAIRequestException.Invalid(path, $"'{path}' must be a JSON schema object, not {Describe(body)}.");
+        return ChatResponseFormat.ForJsonSchema(body, name, description);
     }
 
     private static (IList<AITool>? Tools, ChatToolMode? Mode) Tools(List<ToolWire?>? tools, JsonElement? choice)
@@ -174,27 +185,42 @@ internal static partial class OpenAIChatMapper
             ToolWire tool = tools![i] ?? throw OpenAIRequestException.Invalid(path, $"'{path}' must be a tool object, not null.");
             if (tool.Type != "function")
                 throw OpenAIRequestException.Invalid($"{path}.type", $"'{path}.type' must be 'function', not '{tool.Type}'.");
-            if (tool.Function?.Name is not { } name || !FunctionName().IsMatch(name))
-                throw OpenAIRequestException.Invalid($"{path}.function.name", $"'{path}.function.name' must be 1 to 64 letters, digits, underscores or dashes, not '{tool.Function?.Name}'.");
-            JsonElement schema = tool.Function.Parameters is { ValueKind: not JsonValueKind.Null } parameters ? parameters : EmptyObjectSchema;
-            if (schema.ValueKind != JsonValueKind.Object)
-                throw OpenAIRequestException.Invalid($"{path}.function.parameters", $"'{path}.function.parameters' must be a JSON schema object, not {Describe(schema)}.");
-            declared.Add(AIFunctionFactory.CreateDeclaration(name, tool.Function.Description, schema));
+            declared.Add(Declare(tool.Function?.Name, tool.Function?.Description, tool.Function?.Parameters, $"{path}.function"));
         }
 
         ChatToolMode? mode = choice switch
         {
             null or { ValueKind: JsonValueKind.Null } => null,
-            { ValueKind: JsonValueKind.String } text => text.GetString() switch
-            {
-                "none" => ChatToolMode.None,
-                "auto" => ChatToolMode.Auto,
-                "required" => ChatToolMode.RequireAny,
-                var other => throw OpenAIRequestException.Invalid("tool_choice", $"'tool_choice' must be 'none', 'auto', 'required' or a function, not '{other}'."),
-            },
+            { ValueKind: JsonValueKind.String } text => ToolMode(text.GetString()),
             { ValueKind: JsonValueKind.Object } named => ChatToolMode.RequireSpecific(NamedFunction(named)),
             { } other => throw OpenAIRequestException.Invalid("tool_choice", $"'tool_choice' must be a string or an object, not {Describe(other)}."),
         };
+        return (declared.Count == 0 ? null : declared, Checked(mode, declared));
+    }
+
+    /// <summary>A function declaration; <paramref name="path"/> is where the name and parameters are, for errors.</summary>
+    internal static AITool Declare(string? name, string? description, JsonElement? parameters, string path)
+    {
+        if (name is null || !FunctionName().IsMatch(name))
+            throw OpenAIRequestException.Invalid($"{path}.name", $"'{path}.name' must be 1 to 64 letters, digits, underscores or dashes, not '{name}'.");
+        JsonElement schema = parameters is { ValueKind: not JsonValueKind.Null } given ? given : EmptyObjectSchema;
+        if (schema.ValueKind != JsonValueKind.Object)
+            throw OpenAIRequestException.Invalid($"{path}.parameters", $"'{path}.parameters' must be a JSON schema object, not {Describe(schema)}.");
+        return AIFunctionFactory.CreateDeclaration(name, description, schema);
+    }
+
+    /// <summary>The tool mode a string <c>tool_choice</c> names.</summary>
+    internal static ChatToolMode ToolMode(string? choice) => choice switch
+    {
+        "none" => ChatToolMode.None,
+        "auto" => ChatToolMode.Auto,
+        "required" => ChatToolMode.RequireAny,
+        _ => throw OpenAIRequestException.Invalid("tool_choice", $"'tool_choice' must be 'none', 'auto', 'required' or a function, not '{choice}'."),
+    };
+
+    /// <summary><paramref name="mode"/>, refused when it requires a call that <paramref name="declared"/> cannot give.</summary>
+    internal static ChatToolMode? Checked(ChatToolMode? mode, List<AITool> declared)
+    {
         if (mode is RequiredChatToolMode required)
         {
             if (declared.Count == 0)
@@ -202,7 +228,7 @@ internal static partial class OpenAIChatMapper
             if (required.RequiredFunctionName is { } wanted && !declared.Any(t => t.Name == wanted))
                 throw OpenAIRequestException.Invalid("tool_choice", $"'tool_choice' names the function '{wanted}', which is not in 'tools'.");
         }
-        return (declared.Count == 0 ? null : declared, mode);
+        return mode;
     }
 
     private static string NamedFunction(JsonElement choice)
@@ -244,7 +270,15 @@ internal static partial class OpenAIChatMapper
     }
 
     /// <summary>A content string, or its text parts joined; other parts are refused, naming the part.</summary>
-    private static string? Text(JsonElement? content, string path, bool required)
+    private static string? Text(JsonElement? content, string path, bool required) => Text(content, path, required, ChatTextParts);
+
+    private static readonly string[] ChatTextParts = ["text"];
+
+    /// <summary>
+    /// A content string, or its parts of a type in <paramref name="textParts"/> joined (each with a string <c>text</c>);
+    /// other parts are refused, naming the part.
+    /// </summary>
+    internal static string? Text(JsonElement? content, string path, bool required, string[] textParts)
     {
         switch (content)
         {
@@ -259,14 +293,15 @@ internal static partial class OpenAIChatMapper
                 {
                     string partPath = $"{path}[{i++}]";
                     string? type = part.ValueKind == JsonValueKind.Object && part.TryGetProperty("type", out JsonElement t) && t.ValueKind == JsonValueKind.String ? t.GetString() : null;
-                    if (type is "text" && part.TryGetProperty("text", out JsonElement value) && value.ValueKind == JsonValueKind.String)
+                    bool isText = type is not null && textParts.Contains(type);
+                    if (isText && part.TryGetProperty("text", out JsonElement value) && value.ValueKind == JsonValueKind.String)
                         joined.Add(value.GetString()!);
-                    else if (type is "text")
+                    else if (isText)
                         throw OpenAIRequestException.Invalid($"{partPath}.text", $"'{partPath}.text' must be a string.");
                     else if (type is null)
                         throw OpenAIRequestException.Invalid($"{partPath}.type", $"'{partPath}' must be a content part object with a 'type'.");
                     else
-                        throw OpenAIRequestException.Invalid(partPath, $"'{partPath}' is a '{type}' part: this server's model reads text only, so only 'text' parts are accepted.");
+                        throw OpenAIRequestException.Invalid(partPath, $"'{partPath}' is a '{type}' part: this server's model reads text only, so only {string.Join(" and ", textParts.Select(p => $"'{p}'"))} parts are accepted.");
                 }
                 return string.Join("\n", joined);
             case { } other:
@@ -284,21 +319,26 @@ internal static partial class OpenAIChatMapper
             throw OpenAIRequestException.Invalid($"{path}.id", $"'{path}.id' is required.");
         if (string.IsNullOrEmpty(call.Function?.Name))
             throw OpenAIRequestException.Invalid($"{path}.function.name", $"'{path}.function.name' is required.");
-        Dictionary<string, object?> arguments;
+        return new FunctionCallContent(call.Id, call.Function.Name, Arguments(call.Function.Arguments, $"{path}.function.arguments"));
+    }
+
+    /// <summary>A call's arguments: a JSON object in a string (empty is no arguments).</summary>
+    internal static Dictionary<string, object?> Arguments(string? json, string path)
+    {
         try
         {
-            arguments = string.IsNullOrWhiteSpace(call.Function.Arguments)
+            return string.IsNullOrWhiteSpace(json)
                 ? []
-                : JsonSerializer.Deserialize<Dictionary<string, object?>>(call.Function.Arguments, AIJsonUtilities.DefaultOptions) ?? throw new JsonException("null");
+                : JsonSerializer.Deserialize<Dictionary<string, object?>>(json, AIJsonUtilities.DefaultOptions) ?? throw new JsonException("null");
         }
         catch (JsonException)
         {
-            throw OpenAIRequestException.Invalid($"{path}.function.arguments", $"'{path}.function.arguments' must be a JSON object in a string, not '{Shorten(call.Function.Arguments!)}'.");
+            throw OpenAIRequestException.Invalid(path, $"'{path}' must be a JSON object in a string, not '{Shorten(json!)}'.");
         }
-        return new FunctionCallContent(call.Id, call.Function.Name, arguments);
     }
 
-    private static string Describe(JsonElement element) => element.ValueKind switch
+    /// <summary>A JSON value's type, as errors name it.</summary>
+    internal static string Describe(JsonElement element) => element.ValueKind switch
     {
         JsonValueKind.Object => "an object",
         JsonValueKind.Array => "an array",

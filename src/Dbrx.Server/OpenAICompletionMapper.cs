@@ -55,7 +55,7 @@ internal static class OpenAICompletionMapper
         };
         MappedChatRequest mapped = OpenAIChatMapper.ToChatRequest(chat, limits);
         mapped.Options.WithRawPrompt();
-        return mapped with { PromptParam = "prompt" };
+        return mapped with { FieldNames = RequestFieldNames.Completions };
     }
 
     /// <summary>The prompt's text as a JSON string: a string, or an array holding one.</summary>

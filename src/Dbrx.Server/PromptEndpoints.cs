@@ -2,11 +2,9 @@ using System.Text.Json.Serialization.Metadata;
 using Dbrx.Extensions.AI;
 using Dbrx.Server.Wire;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.AI;
-using Microsoft.Extensions.Logging;
 
 namespace Dbrx.Server;
 
@@ -22,9 +20,9 @@ namespace Dbrx.Server;
 /// <item><c>POST /tokenize</c> (a <c>prompt</c> or <c>messages</c>, rendered the same way) to
 /// <c>{"count", "max_model_len", "tokens"}</c>, and <c>POST /detokenize</c> (<c>tokens</c>) to <c>{"prompt"}</c>, in vLLM's shapes.</item>
 /// </list>
-/// Errors are the generating endpoints' (<see cref="ChatRequestErrors"/>); nothing is counted as a request.
+/// Errors are the generating endpoints' (<see cref="RequestRefusal"/>); nothing is counted as a request.
 /// </summary>
-internal sealed class PromptEndpoints(IChatClient client, ServedModel model, DbrxServerOptions options, ILogger<PromptEndpoints> logger)
+internal sealed class PromptEndpoints(IChatClient client, ServedModel model, DbrxServerOptions options, RequestRefusal refusal)
 {
     /// <summary>Maps the render endpoints on <paramref name="v1"/>, and the tokenizer's at the root (where vLLM serves them), behind the API key.</summary>
     public static void Map(RouteGroupBuilder v1, IEndpointRouteBuilder root)
@@ -38,19 +36,19 @@ internal sealed class PromptEndpoints(IChatClient client, ServedModel model, Dbr
 
     public Task<IResult> RenderChatAsync(HttpContext context) => Respond(context, async stop =>
     {
-        ChatCompletionRequest body = await ChatCompletionRequestReader.ReadAsync(context, options.MaxRequestBodyBytes, stop);
+        ChatCompletionRequest body = await RequestBodyReader.ReadAsync(context, options.MaxRequestBodyBytes, OpenAIJson.Wire.ChatCompletionRequest, stop);
         return OpenAIChatMapper.ToChatRequest(body, options);
     }, tokens => new RenderResponse { TokenIds = tokens }, OpenAIJson.Wire.RenderResponse);
 
     public Task<IResult> RenderCompletionAsync(HttpContext context) => Respond(context, async stop =>
     {
-        CompletionRequest body = await ChatCompletionRequestReader.ReadAsync(context, options.MaxRequestBodyBytes, OpenAIJson.Wire.CompletionRequest, stop);
+        CompletionRequest body = await RequestBodyReader.ReadAsync(context, options.MaxRequestBodyBytes, OpenAIJson.Wire.CompletionRequest, stop);
         return OpenAICompletionMapper.ToChatRequest(body, options);
     }, tokens => new[] { new RenderResponse { TokenIds = tokens } }, OpenAIJson.Wire.RenderResponseArray);
 
     public Task<IResult> TokenizeAsync(HttpContext context) => Respond(context, async stop =>
     {
-        TokenizeRequest body = await ChatCompletionRequestReader.ReadAsync(context, options.MaxRequestBodyBytes, OpenAIJson.Wire.TokenizeRequest, stop);
+        TokenizeRequest body = await RequestBodyReader.ReadAsync(context, options.MaxRequestBodyBytes, OpenAIJson.Wire.TokenizeRequest, stop);
         string modelId = body.Model ?? model.Id;
         if ((body.Messages is null) == (body.Prompt is null))
             throw OpenAIRequestException.Invalid("prompt", "Send either 'prompt' (text) or 'messages' (a conversation), not both or neither.");
@@ -73,7 +71,7 @@ internal sealed class PromptEndpoints(IChatClient client, ServedModel model, Dbr
     {
         try
         {
-            DetokenizeRequest body = await ChatCompletionRequestReader.ReadAsync(context, options.MaxRequestBodyBytes, OpenAIJson.Wire.DetokenizeRequest, context.RequestAborted);
+            DetokenizeRequest body = await RequestBodyReader.ReadAsync(context, options.MaxRequestBodyBytes, OpenAIJson.Wire.DetokenizeRequest, context.RequestAborted);
             CheckModel(body.Model ?? model.Id);
             if (body.Tokens is not { } tokens)
                 throw OpenAIRequestException.Invalid("tokens", "Missing required parameter: 'tokens'.");
@@ -85,7 +83,7 @@ internal sealed class PromptEndpoints(IChatClient client, ServedModel model, Dbr
         }
         catch (Exception e)
         {
-            return Refuse(context, e, null);
+            return refusal.Refuse(context, e, null);
         }
     }
 
@@ -105,7 +103,7 @@ internal sealed class PromptEndpoints(IChatClient client, ServedModel model, Dbr
         }
         catch (Exception e)
         {
-            return Refuse(context, e, request);
+            return refusal.Refuse(context, e, request);
         }
     }
 
@@ -113,15 +111,5 @@ internal sealed class PromptEndpoints(IChatClient client, ServedModel model, Dbr
     {
         if (requested != model.Id)
             throw ModelsEndpoint.NotFound(requested, model);
-    }
-
-    private IResult Refuse(HttpContext context, Exception error, MappedChatRequest? request)
-    {
-        if (context.RequestAborted.IsCancellationRequested || error is ConnectionResetException)
-            return Results.Empty;
-        OpenAIRequestException refusal = ChatRequestErrors.Translate(error, request, context.TraceIdentifier);
-        if (refusal.Status == StatusCodes.Status500InternalServerError)
-            logger.LogError(error, "A render or tokenize request failed (request id {RequestId}).", context.TraceIdentifier);
-        return refusal.ToResult();
     }
 }

@@ -3,7 +3,7 @@ using Microsoft.Extensions.AI;
 
 namespace Dbrx.Server;
 
-/// <summary>One chat completion request as the metrics see it: when its first update came, its usage, how it ended.</summary>
+/// <summary>One model request (a chat or text completion, a response) as the metrics see it: when its first update came, its usage, how it ended.</summary>
 internal sealed class RequestObservation(DbrxServerMetrics metrics)
 {
     /// <summary>Outcomes, as the <c>outcome</c> tag of <c>dbrx.server.requests</c>.</summary>

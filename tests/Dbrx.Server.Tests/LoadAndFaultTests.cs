@@ -263,7 +263,7 @@ public sealed class LoadAndFaultTests(TinyModel model)
     /// Watches the answer to the request for <paramref name="maxOutputTokens"/> tokens as the server reads it from the
     /// DBRX client: whether the server read it to its end (its update with a finish reason) before letting it go.
     /// </summary>
-    private sealed class AnswerWatch(IChatClient inner, int maxOutputTokens) : DelegatingChatClient(inner)
+    internal sealed class AnswerWatch(IChatClient inner, int maxOutputTokens) : DelegatingChatClient(inner)
     {
         private readonly TaskCompletionSource<bool> readToTheEnd = new(TaskCreationOptions.RunContinuationsAsynchronously);
 

@@ -2,6 +2,7 @@ using System.CommandLine;
 using Dbrx.Cli.Serving;
 using Dbrx.Extensions.AI;
 using Dbrx.KvEvents;
+using Dbrx.Server;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.AI;
@@ -36,6 +37,8 @@ internal static class ServeCommand
         var context = new Option<int?>("--context-length") { Description = "Tokens per request, prompt and answer (default: max_seq_len capped at 4096)." };
         var maxTokens = new Option<int>("--default-max-tokens") { Description = "Most tokens per answer when a request sets no max_tokens.", DefaultValueFactory = _ => ChatDefaults.DefaultMaxOutputTokens };
         var systemPrompt = new Option<string?>("--system-prompt") { Description = "System prompt for conversations without one (default: dbrx-instruct's; \"\" for none)." };
+        var responsesDb = new Option<string?>("--responses-db") { Description = "A SQLite file to keep stored /v1/responses in (created if missing), so a restart loses none and previous_response_id still works (default: in memory)." };
+        var maxStored = new Option<int>("--max-stored-responses") { Description = "Most stored responses kept; beyond it the least recently used go.", DefaultValueFactory = _ => new DbrxResponseStoreOptions().MaxStoredResponses };
         var kvEvents = new Option<string?>("--kv-events") { Description = "Publish prefix-cache events for routers (llm-d's format) on this ZeroMQ endpoint, for example tcp://*:5557 (default: off)." };
         kvEvents.Validators.Add(result =>
         {
@@ -43,10 +46,10 @@ internal static class ServeCommand
                 result.AddError($"--kv-events must be a ZeroMQ endpoint such as tcp://*:5557, not '{value}'.");
         });
         var kvEventsTopic = new Option<string?>("--kv-events-topic") { Description = "The KV events' topic, kv@<host:port>@<model>: how routers reach this replica (default: from --host, --port and the model id; set it when they are 0.0.0.0 or 0)." };
-        var command = new Command("serve", "Serve the OpenAI API (/v1/chat/completions, /v1/completions, /v1/models), the render and tokenizer endpoints (/v1/chat/completions/render, /v1/completions/render, /tokenize, /detokenize), /health/live, /health/ready and /metrics over HTTP.")
+        var command = new Command("serve", "Serve the OpenAI API (/v1/chat/completions, /v1/completions, /v1/responses, /v1/models), the render and tokenizer endpoints (/v1/chat/completions/render, /v1/completions/render, /tokenize, /detokenize), /health/live, /health/ready and /metrics over HTTP.")
         {
             model.Model, model.Device, model.DType, model.Attention, model.Int4Modules, model.Int4GroupSize,
-            host, port, apiKeys, modelId, batch, queue, context, maxTokens, systemPrompt, kvEvents, kvEventsTopic,
+            host, port, apiKeys, modelId, batch, queue, context, maxTokens, systemPrompt, responsesDb, maxStored, kvEvents, kvEventsTopic,
         };
         command.SetAction(CliAction.Run(async (parse, _) =>
         {
@@ -72,7 +75,12 @@ internal static class ServeCommand
                 options.DefaultMaxOutputTokens = parse.GetValue(maxTokens);
                 options.SystemPrompt = parse.GetValue(systemPrompt);
             });
-            builder.Services.AddDbrxOpenAI(options => options.ApiKeys = parse.GetValue(apiKeys) ?? []);
+            builder.Services.AddDbrxOpenAI(options =>
+            {
+                options.ApiKeys = parse.GetValue(apiKeys) ?? [];
+                options.ResponseStore.SqlitePath = parse.GetValue(responsesDb);
+                options.ResponseStore.MaxStoredResponses = parse.GetValue(maxStored);
+            });
             builder.Services.AddDbrxHealthChecks();
             builder.Services.AddDbrxPrometheusMetrics();
             if (parse.GetValue(kvEvents) is { } endpoint)

@@ -27,6 +27,11 @@ namespace Dbrx.Server.Wire;
 [JsonSerializable(typeof(DetokenizeResponse))]
 [JsonSerializable(typeof(RenderResponse))]
 [JsonSerializable(typeof(RenderResponse[]), TypeInfoPropertyName = "RenderResponseArray")]
+[JsonSerializable(typeof(ResponseCreateRequest))]
+[JsonSerializable(typeof(ResponseObject))]
+[JsonSerializable(typeof(ResponseStreamEvent))]
+[JsonSerializable(typeof(ResponseDeletedWire))]
+[JsonSerializable(typeof(List<JsonElement>))]
 internal sealed partial class OpenAIJson : JsonSerializerContext
 {
     /// <summary>

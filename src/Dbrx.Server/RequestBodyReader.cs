@@ -1,23 +1,19 @@
 using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
 using System.Text.RegularExpressions;
-using Dbrx.Server.Wire;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 
 namespace Dbrx.Server;
 
 /// <summary>
-/// Reads a request's body (a chat completion's, and by the same rules the other endpoints'): no more than <see cref="DbrxServerOptions.MaxRequestBodyBytes"/> (else 413),
-/// all of it (a body cut short is a 400), JSON that parses (else 400 saying where), fields of the right JSON type (else
-/// 400 naming the field).
+/// Reads every endpoint's request body (a chat or text completion's, a response's, a tokenization's) by the same rules:
+/// no more than <see cref="DbrxServerOptions.MaxRequestBodyBytes"/> (else 413), all of it (a body cut short is a 400),
+/// JSON that parses (else 400 saying where), fields of the right JSON type (else 400 naming the field).
 /// </summary>
-internal static partial class ChatCompletionRequestReader
+internal static partial class RequestBodyReader
 {
-    public static Task<ChatCompletionRequest> ReadAsync(HttpContext context, long maxBytes, CancellationToken cancellationToken) =>
-        ReadAsync(context, maxBytes, OpenAIJson.Wire.ChatCompletionRequest, cancellationToken);
-
-    /// <summary>Reads another endpoint's body (a completion, a tokenization) by the same rules.</summary>
+    /// <summary>Reads a body of type <typeparamref name="T"/>, the endpoint's request.</summary>
     public static async Task<T> ReadAsync<T>(HttpContext context, long maxBytes, JsonTypeInfo<T> type, CancellationToken cancellationToken)
     {
         if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit)
