@@ -5,7 +5,7 @@ using OpenAI.Chat;
 
 namespace Dbrx.Server.Tests;
 
-/// <summary>The official OpenAI .NET SDK (OpenAI 2.15.0) against the server, as any OpenAI application would use it.</summary>
+/// <summary>The official OpenAI .NET SDK (OpenAI 2.14.0) against the server, as any OpenAI application would use it.</summary>
 [Collection("Server")]
 public sealed class OpenAISdkTests(ServerFixture fixture)
 {

@@ -9,9 +9,8 @@ namespace Dbrx.Server.Tests;
 /// invocation and as an Agent Framework <see cref="ChatClientAgent"/>, against the in-process client.
 /// </summary>
 /// <remarks>
-/// Whole answers only: Microsoft.Extensions.AI.OpenAI 10.11.0 is built against OpenAI 2.14.0, whose streaming
-/// <c>CreateResponseStreamingAsync</c> OpenAI 2.15.0 changed, so its streaming path throws MissingMethodException with
-/// the SDK this project uses. Streaming is checked with the SDK itself (<see cref="ResponsesSdkTests"/>).
+/// The tests use OpenAI 2.14.0, the SDK Microsoft.Extensions.AI.OpenAI 10.11.0 is built against: with 2.15.0 its
+/// Responses streaming throws MissingMethodException (2.15 changed <c>CreateResponseStreamingAsync</c>).
 /// </remarks>
 [Collection("Server")]
 public sealed class ResponsesExtensionsAITests(ServerFixture fixture)
@@ -66,6 +65,26 @@ public sealed class ResponsesExtensionsAITests(ServerFixture fixture)
         AssertTheLastRequestCarried(call.CallId);
         Assert.Equal("You forecast the weather.", fixture.Server.Requests.Last().Messages[0].Text);
         Assert.NotEmpty(response.Text);
+    }
+
+    [Fact]
+    public async Task StreamedEqualsWholeAtTemperatureZeroForTheClientAndAnAgent()
+    {
+        var options = new ChatOptions { Temperature = 0, MaxOutputTokens = 12 };
+        ChatResponse whole = await responses.GetResponseAsync("Name a planet.", options, Cancellation);
+        var streamed = new System.Text.StringBuilder();
+        await foreach (ChatResponseUpdate update in responses.GetStreamingResponseAsync("Name a planet.", options, Cancellation))
+            streamed.Append(update.Text);
+        Assert.NotEmpty(whole.Text);
+        Assert.Equal(whole.Text, streamed.ToString());
+
+        var agent = new ChatClientAgent(responses, instructions: "You name planets.", name: "namer");
+        AgentResponse agentWhole = await agent.RunAsync("Name a planet.", options: new ChatClientAgentRunOptions(options), cancellationToken: Cancellation);
+        var agentStreamed = new System.Text.StringBuilder();
+        await foreach (AgentResponseUpdate update in agent.RunStreamingAsync("Name a planet.", options: new ChatClientAgentRunOptions(options), cancellationToken: Cancellation))
+            agentStreamed.Append(update.Text);
+        Assert.NotEmpty(agentWhole.Text);
+        Assert.Equal(agentWhole.Text, agentStreamed.ToString());
     }
 
     [Fact]

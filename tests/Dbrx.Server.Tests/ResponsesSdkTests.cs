@@ -6,7 +6,7 @@ using OpenAI.Responses;
 
 namespace Dbrx.Server.Tests;
 
-/// <summary>The official OpenAI .NET SDK's Responses client (OpenAI 2.15.0) against <c>/v1/responses</c>.</summary>
+/// <summary>The official OpenAI .NET SDK's Responses client (OpenAI 2.14.0) against <c>/v1/responses</c>.</summary>
 [Collection("Server")]
 public sealed class ResponsesSdkTests(ServerFixture fixture)
 {
@@ -52,7 +52,7 @@ public sealed class ResponsesSdkTests(ServerFixture fixture)
 
         options.StreamingEnabled = true;
         var updates = new List<StreamingResponseUpdate>();
-        await foreach (StreamingResponseUpdate update in await responses.CreateResponseStreamingAsync(options, Cancellation))
+        await foreach (StreamingResponseUpdate update in responses.CreateResponseStreamingAsync(options, Cancellation))
             updates.Add(update);
 
         Assert.Equal(Enumerable.Range(0, updates.Count), updates.Select(u => u.SequenceNumber));
@@ -118,7 +118,7 @@ public sealed class ResponsesSdkTests(ServerFixture fixture)
 
         options.StreamingEnabled = true;
         var updates = new List<StreamingResponseUpdate>();
-        await foreach (StreamingResponseUpdate update in await responses.CreateResponseStreamingAsync(options, Cancellation))
+        await foreach (StreamingResponseUpdate update in responses.CreateResponseStreamingAsync(options, Cancellation))
             updates.Add(update);
 
         Assert.Equal(
