@@ -190,6 +190,19 @@ public sealed class DbrxChatClient : IChatClient
         return DbrxChatMapper.CountPromptTokens(messages, options, this.options, engine);
     }
 
+    /// <summary>
+    /// The token ids of the prompt a request with these messages and options renders to, as <see cref="CountPromptTokens"/>
+    /// counts them: what the engine prefills (unless <see cref="DbrxChatClientOptions.DropOldestMessages"/> leaves
+    /// messages out), so a router can hash its prefix-cache blocks as the engine will. Loads no model.
+    /// </summary>
+    /// <param name="messages">The conversation.</param>
+    /// <param name="options">The request's options; tools, tool mode, instructions and response format change the system turn.</param>
+    public int[] RenderPromptTokenIds(IEnumerable<ChatMessage> messages, ChatOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(messages);
+        return DbrxChatMapper.RenderPromptTokenIds(messages, options, this.options, engine);
+    }
+
     /// <inheritdoc/>
     public object? GetService(Type serviceType, object? serviceKey = null)
     {

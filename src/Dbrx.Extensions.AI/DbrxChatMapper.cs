@@ -209,11 +209,15 @@ internal static class DbrxChatMapper
     /// messages are dropped: the system turn (with instructions, tools and response format), the conversation and the
     /// generation prompt.
     /// </summary>
-    public static int CountPromptTokens(IEnumerable<ChatMessage> messages, ChatOptions? options, DbrxChatClientOptions clientOptions, IDbrxEngine engine)
+    public static int CountPromptTokens(IEnumerable<ChatMessage> messages, ChatOptions? options, DbrxChatClientOptions clientOptions, IDbrxEngine engine) =>
+        RenderPromptTokenIds(messages, options, clientOptions, engine).Length;
+
+    /// <summary>The token ids of the prompt <see cref="Map"/> renders for these messages and options, before any oldest messages are dropped.</summary>
+    public static int[] RenderPromptTokenIds(IEnumerable<ChatMessage> messages, ChatOptions? options, DbrxChatClientOptions clientOptions, IDbrxEngine engine)
     {
         var (tools, required, allowMultiple) = SelectTools(options);
         var (conversation, template) = Render([.. messages], SystemExtras(options, tools, required, allowMultiple), clientOptions, logger: null);
-        return template.Encode(conversation, addGenerationPrompt: true, engine.Tokenizer).Length;
+        return template.Encode(conversation, addGenerationPrompt: true, engine.Tokenizer);
     }
 
     /// <summary>What the system turn gets beyond the system prompt: instructions, the tools, the response format.</summary>

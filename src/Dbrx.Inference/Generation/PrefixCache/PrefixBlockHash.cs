@@ -6,9 +6,10 @@ namespace Dbrx.Inference.Generation.PrefixCache;
 /// <summary>
 /// A block's identity: a chained hash of its tokens and its parent block's hash (the scheme of vLLM's prefix caching
 /// and llm-d's indexer), so a block stands for its whole prefix. XxHash64; the index keeps each block's tokens and
-/// parent too and compares them, so a collision is a miss, never a wrong answer.
+/// parent too and compares them, so a collision is a miss, never a wrong answer. Public so that a router in front of
+/// several engines (Dbrx.Gateway) computes the very identities an engine's KV-cache events name.
 /// </summary>
-internal static class PrefixBlockHash
+public static class PrefixBlockHash
 {
     /// <summary>The parent hash of a sequence's first block.</summary>
     public const ulong Root = 0;
@@ -26,5 +27,21 @@ internal static class PrefixBlockHash
             hash.Append(bytes[..4]);
         }
         return hash.GetCurrentHashAsUInt64();
+    }
+
+    /// <summary>
+    /// The hashes of the whole blocks of <paramref name="blockTokens"/> tokens that <paramref name="tokens"/> starts
+    /// with, each chained to the one before from <see cref="Root"/>: what the engine's prefix cache names them. A last
+    /// partial block has no identity and is left out.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="blockTokens"/> is less than 1.</exception>
+    public static ulong[] Chain(ReadOnlySpan<int> tokens, int blockTokens)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(blockTokens, 1);
+        var hashes = new ulong[tokens.Length / blockTokens];
+        ulong parent = Root;
+        for (int i = 0; i < hashes.Length; i++)
+            hashes[i] = parent = Of(parent, tokens.Slice(i * blockTokens, blockTokens));
+        return hashes;
     }
 }
