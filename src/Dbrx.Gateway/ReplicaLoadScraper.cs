@@ -20,11 +20,18 @@ internal sealed class ReplicaLoadScraper(DbrxGatewayOptions options, IHttpClient
         HttpClient http = clients.CreateClient(nameof(ReplicaLoadScraper));
         http.Timeout = options.MetricsInterval * 2;
         using var timer = new PeriodicTimer(options.MetricsInterval);
-        do
+        try
         {
-            await Task.WhenAll(options.Replicas.Select(replica => ScrapeAsync(http, replica, stoppingToken)));
+            do
+            {
+                await Task.WhenAll(options.Replicas.Select(replica => ScrapeAsync(http, replica, stoppingToken)));
+            }
+            while (await timer.WaitForNextTickAsync(stoppingToken));
         }
-        while (await timer.WaitForNextTickAsync(stoppingToken));
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            // The host is stopping.
+        }
     }
 
     private async Task ScrapeAsync(HttpClient http, string replica, CancellationToken cancellationToken)
