@@ -19,6 +19,12 @@ public sealed class DbrxGatewayOptions
     /// </summary>
     public string? ModelPath { get; set; }
 
+    /// <summary>
+    /// The replicas' system prompt for conversations without one (<c>dbrx serve --system-prompt</c>): null, their
+    /// default (dbrx-instruct's); "" for none. The gateway renders prompts with it, so it must be the replicas'.
+    /// </summary>
+    public string? SystemPrompt { get; set; }
+
     /// <summary>Tokens per prefix-cache block: the replicas' <c>PrefixBlockTokens</c> (default 32). Block hashes only match when both agree.</summary>
     public int PrefixBlockTokens { get; set; } = 32;
 

@@ -30,7 +30,7 @@ public static class DbrxGatewayServiceCollectionExtensions
         services.AddSingleton<GatewayMetrics>();
         services.AddSingleton<ILoadBalancingPolicy, PrefixAwarePolicy>();
         if (options.Policy == DbrxGatewayPolicy.PrefixAware)
-            services.AddSingleton<IPromptRenderer>(new LocalPromptRenderer(options.ModelPath!));
+            services.AddSingleton<IPromptRenderer>(new LocalPromptRenderer(options.ModelPath!, options.SystemPrompt));
         services.AddSingleton(provider => new RequestBodyReader(options, provider.GetService<IPromptRenderer>()));
         services.AddSingleton<RetryBeforeResponse>();
         services.AddSingleton<BrokenStreamEnding>();

@@ -9,9 +9,9 @@ namespace Dbrx.Gateway;
 /// asking a replica's render endpoint: it costs no round trip and works while every replica is busy (measured: see
 /// the README's Gateway section).
 /// </summary>
-internal sealed class LocalPromptRenderer(string modelPath) : IPromptRenderer, IDisposable
+internal sealed class LocalPromptRenderer(string modelPath, string? systemPrompt) : IPromptRenderer, IDisposable
 {
-    private readonly DbrxChatClient client = new(new DbrxChatClientOptions { ModelPath = modelPath });
+    private readonly DbrxChatClient client = new(new DbrxChatClientOptions { ModelPath = modelPath, SystemPrompt = systemPrompt });
 
     public ValueTask<int[]?> RenderAsync(ReadOnlyMemory<byte> body, CancellationToken cancellationToken) =>
         ValueTask.FromResult(DbrxChatPromptRenderer.TryRender(body.Span, client));
