@@ -20,6 +20,7 @@ var root = new RootCommand("dbrx: inspect, create and run DBRX checkpoints with 
     BenchJsonCommand.Create(),
     QuantizeCommand.Create(),
     ServeCommand.Create(),
+    GatewayCommand.Create(),
 };
 root.Options.Add(CliOptions.Verbose);
 root.Options.Add(CliOptions.Quiet);

@@ -61,7 +61,12 @@ public static class DbrxKvEventWire
     }
 
     /// <summary>The batch in a payload written by <see cref="Encode"/> (or by vLLM): what a router reads.</summary>
-    /// <remarks>MessagePack's reader refuses an array longer than the bytes left, so a forged length allocates nothing.</remarks>
+    /// <remarks>
+    /// Lenient where the format grows, as a router must be with other engines' and later versions' events: fields after
+    /// the known ones are skipped, an event of an unknown kind is left out, a block stored without a medium (vLLM
+    /// before mediums) is on the device, and hashes written as signed integers keep their 64 bits. Strict about what it
+    /// reads: MessagePack's reader refuses an array longer than the bytes left, so a forged length allocates nothing.
+    /// </remarks>
     /// <exception cref="FormatException">The payload is not a KV-event batch; the message says where.</exception>
     public static DbrxKvEventBatch Decode(ReadOnlyMemory<byte> payload)
     {
@@ -74,7 +79,10 @@ public static class DbrxKvEventWire
             int count = reader.ReadArrayHeader();
             var events = new List<DbrxKvCacheEvent>(count);
             for (int i = 0; i < count; i++)
-                events.Add(ReadEvent(ref reader, i));
+            {
+                if (ReadEvent(ref reader, i) is { } e)
+                    events.Add(e);
+            }
             int rank = reader.ReadInt32();
             Expect(reader.End, "bytes follow the batch");
             return new DbrxKvEventBatch(DateTimeOffset.UnixEpoch.AddMilliseconds(Math.Clamp(seconds * 1000, 0, 253402300799999)), events, rank);
@@ -127,7 +135,7 @@ public static class DbrxKvEventWire
             writer.Write(hash);
     }
 
-    private static DbrxKvCacheEvent ReadEvent(ref MessagePackReader reader, int index)
+    private static DbrxKvCacheEvent? ReadEvent(ref MessagePackReader reader, int index)
     {
         int fields = reader.ReadArrayHeader();
         Expect(fields >= 1, $"event {index} is empty");
@@ -135,10 +143,10 @@ public static class DbrxKvEventWire
         switch (tag)
         {
             case "BlockStored":
-                // vLLM before lora_name sent seven fields; later ones may add more, which are skipped.
-                Expect(fields >= 7, $"event {index} (BlockStored) has {fields} fields, not 7 or more");
+                // vLLM before mediums sent six fields, before lora_name seven; later ones may add more, which are skipped.
+                Expect(fields >= 6, $"event {index} (BlockStored) has {fields} fields, not 6 or more");
                 IReadOnlyList<ulong> hashes = ReadHashes(ref reader);
-                ulong? parent = reader.TryReadNil() ? null : reader.ReadUInt64();
+                ulong? parent = reader.TryReadNil() ? null : ReadHash(ref reader);
                 int tokenCount = reader.ReadArrayHeader();
                 var tokens = new int[tokenCount];
                 for (int t = 0; t < tokenCount; t++)
@@ -146,14 +154,14 @@ public static class DbrxKvEventWire
                 int blockSize = reader.ReadInt32();
                 Expect(blockSize > 0 && tokens.Length == hashes.Count * (long)blockSize, $"event {index} (BlockStored) has {tokens.Length} tokens for {hashes.Count} blocks of {blockSize}");
                 reader.Skip();   // lora_id
-                DbrxKvCacheMedium medium = ReadMedium(ref reader, index);
+                DbrxKvCacheMedium medium = fields >= 7 ? ReadMedium(ref reader, index) : DbrxKvCacheMedium.Device;
                 for (int f = 7; f < fields; f++)
                     reader.Skip();
                 return new DbrxKvCacheEvent.BlockStored(hashes, parent, tokens, blockSize, medium);
             case "BlockRemoved":
-                Expect(fields >= 3, $"event {index} (BlockRemoved) has {fields} fields, not 3 or more");
+                Expect(fields >= 2, $"event {index} (BlockRemoved) has {fields} fields, not 2 or more");
                 IReadOnlyList<ulong> removed = ReadHashes(ref reader);
-                DbrxKvCacheMedium from = ReadMedium(ref reader, index);
+                DbrxKvCacheMedium from = fields >= 3 ? ReadMedium(ref reader, index) : DbrxKvCacheMedium.Device;
                 for (int f = 3; f < fields; f++)
                     reader.Skip();
                 return new DbrxKvCacheEvent.BlockRemoved(removed, from);
@@ -162,7 +170,9 @@ public static class DbrxKvEventWire
                     reader.Skip();
                 return new DbrxKvCacheEvent.AllBlocksCleared();
             default:
-                throw new FormatException($"Not a KV-event batch: event {index} has the unknown tag '{tag}'.");
+                for (int f = 1; f < fields; f++)
+                    reader.Skip();
+                return null;   // a kind this version does not know
         }
     }
 
@@ -170,9 +180,15 @@ public static class DbrxKvEventWire
     {
         var hashes = new ulong[reader.ReadArrayHeader()];
         for (int i = 0; i < hashes.Length; i++)
-            hashes[i] = reader.ReadUInt64();
+            hashes[i] = ReadHash(ref reader);
         return hashes;
     }
+
+    /// <summary>A block hash: 64 bits, which a publisher may have written as a signed integer.</summary>
+    private static ulong ReadHash(ref MessagePackReader reader) =>
+        reader.NextCode is >= MessagePackCode.MinNegativeFixInt or MessagePackCode.Int8 or MessagePackCode.Int16 or MessagePackCode.Int32 or MessagePackCode.Int64
+            ? unchecked((ulong)reader.ReadInt64())
+            : reader.ReadUInt64();
 
     private static string Medium(DbrxKvCacheMedium medium) => medium == DbrxKvCacheMedium.Host ? HostMedium : DeviceMedium;
 

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text.Json.Nodes;
 using Dbrx.Cli.Bench;
 using Dbrx.Extensions.AI;
+using Dbrx.Gateway;
 using Dbrx.Inference.Checkpoints;
 using Dbrx.Inference.Configuration;
 using Dbrx.Inference.Generation;
@@ -49,11 +50,13 @@ internal static class BenchCommand
         var systemTokens = new Option<int>("--system-tokens") { Description = "With --sessions: tokens of the shared system turn.", DefaultValueFactory = _ => 1024 };
         var blockTokens = new Option<int>("--block-tokens") { Description = "With --sessions: tokens per prefix-cache block.", DefaultValueFactory = _ => new DbrxGeneratorOptions().PrefixBlockTokens };
         var sessionBatch = new Option<int>("--batch") { Description = "With --sessions: batch rows.", DefaultValueFactory = _ => 8 };
+        var gateway = new Option<bool>("--gateway") { Description = "Instead: replay the sessions through Dbrx.Gateway to three dbrx serve child processes of --model, once per policy (prefix-aware, RoundRobin, LeastRequests)." };
+        var faults = new Option<bool>("--faults") { Description = "With --gateway: in the prefix-aware run, kill one replica (SIGKILL) a third of the way in and start it again." };
         var think = new Option<int>("--think-ms") { Description = "With --sessions: longest think time between a session's turns, in milliseconds (drawn uniformly).", DefaultValueFactory = _ => 200 };
         var command = new Command("bench", "Measure prefill and decode speed against this machine's read bandwidth and matmul rate.")
         {
             blocks, prefill, context, batches, steps, json, compare, quality, serve, concurrency, serveTokens,
-            sessions, sessionCount, turns, systemTokens, blockTokens, sessionBatch, think,
+            sessions, sessionCount, turns, systemTokens, blockTokens, sessionBatch, think, gateway, faults,
         };
         foreach (var (option, least) in new[] { (sessionCount, 1), (turns, 1), (systemTokens, 1), (blockTokens, 1), (sessionBatch, 1), (think, 0) })
         {
@@ -71,6 +74,20 @@ internal static class BenchCommand
             {
                 if (!quiet)
                     Console.Error.WriteLine(line);
+            }
+            if (parse.GetValue(gateway))
+            {
+                string modelPath = parse.GetValue(models.Model) is not null ? models.Directory(parse) : throw new ArgumentException("--gateway needs --model: the replicas are dbrx serve processes of that folder.");
+                var workload = new SessionWorkload(parse.GetValue(sessionCount), parse.GetValue(turns), parse.GetValue(systemTokens), 20, 60, 16, 16, TimeSpan.FromMilliseconds(parse.GetValue(think)));
+                var replay = new GatewayBenchmark(modelPath, workload, Log);
+                var runs = new List<GatewayRun>();
+                foreach (DbrxGatewayPolicy policy in new[] { DbrxGatewayPolicy.PrefixAware, DbrxGatewayPolicy.RoundRobin, DbrxGatewayPolicy.LeastRequests })
+                {
+                    Log($"gateway: {policy} ...");
+                    runs.Add(await replay.RunAsync(policy, parse.GetValue(faults) && policy == DbrxGatewayPolicy.PrefixAware, cancellation));
+                }
+                Console.WriteLine(GatewayTable(runs, workload));
+                return 0;
             }
             // Known once the device is: CUDA and CPU have different defaults.
             string deviceText = parse.GetValue(models.Device)!;
@@ -264,5 +281,15 @@ internal static class BenchCommand
                 lines.Add($"  decode, batch {batch,-6} {ratio,10:F2}x");
         }
         return string.Join('\n', lines);
+    }
+
+    private static string GatewayTable(List<GatewayRun> runs, SessionWorkload workload)
+    {
+        var text = new System.Text.StringBuilder();
+        text.AppendLine(CultureInfo.InvariantCulture, $"{workload.Sessions} sessions x {workload.Turns} turns, shared system turn of {workload.SystemTokens} words, 3 replicas");
+        text.AppendLine("policy          hit/ideal  cached/ideal tokens  TTFT p50 ms  TTFT p90 ms  tokens/s  requests per replica  ok  failed-before-stream  stream-errors  hung  rejoined");
+        foreach (GatewayRun run in runs)
+            text.AppendLine(CultureInfo.InvariantCulture, $"{run.Policy,-15} {run.HitRatioOfIdeal,9:P1}  {run.CachedTokens,8}/{run.IdealCachedTokens,-10} {run.TtftMs.P50,11:F0}  {run.TtftMs.P90,11:F0}  {run.TokensPerSecond,8:F1}  {string.Join('/', run.RequestsPerReplica),-20}  {run.Ok,2}  {run.FailedBeforeStreaming,20}  {run.StreamErrors,13}  {run.Hung,4}  {run.KilledReplicaRejoined}");
+        return text.ToString();
     }
 }

@@ -28,4 +28,20 @@ public static class DbrxPrefixBlockHash
         }
         return hash.GetCurrentHashAsUInt64();
     }
+
+    /// <summary>
+    /// The hashes of the whole blocks of <paramref name="blockTokens"/> tokens that <paramref name="tokens"/> starts
+    /// with, each chained to the one before from <see cref="Root"/>: what the engine's prefix cache names them. A last
+    /// partial block has no identity and is left out.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="blockTokens"/> is less than 1.</exception>
+    public static ulong[] Chain(ReadOnlySpan<int> tokens, int blockTokens)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(blockTokens, 1);
+        var hashes = new ulong[tokens.Length / blockTokens];
+        ulong parent = Root;
+        for (int i = 0; i < hashes.Length; i++)
+            hashes[i] = parent = Of(parent, tokens.Slice(i * blockTokens, blockTokens));
+        return hashes;
+    }
 }

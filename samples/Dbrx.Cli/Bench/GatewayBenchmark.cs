@@ -1,0 +1,223 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Dbrx.Extensions.AI;
+using Dbrx.Gateway;
+using Dbrx.Inference.Generation;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using AIChatMessage = Microsoft.Extensions.AI.ChatMessage;
+using AIChatRole = Microsoft.Extensions.AI.ChatRole;
+
+namespace Dbrx.Cli.Bench;
+
+/// <summary>One policy's replay through the gateway.</summary>
+internal sealed record GatewayRun(string Policy, long CachedTokens, long IdealCachedTokens, (double P50, double P90) TtftMs, double TokensPerSecond, int[] RequestsPerReplica, int Ok, int FailedBeforeStreaming, int StreamErrors, int Hung, bool KilledReplicaRejoined)
+{
+    public double HitRatioOfIdeal => IdealCachedTokens == 0 ? 1 : (double)CachedTokens / IdealCachedTokens;
+}
+
+/// <summary>
+/// <c>dbrx bench --gateway</c>: the session replay (many conversations sharing a long system turn, follow-ups after a
+/// think time) sent as streamed chat completions through an in-process gateway to three <c>dbrx serve</c> child
+/// processes, once per policy with fresh replicas: prefix-aware, RoundRobin, LeastRequests. The hit ratio is the
+/// replicas' own prefix-cache hits (their <c>/metrics</c>) against a single engine with an unlimited cache (every
+/// prompt's longest prefix already sent, from the prompts' token ids). With faults, the prefix-aware run kills one
+/// replica hard (SIGKILL) a third of the way in and starts it again three seconds later.
+/// </summary>
+internal sealed class GatewayBenchmark(string modelPath, SessionWorkload workload, Action<string> log)
+{
+    private const int Replicas = 3;
+    private static readonly TimeSpan HangGuard = TimeSpan.FromMinutes(2);
+
+    public async Task<GatewayRun> RunAsync(DbrxGatewayPolicy policy, bool faults, CancellationToken cancellationToken)
+    {
+        using var http = new HttpClient { Timeout = HangGuard };
+        ReplicaProcess[] replicas = [.. Enumerable.Range(0, Replicas).Select(_ => new ReplicaProcess(modelPath))];
+        try
+        {
+            await Task.WhenAll(replicas.Select(r => r.StartAsync(http, cancellationToken)));
+            var builder = WebApplication.CreateSlimBuilder();
+            builder.WebHost.UseUrls("http://127.0.0.1:0");
+            builder.Logging.SetMinimumLevel(LogLevel.Critical);
+            builder.Services.AddDbrxGateway(options =>
+            {
+                options.Replicas = [.. replicas.Select(r => r.Url)];
+                options.Policy = policy;
+                options.ModelPath = modelPath;
+                options.HealthCheckInterval = TimeSpan.FromMilliseconds(500);
+            });
+            await using WebApplication gateway = builder.Build();
+            gateway.MapDbrxGateway();
+            await gateway.StartAsync(cancellationToken);
+            var replay = new Replay(new Uri(gateway.Urls.Single() + "/v1/chat/completions"), http, modelPath, workload);
+            Task killer = faults ? KillAndRestartAsync(replicas[0], replay, http, cancellationToken) : Task.CompletedTask;
+            var clock = Stopwatch.StartNew();
+            await replay.RunAsync(cancellationToken);
+            double seconds = clock.Elapsed.TotalSeconds;
+            await killer;
+            string[] metrics = await Task.WhenAll(replicas.Select(r => http.GetStringAsync(new Uri(r.Url + "/metrics"), cancellationToken)));
+            int[] perReplica = [.. metrics.Select(m => (int)PrometheusText.Sum(m, "dbrx_server_requests"))];
+            long cached = (long)metrics.Sum(m => PrometheusText.Sum(m, "dbrx_engine_prefix_cache_hits"));
+            var ttft = replay.FirstTokenMs.Order().ToArray();
+            return new GatewayRun(policy.ToString(), cached, replay.IdealCachedTokens, (Percentile(ttft, 0.5), Percentile(ttft, 0.9)), replay.GeneratedTokens / seconds, perReplica,
+                replay.Ok, replay.FailedBeforeStreaming, replay.StreamErrors, replay.Hung, !faults || perReplica[0] > 0);
+        }
+        finally
+        {
+            foreach (ReplicaProcess replica in replicas)
+                replica.Dispose();
+        }
+    }
+
+    /// <summary>Kills <paramref name="replica"/> once a third of the requests are out, and starts it again 3 s later.</summary>
+    private async Task KillAndRestartAsync(ReplicaProcess replica, Replay replay, HttpClient http, CancellationToken cancellationToken)
+    {
+        int total = workload.Sessions * workload.Turns;
+        while (replay.Issued < total / 3)
+            await Task.Delay(50, cancellationToken);
+        log($"gateway: killing the replica on port {replica.Port} (SIGKILL) with {replay.Issued} of {total} requests out");
+        replica.Kill();
+        await Task.Delay(TimeSpan.FromSeconds(3), cancellationToken);
+        await replica.StartAsync(http, cancellationToken);
+        log($"gateway: the replica on port {replica.Port} is ready again");
+    }
+
+    private static double Percentile(double[] sorted, double p) => sorted.Length == 0 ? double.NaN : sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(p * sorted.Length) - 1)];
+
+    /// <summary>The sessions, each turn a streamed request; what each request saw.</summary>
+    private sealed class Replay(Uri endpoint, HttpClient http, string modelPath, SessionWorkload workload)
+    {
+        private readonly DbrxChatClient renderer = new(new DbrxChatClientOptions { ModelPath = modelPath });
+        private readonly HashSet<ulong> seenPrefixes = [];
+        private readonly Lock sync = new();
+        private int issued, ok, failedBeforeStreaming, streamErrors, hung;
+        private long generated, ideal;
+
+        public List<double> FirstTokenMs { get; } = [];
+
+        public int Issued => Volatile.Read(ref issued);
+
+        public int Ok => ok;
+
+        public int FailedBeforeStreaming => failedBeforeStreaming;
+
+        public int StreamErrors => streamErrors;
+
+        public int Hung => hung;
+
+        public long GeneratedTokens => generated;
+
+        public long IdealCachedTokens => ideal;
+
+        public Task RunAsync(CancellationToken cancellationToken)
+        {
+            var random = new Random(workload.Seed);
+            string system = Words(random, workload.SystemTokens);
+            return Task.WhenAll(Enumerable.Range(0, workload.Sessions).Select(s => SessionAsync(system, new Random(workload.Seed * 1000 + s), cancellationToken)));
+        }
+
+        private async Task SessionAsync(string system, Random random, CancellationToken cancellationToken)
+        {
+            var messages = new List<(string Role, string Content)> { ("system", system) };
+            for (int turn = 0; turn < workload.Turns; turn++)
+            {
+                messages.Add(("user", Words(random, random.Next(workload.UserMin, workload.UserMax + 1))));
+                CountIdeal(messages);
+                Interlocked.Increment(ref issued);
+                string answer = await TurnAsync(messages, cancellationToken);
+                messages.Add(("assistant", answer));
+                await Task.Delay(TimeSpan.FromMilliseconds(random.NextDouble() * workload.MaxThink.TotalMilliseconds), cancellationToken);
+            }
+        }
+
+        /// <summary>What a single engine with an unlimited cache would reuse: the longest prefix of an earlier prompt (all but the last token).</summary>
+        private void CountIdeal(List<(string Role, string Content)> messages)
+        {
+            int[] tokens = renderer.RenderPrompt([.. messages.Select(m => new AIChatMessage(new AIChatRole(m.Role), m.Content))]);
+            ulong[] prefixes = DbrxPrefixBlockHash.Chain(tokens, 1);
+            lock (sync)
+            {
+                int run = 0;
+                while (run < prefixes.Length && seenPrefixes.Contains(prefixes[run]))
+                    run++;
+                ideal += Math.Min(run, tokens.Length - 1);
+                seenPrefixes.UnionWith(prefixes);
+            }
+        }
+
+        private async Task<string> TurnAsync(List<(string Role, string Content)> messages, CancellationToken cancellationToken)
+        {
+            var body = new JsonObject
+            {
+                ["model"] = Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(modelPath))),
+                ["stream"] = true,
+                ["stream_options"] = new JsonObject { ["include_usage"] = true },
+                ["max_tokens"] = 16,
+                ["temperature"] = 0,
+                ["messages"] = new JsonArray([.. messages.Select(m => (JsonNode)new JsonObject { ["role"] = m.Role, ["content"] = m.Content })]),
+            };
+            var clock = Stopwatch.StartNew();
+            bool started = false;
+            var answer = new StringBuilder();
+            using var guard = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            guard.CancelAfter(HangGuard);
+            try
+            {
+                using var request = new HttpRequestMessage(HttpMethod.Post, endpoint) { Content = new StringContent(body.ToJsonString(), Encoding.UTF8, "application/json") };
+                using HttpResponseMessage response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, guard.Token);
+                if (!response.IsSuccessStatusCode)
+                {
+                    if (Interlocked.Increment(ref failedBeforeStreaming) == 1)
+                        Console.Error.WriteLine($"gateway: first refusal: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync(guard.Token)}");
+                    return "";
+                }
+                using var reader = new StreamReader(await response.Content.ReadAsStreamAsync(guard.Token));
+                bool done = false;
+                while (await reader.ReadLineAsync(guard.Token) is { } line)
+                {
+                    done |= line == "data: [DONE]";
+                    if (!line.StartsWith("data: {", StringComparison.Ordinal))
+                        continue;
+                    using JsonDocument chunk = JsonDocument.Parse(line["data: ".Length..]);
+                    if (chunk.RootElement.TryGetProperty("error", out _))
+                    {
+                        Interlocked.Increment(ref streamErrors);
+                        return answer.ToString();
+                    }
+                    if (chunk.RootElement.TryGetProperty("usage", out JsonElement usage) && usage.ValueKind == JsonValueKind.Object)
+                        Interlocked.Add(ref generated, usage.GetProperty("completion_tokens").GetInt64());
+                    if (chunk.RootElement.TryGetProperty("choices", out JsonElement choices) && choices.GetArrayLength() > 0
+                        && choices[0].GetProperty("delta").TryGetProperty("content", out JsonElement content) && content.GetString() is { Length: > 0 } text)
+                    {
+                        if (!started)
+                        {
+                            started = true;
+                            lock (sync)
+                                FirstTokenMs.Add(clock.Elapsed.TotalMilliseconds);
+                        }
+                        answer.Append(text);
+                    }
+                }
+                // A stream cut without [DONE] or an error event is a broken stream too.
+                Interlocked.Increment(ref done ? ref ok : ref streamErrors);
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                Interlocked.Increment(ref hung);
+            }
+            catch (Exception e) when (e is HttpRequestException or IOException)
+            {
+                Interlocked.Increment(ref started ? ref streamErrors : ref failedBeforeStreaming);
+            }
+            return answer.ToString();
+        }
+
+        private static string Words(Random random, int count) =>
+            string.Join(' ', Enumerable.Range(0, count).Select(_ => "w" + random.Next(1000).ToString(CultureInfo.InvariantCulture)));
+    }
+}
