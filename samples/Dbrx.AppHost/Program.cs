@@ -1,5 +1,5 @@
 // The Aspire app model of a DBRX deployment on one host: N `dbrx serve` replicas, each its own resource with its own
-// address, readiness health check and KV-event socket, and (when the gateway is added) `dbrx gateway` in front of them.
+// address, readiness health check and KV-event socket, and `dbrx gateway` in front of them.
 // `dotnet run --project samples/Dbrx.AppHost` starts it on the tiny model (written first if the folder is absent),
 // with the dashboard. Configuration (command line --Dbrx:Replicas=3, environment Dbrx__Replicas, or appsettings):
 // Dbrx:Replicas (2), Dbrx:ModelPath (models/tiny at the repository's root), Dbrx:ModelId (tiny). Replicas use `dbrx serve`'s
@@ -44,5 +44,30 @@ for (int i = 0; i < replicaCount; i++)
         replica.WaitForCompletion(init);
     replicas.Add(replica);
 }
+
+// The gateway: one OpenAI address in front of the replicas, routing each conversation to the replica that holds its
+// prefix (known from the replicas' KV events), rendering prompts with the model's own template and tokenizer.
+var gateway = builder.AddProject<Projects.Dbrx_Cli>("gateway")
+    .WithHttpEndpoint(name: "http")
+    .WithHttpHealthCheck("/health/ready");
+EndpointReference gatewayHttp = gateway.GetEndpoint("http");
+gateway.WithArgs(context =>
+{
+    foreach (string arg in (string[])["gateway", "--model", modelPath, "--urls"])
+        context.Args.Add(arg);
+    context.Args.Add(ReferenceExpression.Create($"http://127.0.0.1:{gatewayHttp.Property(EndpointProperty.TargetPort)}"));
+    foreach (var replica in replicas)
+    {
+        context.Args.Add("--replica");
+        context.Args.Add(replica.GetEndpoint("http"));
+    }
+    foreach (var replica in replicas)
+    {
+        context.Args.Add("--kv-events");
+        context.Args.Add(ReferenceExpression.Create($"tcp://127.0.0.1:{replica.GetEndpoint("kv-events").Property(EndpointProperty.Port)}"));
+    }
+});
+foreach (var replica in replicas)
+    gateway.WithReference(replica).WaitFor(replica);
 
 builder.Build().Run();

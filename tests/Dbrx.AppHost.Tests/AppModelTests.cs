@@ -9,7 +9,7 @@ public sealed class AppModelTests
     private static CancellationToken Cancellation => TestContext.Current.CancellationToken;
 
     [Fact]
-    public async Task Each_replica_is_a_resource_of_its_own_with_its_endpoints_and_readiness_check()
+    public async Task Each_replica_is_a_resource_of_its_own_with_its_endpoints_and_readiness_check_behind_one_gateway()
     {
         // A folder with a config.json: no init resource.
         string model = Directory.CreateTempSubdirectory("dbrx-apphost-model").FullName;
@@ -18,8 +18,8 @@ public sealed class AppModelTests
         {
             var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.Dbrx_AppHost>([$"--Dbrx:ModelPath={model}", "--Dbrx:Replicas=3"], Cancellation);
             string[] names = [.. builder.Resources.OfType<ProjectResource>().Select(r => r.Name).Order()];
-            Assert.Equal(["replica0", "replica1", "replica2"], names);
-            foreach (ProjectResource replica in builder.Resources.OfType<ProjectResource>())
+            Assert.Equal(["gateway", "replica0", "replica1", "replica2"], names);
+            foreach (ProjectResource replica in builder.Resources.OfType<ProjectResource>().Where(r => r.Name != "gateway"))
             {
                 Assert.Equal(["http", "kv-events"], replica.Annotations.OfType<EndpointAnnotation>().Select(e => e.Name).Order());
                 Assert.Contains(replica.Annotations.OfType<HealthCheckAnnotation>(), _ => true);
