@@ -60,18 +60,37 @@ internal sealed class GatewayBenchmark(string modelPath, SessionWorkload workloa
             await replay.RunAsync(cancellationToken);
             double seconds = clock.Elapsed.TotalSeconds;
             await killer;
+            // With faults: is the restarted replica among the destinations the policy is given again? Its health probe
+            // passes every 500 ms here, and YARP's passive health lets it back after its reactivation period.
+            bool rejoined = !faults || await AvailableAgainAsync(gateway.Services, replicas[0].Url, cancellationToken);
             string[] metrics = await Task.WhenAll(replicas.Select(r => http.GetStringAsync(new Uri(r.Url + "/metrics"), cancellationToken)));
             int[] perReplica = [.. metrics.Select(m => (int)PrometheusText.Sum(m, "dbrx_server_requests"))];
             long cached = (long)metrics.Sum(m => PrometheusText.Sum(m, "dbrx_engine_prefix_cache_hits"));
             var ttft = replay.FirstTokenMs.Order().ToArray();
             return new GatewayRun(policy.ToString(), cached, replay.IdealCachedTokens, (Percentile(ttft, 0.5), Percentile(ttft, 0.9)), replay.GeneratedTokens / seconds, perReplica,
-                replay.Ok, replay.FailedBeforeStreaming, replay.StreamErrors, replay.Hung, !faults || perReplica[0] > 0);
+                replay.Ok, replay.FailedBeforeStreaming, replay.StreamErrors, replay.Hung, rejoined);
         }
         finally
         {
             foreach (ReplicaProcess replica in replicas)
                 replica.Dispose();
         }
+    }
+
+    /// <summary>Waits up to 30 s for the gateway to count <paramref name="replica"/> healthy again, actively and passively.</summary>
+    private async Task<bool> AvailableAgainAsync(IServiceProvider gateway, string replica, CancellationToken cancellationToken)
+    {
+        var state = gateway.GetRequiredService<Yarp.ReverseProxy.IProxyStateLookup>();
+        for (int i = 0; i < 300; i++)
+        {
+            if (state.TryGetCluster("dbrx-replicas", out var cluster) && cluster.Destinations.TryGetValue(replica, out var destination)
+                && destination.Health.Active == Yarp.ReverseProxy.Model.DestinationHealth.Healthy && destination.Health.Passive != Yarp.ReverseProxy.Model.DestinationHealth.Unhealthy)
+                return true;
+            await Task.Delay(100, cancellationToken);
+        }
+        if (state.TryGetCluster("dbrx-replicas", out var stuck) && stuck.Destinations.TryGetValue(replica, out var health))
+            log($"gateway: {replica} still not available after 30 s: active health {health.Health.Active}, passive {health.Health.Passive}");
+        return false;
     }
 
     /// <summary>Kills <paramref name="replica"/> once a third of the requests are out, and starts it again 3 s later.</summary>
@@ -82,7 +101,7 @@ internal sealed class GatewayBenchmark(string modelPath, SessionWorkload workloa
             await Task.Delay(50, cancellationToken);
         log($"gateway: killing the replica on port {replica.Port} (SIGKILL) with {replay.Issued} of {total} requests out");
         replica.Kill();
-        await Task.Delay(TimeSpan.FromSeconds(3), cancellationToken);
+        await Task.Delay(TimeSpan.FromSeconds(12), cancellationToken);
         await replica.StartAsync(http, cancellationToken);
         log($"gateway: the replica on port {replica.Port} is ready again");
     }
