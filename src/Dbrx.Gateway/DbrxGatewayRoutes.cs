@@ -13,6 +13,9 @@ internal static class DbrxGatewayRoutes
 {
     public const string ClusterId = "dbrx-replicas", RouteId = "dbrx-replicas-all";
 
+    /// <summary>How long a replica that failed requests is left out before it is tried again (if its active check passes).</summary>
+    public static TimeSpan PassiveReactivation(DbrxGatewayOptions options) => options.HealthCheckInterval * 2;
+
     public static IReadOnlyList<RouteConfig> Routes() =>
         [new RouteConfig { RouteId = RouteId, ClusterId = ClusterId, Match = new RouteMatch { Path = "{**catch-all}" } }];
 
@@ -43,7 +46,7 @@ internal static class DbrxGatewayRoutes
                 {
                     Enabled = true,
                     Policy = HealthCheckConstants.PassivePolicy.TransportFailureRate,
-                    ReactivationPeriod = options.HealthCheckInterval * 5,
+                    ReactivationPeriod = PassiveReactivation(options),
                 },
             },
             HttpRequest = new Yarp.ReverseProxy.Forwarder.ForwarderRequestConfig { ActivityTimeout = options.ActivityTimeout },

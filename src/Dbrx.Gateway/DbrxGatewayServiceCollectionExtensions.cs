@@ -1,4 +1,5 @@
 using Dbrx.Gateway;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 using Yarp.ReverseProxy.LoadBalancing;
 
@@ -28,6 +29,8 @@ public static class DbrxGatewayServiceCollectionExtensions
         services.AddSingleton<ReplicaLoadScraper>();
         services.AddHostedService(provider => provider.GetRequiredService<ReplicaLoadScraper>());
         services.AddSingleton<GatewayMetrics>();
+        services.AddHostedService<PassiveHealthRelease>();
+        services.TryAddSingleton<TimeProvider>(TimeProvider.System);
         services.AddSingleton<ILoadBalancingPolicy, PrefixAwarePolicy>();
         if (options.Policy == DbrxGatewayPolicy.PrefixAware)
             services.AddSingleton<IPromptRenderer>(new LocalPromptRenderer(options.ModelPath!, options.SystemPrompt));

@@ -1,7 +1,10 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
+using System.Diagnostics.Metrics;
 using System.Net;
 using Dbrx.Server.Tests;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Dbrx.Gateway.Tests;
 
@@ -39,8 +42,24 @@ public sealed class RetryAndStreamingTests(TinyModel model) : IAsyncLifetime
             return Task.CompletedTask;
         };
         await using GatewayHost gateway = await StartGatewayAsync(DbrxGatewayPolicy.RoundRobin);
+        // This gateway's meter only: other tests' gateways in the process have meters of the same name.
+        IMeterFactory meters = gateway.Services.GetRequiredService<IMeterFactory>();
+        var counted = new ConcurrentDictionary<(string Instrument, string Replica), long>();
+        using var listener = new MeterListener();
+        listener.InstrumentPublished = (instrument, published) =>
+        {
+            if (instrument.Meter.Scope == meters && instrument.Meter.Name == DbrxGatewayTelemetry.MeterName)
+                published.EnableMeasurementEvents(instrument);
+        };
+        listener.SetMeasurementEventCallback<long>((instrument, value, tags, _) =>
+            counted.AddOrUpdate((instrument.Name, tags.ToArray().Single(t => t.Key == "replica").Value!.ToString()!), value, (_, sum) => sum + value));
+        listener.Start();
         for (int i = 0; i < 6; i++)
             Assert.Equal("b", await gateway.ServedByAsync(GatewayHost.ChatBody("system", $"question {i}")));
+        int triedOnA = replicas[0].Requests.Count;
+        Assert.Equal(triedOnA, counted.GetValueOrDefault(("dbrx.gateway.retries", replicas[0].Url)));
+        Assert.Equal(triedOnA, counted.GetValueOrDefault(("dbrx.gateway.requests", replicas[0].Url)));
+        Assert.Equal(6, counted.GetValueOrDefault(("dbrx.gateway.requests", replicas[1].Url)));
         Assert.NotEmpty(replicas[0].Requests); // a was tried, and the body reached b whole after it
         Assert.All(replicas[1].Requests, request => Assert.Contains("question", request.Body, StringComparison.Ordinal));
     }

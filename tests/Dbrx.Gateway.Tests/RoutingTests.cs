@@ -109,6 +109,15 @@ public sealed class RoutingTests(TinyModel model) : IAsyncLifetime
     }
 
     [Fact]
+    public void A_request_body_renders_to_the_token_ids_of_its_conversation()
+    {
+        using var client = new Dbrx.Extensions.AI.DbrxChatClient(new Dbrx.Extensions.AI.DbrxChatClientOptions { ModelPath = model.Directory });
+        byte[] body = System.Text.Encoding.UTF8.GetBytes(GatewayHost.ChatBody(LongSystem, "hello", "hi there", "more"));
+        Assert.Equal(TinyPrompt.TokenIds(model, LongSystem, "hello", "hi there", "more"), Dbrx.Server.DbrxChatPromptRenderer.TryRender(body, client));
+        Assert.Null(Dbrx.Server.DbrxChatPromptRenderer.TryRender("{\"messages\": 3}"u8, client));
+    }
+
+    [Fact]
     public async Task API_keys_are_checked_at_the_gateway_or_passed_through()
     {
         await using (GatewayHost checking = await StartGatewayAsync(options => { options.ApiKeys = ["sk-gateway"]; options.ReplicaApiKey = "sk-replicas"; }))

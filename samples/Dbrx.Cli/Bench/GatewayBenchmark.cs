@@ -16,7 +16,7 @@ using AIChatRole = Microsoft.Extensions.AI.ChatRole;
 namespace Dbrx.Cli.Bench;
 
 /// <summary>One policy's replay through the gateway.</summary>
-internal sealed record GatewayRun(string Policy, long CachedTokens, long IdealCachedTokens, (double P50, double P90) TtftMs, double TokensPerSecond, int[] RequestsPerReplica, int Ok, int FailedBeforeStreaming, int StreamErrors, int Hung, bool KilledReplicaRejoined)
+internal sealed record GatewayRun(string Policy, long CachedTokens, long IdealCachedTokens, (double P50, double P90) TtftMs, double TokensPerSecond, int[] RequestsPerReplica, int Ok, int FailedBeforeStreaming, int StreamErrors, int StreamsCut, int Hung, bool KilledReplicaRejoined)
 {
     public double HitRatioOfIdeal => IdealCachedTokens == 0 ? 1 : (double)CachedTokens / IdealCachedTokens;
 }
@@ -60,18 +60,63 @@ internal sealed class GatewayBenchmark(string modelPath, SessionWorkload workloa
             await replay.RunAsync(cancellationToken);
             double seconds = clock.Elapsed.TotalSeconds;
             await killer;
+            if (policy == DbrxGatewayPolicy.PrefixAware)
+                await MeasureRenderingAsync(replay.LastBody, replicas[1].Url, http, cancellationToken);
+            // With faults: is the restarted replica among the destinations the policy is given again? Its health probe
+            // passes every 500 ms here, and YARP's passive health lets it back after its reactivation period.
+            bool rejoined = !faults || await AvailableAgainAsync(gateway.Services, replicas[0].Url, cancellationToken);
             string[] metrics = await Task.WhenAll(replicas.Select(r => http.GetStringAsync(new Uri(r.Url + "/metrics"), cancellationToken)));
             int[] perReplica = [.. metrics.Select(m => (int)PrometheusText.Sum(m, "dbrx_server_requests"))];
             long cached = (long)metrics.Sum(m => PrometheusText.Sum(m, "dbrx_engine_prefix_cache_hits"));
             var ttft = replay.FirstTokenMs.Order().ToArray();
             return new GatewayRun(policy.ToString(), cached, replay.IdealCachedTokens, (Percentile(ttft, 0.5), Percentile(ttft, 0.9)), replay.GeneratedTokens / seconds, perReplica,
-                replay.Ok, replay.FailedBeforeStreaming, replay.StreamErrors, replay.Hung, !faults || perReplica[0] > 0);
+                replay.Ok, replay.FailedBeforeStreaming, replay.StreamErrors, replay.StreamsCut, replay.Hung, rejoined);
         }
         finally
         {
             foreach (ReplicaProcess replica in replicas)
                 replica.Dispose();
         }
+    }
+
+    /// <summary>
+    /// What rendering a request costs the gateway locally (the model's template and tokenizer, as it does for every
+    /// request) against the least a replica's render endpoint could cost: a loopback round trip carrying the same body
+    /// (to an endpoint that answers at once), before the replica renders it just the same. 50 of each, on the last body.
+    /// </summary>
+    private async Task MeasureRenderingAsync(string body, string replica, HttpClient http, CancellationToken cancellationToken)
+    {
+        using var client = new DbrxChatClient(new DbrxChatClientOptions { ModelPath = modelPath });
+        byte[] bytes = Encoding.UTF8.GetBytes(body);
+        Dbrx.Server.DbrxChatPromptRenderer.TryRender(bytes, client);
+        var clock = Stopwatch.StartNew();
+        for (int i = 0; i < 50; i++)
+            Dbrx.Server.DbrxChatPromptRenderer.TryRender(bytes, client);
+        double local = clock.Elapsed.TotalMilliseconds / 50;
+        clock.Restart();
+        for (int i = 0; i < 50; i++)
+        {
+            using var content = new ByteArrayContent(bytes);
+            using HttpResponseMessage response = await http.PostAsync(new Uri(replica + "/v1/models"), content, cancellationToken);
+        }
+        double roundTrip = clock.Elapsed.TotalMilliseconds / 50;
+        log($"gateway: rendering a {bytes.Length}-byte request locally: {local:F2} ms; a loopback round trip carrying it: {roundTrip:F2} ms (a render endpoint costs at least that plus the same rendering)");
+    }
+
+    /// <summary>Waits up to 30 s for the gateway to count <paramref name="replica"/> healthy again, actively and passively.</summary>
+    private async Task<bool> AvailableAgainAsync(IServiceProvider gateway, string replica, CancellationToken cancellationToken)
+    {
+        var state = gateway.GetRequiredService<Yarp.ReverseProxy.IProxyStateLookup>();
+        for (int i = 0; i < 300; i++)
+        {
+            if (state.TryGetCluster("dbrx-replicas", out var cluster) && cluster.Destinations.TryGetValue(replica, out var destination)
+                && destination.Health.Active == Yarp.ReverseProxy.Model.DestinationHealth.Healthy && destination.Health.Passive != Yarp.ReverseProxy.Model.DestinationHealth.Unhealthy)
+                return true;
+            await Task.Delay(100, cancellationToken);
+        }
+        if (state.TryGetCluster("dbrx-replicas", out var stuck) && stuck.Destinations.TryGetValue(replica, out var health))
+            log($"gateway: {replica} still not available after 30 s: active health {health.Health.Active}, passive {health.Health.Passive}");
+        return false;
     }
 
     /// <summary>Kills <paramref name="replica"/> once a third of the requests are out, and starts it again 3 s later.</summary>
@@ -82,7 +127,7 @@ internal sealed class GatewayBenchmark(string modelPath, SessionWorkload workloa
             await Task.Delay(50, cancellationToken);
         log($"gateway: killing the replica on port {replica.Port} (SIGKILL) with {replay.Issued} of {total} requests out");
         replica.Kill();
-        await Task.Delay(TimeSpan.FromSeconds(3), cancellationToken);
+        await Task.Delay(TimeSpan.FromSeconds(12), cancellationToken);
         await replica.StartAsync(http, cancellationToken);
         log($"gateway: the replica on port {replica.Port} is ready again");
     }
@@ -95,7 +140,7 @@ internal sealed class GatewayBenchmark(string modelPath, SessionWorkload workloa
         private readonly DbrxChatClient renderer = new(new DbrxChatClientOptions { ModelPath = modelPath });
         private readonly HashSet<ulong> seenPrefixes = [];
         private readonly Lock sync = new();
-        private int issued, ok, failedBeforeStreaming, streamErrors, hung;
+        private int issued, ok, failedBeforeStreaming, streamErrors, streamsCut, hung;
         private long generated, ideal;
 
         public List<double> FirstTokenMs { get; } = [];
@@ -108,11 +153,16 @@ internal sealed class GatewayBenchmark(string modelPath, SessionWorkload workloa
 
         public int StreamErrors => streamErrors;
 
+        public int StreamsCut => streamsCut;
+
         public int Hung => hung;
 
         public long GeneratedTokens => generated;
 
         public long IdealCachedTokens => ideal;
+
+        /// <summary>The body of the last request sent.</summary>
+        public string LastBody { get; private set; } = "";
 
         public Task RunAsync(CancellationToken cancellationToken)
         {
@@ -161,6 +211,7 @@ internal sealed class GatewayBenchmark(string modelPath, SessionWorkload workloa
                 ["temperature"] = 0,
                 ["messages"] = new JsonArray([.. messages.Select(m => (JsonNode)new JsonObject { ["role"] = m.Role, ["content"] = m.Content })]),
             };
+            LastBody = body.ToJsonString();
             var clock = Stopwatch.StartNew();
             bool started = false;
             var answer = new StringBuilder();
@@ -168,7 +219,7 @@ internal sealed class GatewayBenchmark(string modelPath, SessionWorkload workloa
             guard.CancelAfter(HangGuard);
             try
             {
-                using var request = new HttpRequestMessage(HttpMethod.Post, endpoint) { Content = new StringContent(body.ToJsonString(), Encoding.UTF8, "application/json") };
+                using var request = new HttpRequestMessage(HttpMethod.Post, endpoint) { Content = new StringContent(LastBody, Encoding.UTF8, "application/json") };
                 using HttpResponseMessage response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, guard.Token);
                 if (!response.IsSuccessStatusCode)
                 {
@@ -203,8 +254,8 @@ internal sealed class GatewayBenchmark(string modelPath, SessionWorkload workloa
                         answer.Append(text);
                     }
                 }
-                // A stream cut without [DONE] or an error event is a broken stream too.
-                Interlocked.Increment(ref done ? ref ok : ref streamErrors);
+                // A stream that ends without [DONE] or an error event was cut.
+                Interlocked.Increment(ref done ? ref ok : ref streamsCut);
             }
             catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
             {
@@ -212,7 +263,7 @@ internal sealed class GatewayBenchmark(string modelPath, SessionWorkload workloa
             }
             catch (Exception e) when (e is HttpRequestException or IOException)
             {
-                Interlocked.Increment(ref started ? ref streamErrors : ref failedBeforeStreaming);
+                Interlocked.Increment(ref started ? ref streamsCut : ref failedBeforeStreaming);
             }
             return answer.ToString();
         }
