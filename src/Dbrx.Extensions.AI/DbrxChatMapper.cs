@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Runtime.CompilerServices;
 using System.Text;
 using System.Text.Json;
@@ -297,12 +296,12 @@ internal static class DbrxChatMapper
             FrequencyPenalty = options.FrequencyPenalty ?? seed.FrequencyPenalty,
             PresencePenalty = options.PresencePenalty ?? seed.PresencePenalty,
             StopSequences = options.StopSequences is { Count: > 0 } stops ? [.. seed.StopSequences, .. stops] : seed.StopSequences,
-            MinP = Number(extra, "min_p") ?? seed.MinP,
-            RepetitionPenalty = Number(extra, "repetition_penalty") ?? seed.RepetitionPenalty,
-            TruncatePromptFromLeft = Flag(extra, "truncate_prompt") ?? seed.TruncatePromptFromLeft,
-            LogitBias = Bias(extra) ?? seed.LogitBias,
-            LogProbabilities = Flag(extra, DbrxChatOptionsExtensions.LogProbabilitiesKey) ?? seed.LogProbabilities,
-            TopLogProbabilities = (int?)Number(extra, DbrxChatOptionsExtensions.TopLogProbabilitiesKey) ?? seed.TopLogProbabilities,
+            MinP = AdditionalPropertyValues.Number(extra, "min_p") ?? seed.MinP,
+            RepetitionPenalty = AdditionalPropertyValues.Number(extra, "repetition_penalty") ?? seed.RepetitionPenalty,
+            TruncatePromptFromLeft = AdditionalPropertyValues.Flag(extra, "truncate_prompt") ?? seed.TruncatePromptFromLeft,
+            LogitBias = AdditionalPropertyValues.LogitBias(extra) ?? seed.LogitBias,
+            LogProbabilities = AdditionalPropertyValues.Flag(extra, DbrxChatOptionsExtensions.LogProbabilitiesKey) ?? seed.LogProbabilities,
+            TopLogProbabilities = (int?)AdditionalPropertyValues.Number(extra, DbrxChatOptionsExtensions.TopLogProbabilitiesKey) ?? seed.TopLogProbabilities,
         };
     }
 
@@ -397,63 +396,9 @@ internal static class DbrxChatMapper
     /// <summary>How many answers the request asks for (<see cref="DbrxChatOptionsExtensions.WithChoices"/>), within <see cref="DbrxChatClientOptions.MaxChoices"/>.</summary>
     private static int Choices(ChatOptions? options, DbrxChatClientOptions clientOptions)
     {
-        double count = Number(options?.AdditionalProperties, DbrxChatOptionsExtensions.ChoicesKey) ?? 1;
+        double count = AdditionalPropertyValues.Number(options?.AdditionalProperties, DbrxChatOptionsExtensions.ChoicesKey) ?? 1;
         return count >= 1 && count <= clientOptions.MaxChoices && count == Math.Floor(count)
             ? (int)count
             : throw new DbrxChatOptionException($"AdditionalProperties[\"{DbrxChatOptionsExtensions.ChoicesKey}\"]", $"AdditionalProperties[\"{DbrxChatOptionsExtensions.ChoicesKey}\"] (choices) must be a whole number from 1 to {clientOptions.MaxChoices} (DbrxChatClientOptions.MaxChoices), not {count}.");
-    }
-
-    private static double? Number(AdditionalPropertiesDictionary? properties, string key)
-    {
-        if (properties is null || !properties.TryGetValue(key, out object? value) || value is null)
-            return null;
-        return value switch
-        {
-            JsonElement { ValueKind: JsonValueKind.Number } e => e.GetDouble(),
-            JsonElement { ValueKind: JsonValueKind.String } e when double.TryParse(e.GetString(), NumberStyles.Float, CultureInfo.InvariantCulture, out double d) => d,
-            string s when double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out double d) => d,
-            IConvertible c when value is not string => c.ToDouble(CultureInfo.InvariantCulture),
-            _ => throw new ArgumentException($"AdditionalProperties[\"{key}\"] must be a number, not '{value}'."),
-        };
-    }
-
-    private static bool? Flag(AdditionalPropertiesDictionary? properties, string key)
-    {
-        if (properties is null || !properties.TryGetValue(key, out object? value) || value is null)
-            return null;
-        return value switch
-        {
-            bool b => b,
-            JsonElement { ValueKind: JsonValueKind.True } => true,
-            JsonElement { ValueKind: JsonValueKind.False } => false,
-            string s when bool.TryParse(s, out bool b) => b,
-            _ => throw new ArgumentException($"AdditionalProperties[\"{key}\"] must be true or false, not '{value}'."),
-        };
-    }
-
-    private static Dictionary<int, double>? Bias(AdditionalPropertiesDictionary? properties)
-    {
-        if (properties is null || !properties.TryGetValue("logit_bias", out object? value) || value is null)
-            return null;
-        var bias = new Dictionary<int, double>();
-        switch (value)
-        {
-            case IDictionary<int, double> typed:
-                return new Dictionary<int, double>(typed);
-            case JsonElement { ValueKind: JsonValueKind.Object } element:
-                foreach (JsonProperty entry in element.EnumerateObject())
-                    bias[ParseId(entry.Name)] = entry.Value.GetDouble();
-                return bias;
-            case System.Collections.IDictionary entries:
-                foreach (System.Collections.DictionaryEntry entry in entries)
-                    bias[ParseId(Convert.ToString(entry.Key, CultureInfo.InvariantCulture)!)] = Convert.ToDouble(entry.Value, CultureInfo.InvariantCulture);
-                return bias;
-            default:
-                throw new ArgumentException("AdditionalProperties[\"logit_bias\"] must map token ids to numbers.");
-        }
-
-        static int ParseId(string text) => int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out int id)
-            ? id
-            : throw new ArgumentException($"AdditionalProperties[\"logit_bias\"] has key '{text}', which is not a token id.");
     }
 }
