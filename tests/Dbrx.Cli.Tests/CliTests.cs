@@ -105,6 +105,28 @@ public sealed class CliTests : IClassFixture<CliTests.TinyCheckpoint>
         Assert.True(json.RootElement.GetProperty("sampling").GetProperty("sampled_tokens_per_s").GetDouble() > 0);
     }
 
+    /// <summary>
+    /// <c>bench --gateway</c> on the tiny model: one row per policy, every request answered through the gateway by the
+    /// three replicas, none failed or hung, the replicas' cache hits within what one engine could reuse.
+    /// </summary>
+    [Fact]
+    [Trait("Category", "Slow")]
+    public async Task Bench_gateway_replays_every_request_through_each_policy()
+    {
+        var result = await Cli.Run("bench", "--gateway", "--model", tiny.Directory, "--session-count", "2", "--turns", "2", "--system-tokens", "40", "--think-ms", "0");
+        Assert.True(result.ExitCode == 0, result.Error);
+        string[][] rows = [.. result.Out.Split('\n').Select(line => line.Split(' ', StringSplitOptions.RemoveEmptyEntries)).Where(cells => cells.Length > 0 && cells[0] is "PrefixAware" or "RoundRobin" or "LeastRequests")];
+        Assert.Equal(["PrefixAware", "RoundRobin", "LeastRequests"], rows.Select(r => r[0]));
+        foreach (string[] row in rows)
+        {
+            // policy, hit %, "%", cached/ideal, TTFT p50, p90, tokens/s, per replica, ok, failed before streaming, error events, cut, hung, ...
+            long[] cachedIdeal = [.. row[3].Split('/').Select(long.Parse)];
+            Assert.InRange(cachedIdeal[0], 0, cachedIdeal[1] + 16);   // the ideal renders the prompt a few template tokens short
+            Assert.Equal(4, row[7].Split('/').Sum(int.Parse));
+            Assert.Equal(["4", "0", "0", "0", "0"], row[8..13]);
+        }
+    }
+
     [Fact]
     public async Task Tokenize_and_detokenize_round_trip_and_keep_special_text_ordinary()
     {

@@ -16,7 +16,7 @@ using AIChatRole = Microsoft.Extensions.AI.ChatRole;
 namespace Dbrx.Cli.Bench;
 
 /// <summary>One policy's replay through the gateway.</summary>
-internal sealed record GatewayRun(string Policy, long CachedTokens, long IdealCachedTokens, (double P50, double P90) TtftMs, double TokensPerSecond, int[] RequestsPerReplica, int Ok, int FailedBeforeStreaming, int StreamErrors, int StreamsCut, int Hung, bool KilledReplicaRejoined)
+internal sealed record GatewayRun(string Policy, long CachedTokens, long IdealCachedTokens, (double P50, double P90) TtftMs, double TokensPerSecond, int[] RequestsPerReplica, int Ok, int FailedBeforeStreaming, int StreamErrors, int StreamsCut, int Hung, bool KilledReplicaRejoined, (long Start, long End) HeapBytes)
 {
     public double HitRatioOfIdeal => IdealCachedTokens == 0 ? 1 : (double)CachedTokens / IdealCachedTokens;
 }
@@ -55,11 +55,15 @@ internal sealed class GatewayBenchmark(string modelPath, SessionWorkload workloa
             gateway.MapDbrxGateway();
             await gateway.StartAsync(cancellationToken);
             var replay = new Replay(new Uri(gateway.Urls.Single() + "/v1/chat/completions"), http, modelPath, workload);
+            // The gateway runs in this process: its managed heap (with the replay's client) after a full collection,
+            // before the replay and after it, shows whether routing state grows with requests.
+            long heapStart = GC.GetTotalMemory(forceFullCollection: true);
             Task killer = faults ? KillAndRestartAsync(replicas[0], replay, http, cancellationToken) : Task.CompletedTask;
             var clock = Stopwatch.StartNew();
             await replay.RunAsync(cancellationToken);
             double seconds = clock.Elapsed.TotalSeconds;
             await killer;
+            long heapEnd = GC.GetTotalMemory(forceFullCollection: true);
             if (policy == DbrxGatewayPolicy.PrefixAware)
                 await MeasureRenderingAsync(replay.LastBody, replicas[1].Url, http, cancellationToken);
             // With faults: is the restarted replica among the destinations the policy is given again? Its health probe
@@ -70,7 +74,7 @@ internal sealed class GatewayBenchmark(string modelPath, SessionWorkload workloa
             long cached = (long)metrics.Sum(m => PrometheusText.Sum(m, "dbrx_engine_prefix_cache_hits"));
             var ttft = replay.FirstTokenMs.Order().ToArray();
             return new GatewayRun(policy.ToString(), cached, replay.IdealCachedTokens, (Percentile(ttft, 0.5), Percentile(ttft, 0.9)), replay.GeneratedTokens / seconds, perReplica,
-                replay.Ok, replay.FailedBeforeStreaming, replay.StreamErrors, replay.StreamsCut, replay.Hung, rejoined);
+                replay.Ok, replay.FailedBeforeStreaming, replay.StreamErrors, replay.StreamsCut, replay.Hung, rejoined, (heapStart, heapEnd));
         }
         finally
         {

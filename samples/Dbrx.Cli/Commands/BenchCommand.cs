@@ -287,9 +287,9 @@ internal static class BenchCommand
     {
         var text = new System.Text.StringBuilder();
         text.AppendLine(CultureInfo.InvariantCulture, $"{workload.Sessions} sessions x {workload.Turns} turns, shared system turn of {workload.SystemTokens} words, 3 replicas");
-        text.AppendLine("policy          hit/ideal  cached/ideal tokens  TTFT p50 ms  TTFT p90 ms  tokens/s  requests per replica  ok  failed-before-stream  error-events  cut  hung  rejoined");
+        text.AppendLine("policy          hit/ideal  cached/ideal tokens  TTFT p50 ms  TTFT p90 ms  tokens/s  requests per replica  ok  failed-before-stream  error-events  cut  hung  rejoined  heap MiB before/after");
         foreach (GatewayRun run in runs)
-            text.AppendLine(CultureInfo.InvariantCulture, $"{run.Policy,-15} {run.HitRatioOfIdeal,9:P1}  {run.CachedTokens,8}/{run.IdealCachedTokens,-10} {run.TtftMs.P50,11:F0}  {run.TtftMs.P90,11:F0}  {run.TokensPerSecond,8:F1}  {string.Join('/', run.RequestsPerReplica),-20}  {run.Ok,2}  {run.FailedBeforeStreaming,20}  {run.StreamErrors,12}  {run.StreamsCut,3}  {run.Hung,4}  {run.KilledReplicaRejoined}");
+            text.AppendLine(CultureInfo.InvariantCulture, $"{run.Policy,-15} {run.HitRatioOfIdeal,9:P1}  {run.CachedTokens,8}/{run.IdealCachedTokens,-10} {run.TtftMs.P50,11:F0}  {run.TtftMs.P90,11:F0}  {run.TokensPerSecond,8:F1}  {string.Join('/', run.RequestsPerReplica),-20}  {run.Ok,2}  {run.FailedBeforeStreaming,20}  {run.StreamErrors,12}  {run.StreamsCut,3}  {run.Hung,4}  {run.KilledReplicaRejoined,8}  {run.HeapBytes.Start / 1048576.0:F1}/{run.HeapBytes.End / 1048576.0:F1}");
         return text.ToString();
     }
 }
