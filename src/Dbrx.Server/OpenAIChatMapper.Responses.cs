@@ -12,9 +12,7 @@ internal static partial class OpenAIChatMapper
     /// <summary>The answer as a completion: the updates of each choice (<see cref="DbrxChatOptionsExtensions.GetChoiceIndex"/>) make its message.</summary>
     public static ChatCompletion ToCompletion(IReadOnlyList<ChatResponseUpdate> updates, string id, string model, long created, bool logProbabilities)
     {
-        var choices = updates.Where(u => u.MessageId is not null || u.FinishReason is not null || u.Contents.Any(c => c is not UsageContent))
-            .GroupBy(u => u.GetChoiceIndex())
-            .OrderBy(g => g.Key)
+        var choices = ByChoice(updates)
             .Select(choice =>
             {
                 ChatResponse response = choice.ToChatResponse();
@@ -29,9 +27,21 @@ internal static partial class OpenAIChatMapper
                 };
             })
             .ToList();
-        UsageDetails? usage = updates.SelectMany(u => u.Contents).OfType<UsageContent>().LastOrDefault()?.Details;
-        return new ChatCompletion { Id = id, Created = created, Model = model, Choices = choices, Usage = usage is null ? null : Usage(usage) };
+        return new ChatCompletion { Id = id, Created = created, Model = model, Choices = choices, Usage = UsageOf(updates) };
     }
+
+    /// <summary>
+    /// The updates of each answer the request asked for (n), by choice index
+    /// (<see cref="DbrxChatOptionsExtensions.GetChoiceIndex"/>), in order; an update with only the usage belongs to none.
+    /// </summary>
+    internal static IEnumerable<IGrouping<int, ChatResponseUpdate>> ByChoice(IReadOnlyList<ChatResponseUpdate> updates) =>
+        updates.Where(u => u.MessageId is not null || u.FinishReason is not null || u.Contents.Any(c => c is not UsageContent))
+            .GroupBy(u => u.GetChoiceIndex())
+            .OrderBy(g => g.Key);
+
+    /// <summary>The request's usage, from the last update that carries it; null when none does.</summary>
+    internal static UsageWire? UsageOf(IReadOnlyList<ChatResponseUpdate> updates) =>
+        updates.SelectMany(u => u.Contents).OfType<UsageContent>().LastOrDefault()?.Details is { } usage ? Usage(usage) : null;
 
     /// <summary>
     /// The chunks one update becomes: its choice's text or tool calls (that choice's first chunk also carries the

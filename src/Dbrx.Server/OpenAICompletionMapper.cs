@@ -81,9 +81,7 @@ internal static class OpenAICompletionMapper
     /// <summary>The whole answer: one choice per answer asked for, with its text, finish reason and log-probabilities.</summary>
     public static TextCompletion ToCompletion(IReadOnlyList<ChatResponseUpdate> updates, string id, string model, long created, bool logProbabilities)
     {
-        var choices = updates.Where(u => u.MessageId is not null || u.FinishReason is not null || u.Contents.Any(c => c is not UsageContent))
-            .GroupBy(u => u.GetChoiceIndex())
-            .OrderBy(g => g.Key)
+        var choices = OpenAIChatMapper.ByChoice(updates)
             .Select(choice => new TextCompletionChoice
             {
                 Index = choice.Key,
@@ -92,8 +90,7 @@ internal static class OpenAICompletionMapper
                 FinishReason = FinishReason(choice.Select(u => u.FinishReason).LastOrDefault(r => r is not null)),
             })
             .ToList();
-        UsageDetails? usage = updates.SelectMany(u => u.Contents).OfType<UsageContent>().LastOrDefault()?.Details;
-        return new TextCompletion { Id = id, Created = created, Model = model, Choices = choices, Usage = usage is null ? null : OpenAIChatMapper.Usage(usage) };
+        return new TextCompletion { Id = id, Created = created, Model = model, Choices = choices, Usage = OpenAIChatMapper.UsageOf(updates) };
     }
 
     /// <summary>
