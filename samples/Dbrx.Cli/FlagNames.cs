@@ -33,6 +33,8 @@ internal static partial class FlagNames
         ["Int4GroupSize"] = "--int4-group-size",
         ["SystemPrompt"] = "--system-prompt",
         ["ModelId"] = "--model-id",
+        ["Endpoint"] = "--kv-events",
+        ["Topic"] = "--kv-events-topic",
     };
 
     /// <summary>The message with each option name (bare, or as <c>DbrxChatClientOptions.Name</c>) written as its flag.</summary>

@@ -26,9 +26,9 @@ public sealed class DbrxKvEventsOptions
     public void Validate()
     {
         if (string.IsNullOrWhiteSpace(Endpoint) || !(Endpoint.StartsWith("tcp://", StringComparison.Ordinal) || Endpoint.StartsWith("ipc://", StringComparison.Ordinal) || Endpoint.StartsWith("inproc://", StringComparison.Ordinal)))
-            throw new ArgumentException($"{nameof(Endpoint)} must be a ZeroMQ endpoint such as tcp://*:5557, not '{Endpoint}'.", nameof(Endpoint));
+            throw new ArgumentException($"{nameof(DbrxKvEventsOptions)}.{nameof(Endpoint)} must be a ZeroMQ endpoint such as tcp://*:5557, not '{Endpoint}'.", nameof(Endpoint));
         if (string.IsNullOrWhiteSpace(Topic))
-            throw new ArgumentException($"{nameof(Topic)} is required: kv@<host:port>@<model>, the address this replica's API is reached at and its model.", nameof(Topic));
+            throw new ArgumentException($"{nameof(DbrxKvEventsOptions)}.{nameof(Topic)} is required: kv@<host:port>@<model>, the address this replica's API is reached at and its model.", nameof(Topic));
         if (DataParallelRank < 0)
             throw new ArgumentException($"{nameof(DataParallelRank)} must be 0 or more, not {DataParallelRank}.", nameof(DataParallelRank));
         if (MaxQueuedBatches < 1)

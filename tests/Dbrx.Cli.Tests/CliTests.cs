@@ -393,6 +393,7 @@ public sealed class CliTests : IClassFixture<CliTests.TinyCheckpoint>
     [InlineData(new[] { "serve", "--model", "GOLDEN", "--max-queued-requests", "-1" }, "dbrx: error: --max-queued-requests must be")]
     [InlineData(new[] { "serve", "--model", "GOLDEN", "--default-max-tokens", "0" }, "dbrx: error: --default-max-tokens must be at least 1")]
     [InlineData(new[] { "serve", "--model", "GOLDEN", "--device", "gpu" }, "dbrx: error: --device 'gpu' cannot be used: Unknown device 'gpu'")]
+    [InlineData(new[] { "serve", "--model", "GOLDEN", "--kv-events", "udp://*:5557" }, "dbrx: error: --kv-events must be a ZeroMQ endpoint such as tcp://*:5557, not 'udp://*:5557'.")]
     [InlineData(new[] { "generate", "--model", "GOLDEN", "--token-ids", "1", "--max-new-tokens", "0" }, "dbrx: error: --max-new-tokens must be at least 1, not 0.")]
     [InlineData(new[] { "generate", "--model", "GOLDEN", "--token-ids", "1", "--device", "gpu" }, "dbrx: error: Unknown device 'gpu'")]
     [InlineData(new[] { "generate", "--model", "GOLDEN", "--token-ids", "1", "--device", "cpu", "--context-length", "1" }, "dbrx: error: --context-length must be between 2")]

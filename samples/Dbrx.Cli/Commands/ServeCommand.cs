@@ -40,11 +40,6 @@ internal static class ServeCommand
         var responsesDb = new Option<string?>("--responses-db") { Description = "A SQLite file to keep stored /v1/responses in (created if missing), so a restart loses none and previous_response_id still works (default: in memory)." };
         var maxStored = new Option<int>("--max-stored-responses") { Description = "Most stored responses kept; beyond it the least recently used go.", DefaultValueFactory = _ => new DbrxResponseStoreOptions().MaxStoredResponses };
         var kvEvents = new Option<string?>("--kv-events") { Description = "Publish prefix-cache events for routers (llm-d's format) on this ZeroMQ endpoint, for example tcp://*:5557 (default: off)." };
-        kvEvents.Validators.Add(result =>
-        {
-            if (result.GetValueOrDefault<string?>() is { } value && !new[] { "tcp://", "ipc://", "inproc://" }.Any(scheme => value.StartsWith(scheme, StringComparison.Ordinal)))
-                result.AddError($"--kv-events must be a ZeroMQ endpoint such as tcp://*:5557, not '{value}'.");
-        });
         var kvEventsTopic = new Option<string?>("--kv-events-topic") { Description = "The KV events' topic, kv@<host:port>@<model>: how routers reach this replica (default: from --host, --port and the model id; set it when they are 0.0.0.0 or 0)." };
         var command = new Command("serve", "Serve the OpenAI API (/v1/chat/completions, /v1/completions, /v1/responses, /v1/models), the render and tokenizer endpoints (/v1/chat/completions/render, /v1/completions/render, /tokenize, /detokenize), /health/live, /health/ready and /metrics over HTTP.")
         {
